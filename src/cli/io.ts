@@ -1,0 +1,25 @@
+import type { Readable, Writable } from 'node:stream'
+
+/** Where a command reads and writes; tests pass their own streams. */
+export interface CommandIo {
+  stdin: Readable
+  stdout: Writable & { isTTY?: boolean; columns?: number }
+  stderr: Writable & { isTTY?: boolean; columns?: number }
+  env: NodeJS.ProcessEnv
+  cwd: string
+  /** Fires on SIGINT/SIGTERM. */
+  signal?: AbortSignal
+}
+
+export function defaultIo (): CommandIo {
+  const ac = new AbortController()
+  let interrupts = 0
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++
+    if (interrupts > 1) process.exit(130) // a second Ctrl-C does not wait for cleanup
+    ac.abort(new Error(`interrupted by ${sig}`))
+  }
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
+  process.on('SIGINT', () => { if (interrupts > 1) process.exit(130) })
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac.signal }
+}

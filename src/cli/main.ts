@@ -1,0 +1,46 @@
+/**
+ * CLI entry. Kept lean on purpose: `tsbuild --version` must not load the
+ * engine, so every command lives in its own module under commands/ and is
+ * imported only when it runs.
+ */
+import type { CommandIo } from './io.js'
+
+/** Exit codes (documented in docs/cli.md). */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, internal: 70, cancelled: 130 } as const
+
+const COMMANDS = [
+  'build', 'debug', 'images', 'rmi', 'push', 'save', 'pull', 'inspect', 'tag',
+  'doctor', 'du', 'prune', 'history', 'version',
+] as const
+type CommandName = (typeof COMMANDS)[number]
+
+export interface CommandModule {
+  run (args: string[], io: CommandIo): Promise<number>
+}
+
+export async function main (argv: string[], io?: CommandIo): Promise<number> {
+  const first = argv[0]
+  if (first === '--version' || first === '-v' || first === 'version') {
+    const { version } = await import('./version.js')
+    ;(io?.stdout ?? process.stdout).write(`tsbuild ${version}\n`)
+    return ExitCode.ok
+  }
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const { usage } = await import('./usage.js')
+    ;(io?.stdout ?? process.stdout).write(usage)
+    return first === undefined ? ExitCode.usage : ExitCode.ok
+  }
+  const { defaultIo } = await import('./io.js')
+  const cio = io ?? defaultIo()
+  // The bare form `tsbuild [OPTIONS] CONTEXT` is `tsbuild build`.
+  const isCommand = (COMMANDS as readonly string[]).includes(first)
+  const name: CommandName = isCommand ? (first as CommandName) : 'build'
+  const rest = isCommand ? argv.slice(1) : argv
+  try {
+    const mod = await import(`./commands/${name}.js`) as CommandModule
+    return await mod.run(rest, cio)
+  } catch (err) {
+    const { reportError } = await import('./report.js')
+    return reportError(err, cio)
+  }
+}

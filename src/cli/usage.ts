@@ -1,0 +1,43 @@
+export const usage = `Usage: tsbuild [build] [OPTIONS] CONTEXT
+       tsbuild COMMAND [ARGS]
+
+Build an image from a Dockerfile:
+  -f, --file FILE            Name of the Dockerfile (default: CONTEXT/Dockerfile, "-" reads stdin)
+  -t, --tag NAME             Name the result (repeatable)
+      --platform LIST        Target platforms, e.g. linux/amd64,linux/arm64
+      --build-arg K=V        Set a build-time variable (repeatable)
+      --target STAGE         Build up to this stage
+  -o, --output SPEC          type=oci|docker|local|tar|image|registry,...
+      --push                 Shorthand for --output=type=registry
+      --cache-from SPEC      External cache sources (repeatable)
+      --cache-to SPEC        Cache export destinations (repeatable)
+      --no-cache             Do not use the cache
+      --no-cache-filter S    Do not use the cache for these stages
+      --secret SPEC          id=ID,src=PATH or id=ID,env=VAR
+      --ssh SPEC             default or ID=SOCKET|KEY
+      --build-context N=SRC  Extra named context (dir, docker-image://, oci-layout://)
+      --progress MODE        auto, tty, plain, rawjson, quiet
+      --metadata-file FILE   Write build result metadata as JSON
+      --label K=V            Set image metadata (repeatable)
+      --network MODE         default, none, host
+      --allow ENT            network.host, security.insecure
+      --print=llb            Print the build graph instead of building
+      --call=outline|targets|check
+      --max-parallelism N    Concurrent RUN steps (default: CPUs)
+
+Commands:
+  build       Build an image (the default command)
+  images      List stored images
+  inspect     Show an image's manifest and config
+  pull        Pull an image into the store
+  push        Push a stored image to a registry
+  save        Write a stored image to a tarball
+  rmi         Remove a stored image
+  tag         Name a stored image again
+  doctor      Check runc, overlayfs, binfmt platforms and the state dir
+  du          Show disk usage
+  prune       Remove cache
+  history     Past builds: ls, inspect, logs
+  debug       dump-ast [FILE|-]
+  version     Print the version
+`
