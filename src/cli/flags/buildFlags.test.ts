@@ -1,0 +1,82 @@
+import { describe, expect, test } from 'vitest'
+import { TsbuildError } from '../../common/errors.js'
+import { parseBuildArgs } from './buildFlags.js'
+
+const cwd = '/work/app'
+const parse = (...argv: string[]) => parseBuildArgs(argv, cwd, { FROM_ENV: 'yes' })
+
+function usageError (argv: string[]): TsbuildError {
+  try { parse(...argv) } catch (e) { expect(e).toBeInstanceOf(TsbuildError); return e as TsbuildError }
+  throw new Error(`expected ${argv.join(' ')} to fail`)
+}
+
+describe('build flags', () => {
+  test('defaults', () => {
+    const r = parse('.')
+    expect(r.contextDir).toBe('/work/app')
+    expect(r.dockerfile).toEqual({ path: '/work/app/Dockerfile', displayName: 'Dockerfile' })
+    expect(r.platforms).toEqual([])
+    expect(r.progress).toBe('auto')
+    expect(r.network).toBe('default')
+    expect(r.call).toBe('build')
+  })
+
+  test('all the value forms', () => {
+    const r = parse('-t', 'a', '--tag=b', '-tc', '--platform', 'linux/amd64,linux/arm64', '--platform=linux/arm/v7',
+      '--build-arg', 'X=1', '--build-arg', 'FROM_ENV', '--build-arg', 'MISSING', '--target', 'final', '-f', '-',
+      '--no-cache-filter', 'a,b', '--label', 'k=v=w', '--print=llb', '--max-parallelism', '3', 'ctx')
+    expect(r.tags).toEqual(['a', 'b', 'c'])
+    expect(r.platforms).toEqual([
+      { os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }, { os: 'linux', architecture: 'arm', variant: 'v7' },
+    ])
+    expect([...r.buildArgs]).toEqual([['X', '1'], ['FROM_ENV', 'yes']])
+    expect(r.target).toBe('final')
+    expect(r.dockerfile).toEqual({ displayName: '-' })
+    expect(r.noCacheFilter).toEqual(['a', 'b'])
+    expect([...r.labels]).toEqual([['k', 'v=w']])
+    expect(r.print).toBe('llb')
+    expect(r.maxParallelism).toBe(3)
+    expect(r.contextDir).toBe('/work/app/ctx')
+  })
+
+  test('secrets, ssh, build contexts and caches', () => {
+    const r = parse('--secret', 'id=npm,src=.npmrc', '--secret', 'id=tok,env=TOKEN', '--ssh', 'default', '--ssh', 'gh=/k1,/k2',
+      '--build-context', 'base=docker-image://alpine:3', '--build-context', 'src=../src', '--build-context', 'lay=oci-layout://./l:v1',
+      '--cache-from', 'type=local,src=/c', '--cache-to', 'type=registry,ref=localhost:5000/c,mode=max,ignore-error=true,mounts=true',
+      '--cache-to', 'type=inline', '.')
+    expect(r.secrets).toEqual([{ id: 'npm', kind: 'file', src: '/work/app/.npmrc' }, { id: 'tok', kind: 'env', env: 'TOKEN' }])
+    expect(r.ssh).toEqual([{ id: 'default', paths: [] }, { id: 'gh', paths: ['/k1', '/k2'] }])
+    expect(r.buildContexts.get('base')).toEqual({ kind: 'image', ref: 'alpine:3' })
+    expect(r.buildContexts.get('src')).toEqual({ kind: 'local', path: '/work/src' })
+    expect(r.buildContexts.get('lay')).toEqual({ kind: 'oci-layout', path: '/work/app/l', ref: 'v1' })
+    expect(r.cacheFrom).toEqual([{ type: 'local', dir: '/c', mode: 'min', ignoreError: false, mounts: false }])
+    expect(r.cacheTo[0]).toEqual({ type: 'registry', ref: 'localhost:5000/c', mode: 'max', ignoreError: true, mounts: true })
+    expect(r.cacheTo[1]?.type).toBe('inline')
+  })
+
+  test.each([
+    [['--platfrom', 'linux/amd64', '.'], /unknown flag: --platfrom/, /did you mean --platform/],
+    [['--progress', 'fancy', '.'], /invalid value "fancy" for --progress/, /auto, tty, plain, rawjson, quiet/],
+    [['--platform', 'linux//arm', '.'], /invalid platform/, undefined],
+    [['-t'], /flag needs an argument: -t/, undefined],
+    [['a', 'b'], /exactly one context/, undefined],
+    [[], /needs a context/, /"\." for the current directory/],
+    [['--network=host', '.'], /network.host entitlement/, /--allow network.host/],
+    [['--allow', 'root', '.'], /invalid value "root" for --allow/, undefined],
+    [['--cache-to', 'type=s3,bucket=x', '.'], /unsupported cache type "s3"/, undefined],
+    [['--cache-to', 'type=local', '.'], /needs dest=DIR/, undefined],
+    [['--secret', 'src=', '.'], /needs an id/, undefined],
+    [['--build-context', 'x=git://h/r', '.'], /unsupported --build-context source/, undefined],
+    [['--max-parallelism', '0', '.'], /positive integer/, undefined],
+    [['--call', 'lint', '.'], /invalid value "lint" for --call/, undefined],
+    [['--label', 'novalue', '.'], /expected KEY=VALUE/, undefined],
+  ] as Array<[string[], RegExp, RegExp | undefined]>)('%j is a clear usage error', (argv, message, hint) => {
+    const e = usageError(argv)
+    expect(e.message).toMatch(message)
+    if (hint) expect(e.hint).toMatch(hint)
+  })
+
+  test('--network=host with the entitlement', () => {
+    expect(parse('--network=host', '--allow', 'network.host', '.').network).toBe('host')
+  })
+})

@@ -1,0 +1,141 @@
+import { isAbsolute, join, resolve } from 'node:path'
+import { TsbuildError } from '../../common/errors.js'
+import { parsePlatform, type Platform } from '../../common/platform.js'
+import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
+import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
+import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
+
+export const BUILD_FLAGS: readonly FlagSpec[] = [
+  { long: 'file', short: 'f', kind: 'string' },
+  { long: 'tag', short: 't', kind: 'list' },
+  { long: 'platform', kind: 'list', commaList: true },
+  { long: 'build-arg', kind: 'list' },
+  { long: 'target', kind: 'string' },
+  { long: 'output', short: 'o', kind: 'list' },
+  { long: 'push', kind: 'bool' },
+  { long: 'load', kind: 'bool' },
+  { long: 'cache-from', kind: 'list' },
+  { long: 'cache-to', kind: 'list' },
+  { long: 'no-cache', kind: 'bool' },
+  { long: 'no-cache-filter', kind: 'list', commaList: true },
+  { long: 'secret', kind: 'list' },
+  { long: 'ssh', kind: 'list' },
+  { long: 'build-context', kind: 'list' },
+  { long: 'progress', kind: 'string' },
+  { long: 'metadata-file', kind: 'string' },
+  { long: 'label', kind: 'list' },
+  { long: 'network', kind: 'string' },
+  { long: 'allow', kind: 'list', commaList: true },
+  { long: 'print', kind: 'string', optionalValue: true },
+  { long: 'call', kind: 'string' },
+  { long: 'check', kind: 'bool' },
+  { long: 'max-parallelism', kind: 'string' },
+  { long: 'explain', kind: 'bool' },
+  { long: 'quiet', short: 'q', kind: 'bool' },
+  { long: 'help', short: 'h', kind: 'bool' },
+]
+
+const PROGRESS: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'rawjson', 'quiet']
+const NETWORKS: readonly NetworkMode[] = ['default', 'none', 'host']
+const ENTITLEMENTS: readonly Entitlement[] = ['network.host', 'security.insecure']
+const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
+
+/** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
+export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): BuildRequest & { help: boolean } {
+  const p = parseArgs(argv, BUILD_FLAGS, 'build')
+  const help = getBool(p, 'help')
+  if (p.positionals.length > 1) {
+    throw new TsbuildError('USAGE', `build takes exactly one context, got ${p.positionals.length}: ${p.positionals.join(' ')}`, { hint: 'flags go before or after the context; quote values with spaces' })
+  }
+  const ctxArg = p.positionals[0]
+  if (ctxArg === undefined && !help) throw new TsbuildError('USAGE', 'build needs a context: tsbuild build [OPTIONS] PATH', { hint: 'use "." for the current directory' })
+  if (ctxArg === '-') throw new TsbuildError('USAGE', 'a context from stdin is not supported; pass a directory and use -f - for a Dockerfile from stdin')
+  const contextDir = resolve(cwd, ctxArg ?? '.')
+
+  const file = getString(p, 'file')
+  const dockerfile = file === '-'
+    ? { displayName: '-' }
+    : file !== undefined
+      ? { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file }
+      : { path: join(contextDir, 'Dockerfile'), displayName: 'Dockerfile' }
+
+  const platforms: Platform[] = getList(p, 'platform').map((s) => {
+    try { return parsePlatform(s) } catch (e) { throw new TsbuildError('USAGE', `--platform: ${(e as Error).message}`) }
+  })
+
+  const progress = oneOf(getString(p, 'progress') ?? (getBool(p, 'quiet') ? 'quiet' : 'auto'), PROGRESS, '--progress')
+  const network = oneOf(getString(p, 'network') ?? 'default', NETWORKS, '--network')
+  const allow = new Set(getList(p, 'allow').map((a) => oneOf(a, ENTITLEMENTS, '--allow')))
+  if (network === 'host' && !allow.has('network.host')) {
+    throw new TsbuildError('PERMISSION_DENIED', '--network=host needs the network.host entitlement', { hint: 'add --allow network.host' })
+  }
+
+  let call: CallMode = getBool(p, 'check') ? 'check' : 'build'
+  const callArg = getString(p, 'call')
+  if (callArg !== undefined) call = oneOf(callArg, CALLS, '--call')
+
+  const print = p.values.get('print')
+  if (print !== undefined && print !== 'llb' && print !== true) {
+    throw new TsbuildError('USAGE', `--print=${String(print)} is not supported`, { hint: 'use --print=llb' })
+  }
+
+  const mp = getString(p, 'max-parallelism')
+  const maxParallelism = mp === undefined ? undefined : Number(mp)
+  if (maxParallelism !== undefined && (!Number.isInteger(maxParallelism) || maxParallelism < 1)) {
+    throw new TsbuildError('USAGE', `--max-parallelism must be a positive integer, got ${JSON.stringify(mp)}`)
+  }
+
+  const outputs = getList(p, 'output')
+  if (getBool(p, 'load')) outputs.push('type=docker')
+
+  return {
+    help,
+    contextDir,
+    dockerfile,
+    tags: getList(p, 'tag'),
+    platforms,
+    buildArgs: parseAssignments(getList(p, 'build-arg'), '--build-arg', env, true),
+    ...(getString(p, 'target') !== undefined ? { target: getString(p, 'target')! } : {}),
+    outputs,
+    push: getBool(p, 'push'),
+    cacheFrom: getList(p, 'cache-from').map((s) => parseCacheSpec(s, 'from', cwd)),
+    cacheTo: getList(p, 'cache-to').map((s) => parseCacheSpec(s, 'to', cwd)),
+    noCache: getBool(p, 'no-cache'),
+    noCacheFilter: getList(p, 'no-cache-filter'),
+    secrets: getList(p, 'secret').map((s) => parseSecretSpec(s, cwd)),
+    ssh: getList(p, 'ssh').map((s) => parseSshSpec(s, cwd)),
+    buildContexts: new Map(getList(p, 'build-context').map((s) => parseBuildContext(s, cwd))),
+    progress,
+    ...(getString(p, 'metadata-file') !== undefined ? { metadataFile: resolve(cwd, getString(p, 'metadata-file')!) } : {}),
+    labels: parseAssignments(getList(p, 'label'), '--label', env, false),
+    network,
+    allow,
+    ...(print !== undefined ? { print: 'llb' as const } : {}),
+    call,
+    ...(maxParallelism !== undefined ? { maxParallelism } : {}),
+    explain: getBool(p, 'explain'),
+  }
+}
+
+function oneOf<T extends string> (value: string, allowed: readonly T[], flag: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new TsbuildError('USAGE', `invalid value ${JSON.stringify(value)} for ${flag}`, { hint: `expected one of: ${allowed.join(', ')}` })
+}
+
+/** `K=V` pairs; for --build-arg a bare `K` takes its value from the environment, as docker does. */
+function parseAssignments (items: string[], flag: string, env: NodeJS.ProcessEnv, bareFromEnv: boolean): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const item of items) {
+    const eq = item.indexOf('=')
+    const key = eq === -1 ? item : item.slice(0, eq)
+    if (key === '') throw new TsbuildError('USAGE', `invalid ${flag} ${JSON.stringify(item)}: expected KEY=VALUE`)
+    if (eq === -1) {
+      if (!bareFromEnv) throw new TsbuildError('USAGE', `invalid ${flag} ${JSON.stringify(item)}: expected KEY=VALUE`)
+      const v = env[key]
+      if (v !== undefined) out.set(key, v)
+      continue
+    }
+    out.set(key, item.slice(eq + 1))
+  }
+  return out
+}

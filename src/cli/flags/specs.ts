@@ -1,0 +1,95 @@
+import { resolve } from 'node:path'
+import { TsbuildError } from '../../common/errors.js'
+import type { CacheMode, CacheSpec, NamedContext, SecretSpec, SshSpec } from '../../engine/request.js'
+import { parseKeyValues } from './csv.js'
+
+/** `--secret id=npm,src=~/.npmrc` | `id=tok,env=TOKEN` | `id=X` (env X or file X, as buildx guesses). */
+export function parseSecretSpec (spec: string, cwd: string): SecretSpec {
+  let id: string | undefined
+  let src: string | undefined
+  let envName: string | undefined
+  let type: string | undefined
+  for (const [k, v] of parseKeyValues(spec)) {
+    if (v === undefined) throw new TsbuildError('USAGE', `invalid --secret field ${JSON.stringify(k)}: expected key=value`)
+    switch (k) {
+      case 'id': id = v; break
+      case 'src': case 'source': src = v; break
+      case 'env': envName = v; break
+      case 'type': type = v; break
+      default: throw new TsbuildError('USAGE', `unknown --secret key ${JSON.stringify(k)}`, { hint: 'keys: id, src, env, type' })
+    }
+  }
+  if (type !== undefined && type !== 'file' && type !== 'env') throw new TsbuildError('USAGE', `invalid --secret type ${JSON.stringify(type)}: expected file or env`)
+  if (type === 'env' && envName === undefined) envName = src ?? id
+  if (id === undefined) id = envName ?? (src !== undefined ? src.split('/').pop() : undefined)
+  if (id === undefined || id === '') throw new TsbuildError('USAGE', `--secret ${JSON.stringify(spec)} needs an id`, { hint: 'e.g. --secret id=npmrc,src=$HOME/.npmrc' })
+  if (envName !== undefined && src === undefined) return { id, kind: 'env', env: envName }
+  if (src !== undefined) return { id, kind: 'file', src: resolve(cwd, src) }
+  // buildx: a bare id is read from the env var of that name when it is set, else a file of that name.
+  return { id, kind: 'env', env: id }
+}
+
+/** `--ssh default` | `--ssh id=/path/key,/path/sock` | `--ssh default=$SSH_AUTH_SOCK`. */
+export function parseSshSpec (spec: string, cwd: string): SshSpec {
+  const eq = spec.indexOf('=')
+  const id = eq === -1 ? spec : spec.slice(0, eq)
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new TsbuildError('USAGE', `invalid --ssh id ${JSON.stringify(id)}`)
+  const paths = eq === -1 ? [] : spec.slice(eq + 1).split(',').filter(Boolean).map((p) => resolve(cwd, p))
+  return { id, paths }
+}
+
+/** `--build-context name=DIR | docker-image://REF | oci-layout://PATH[:TAG]`. */
+export function parseBuildContext (spec: string, cwd: string): [string, NamedContext] {
+  const eq = spec.indexOf('=')
+  if (eq <= 0) throw new TsbuildError('USAGE', `invalid --build-context ${JSON.stringify(spec)}: expected NAME=SOURCE`)
+  const name = spec.slice(0, eq)
+  const value = spec.slice(eq + 1)
+  if (value.startsWith('docker-image://')) return [name, { kind: 'image', ref: value.slice('docker-image://'.length) }]
+  if (value.startsWith('oci-layout://')) {
+    const rest = value.slice('oci-layout://'.length)
+    const m = /^(.*?)(?::([\w][\w.-]{0,127}))?$/.exec(rest)!
+    const path = resolve(cwd, m[1]!)
+    return [name, m[2] !== undefined ? { kind: 'oci-layout', path, ref: m[2] } : { kind: 'oci-layout', path }]
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) {
+    throw new TsbuildError('USAGE', `unsupported --build-context source ${JSON.stringify(value)}`, { hint: 'use a directory, docker-image://REF or oci-layout://PATH[:TAG]' })
+  }
+  return [name, { kind: 'local', path: resolve(cwd, value) }]
+}
+
+/** `--cache-to/--cache-from type=local|registry|inline,...` (buildx spelling). A bare REF means type=registry. */
+export function parseCacheSpec (spec: string, dir: 'from' | 'to', cwd: string): CacheSpec {
+  const fields = parseKeyValues(spec)
+  if (fields.length === 1 && fields[0]![1] === undefined) return { type: 'registry', ref: spec.trim(), mode: 'min', ignoreError: false, mounts: false }
+  const kv = new Map<string, string>()
+  for (const [k, v] of fields) {
+    if (v === undefined) throw new TsbuildError('USAGE', `invalid --cache-${dir} field ${JSON.stringify(k)}: expected key=value`)
+    kv.set(k, v)
+  }
+  const type = kv.get('type') ?? 'registry'
+  const mode = (kv.get('mode') ?? 'min') as CacheMode
+  if (mode !== 'min' && mode !== 'max') throw new TsbuildError('USAGE', `invalid cache mode ${JSON.stringify(mode)}: expected min or max`)
+  const bool = (k: string): boolean => {
+    const v = kv.get(k)
+    if (v === undefined) return false
+    if (/^(true|1)$/i.test(v)) return true
+    if (/^(false|0)$/i.test(v)) return false
+    throw new TsbuildError('USAGE', `invalid ${k}=${v} in --cache-${dir}: expected true or false`)
+  }
+  switch (type) {
+    case 'local': {
+      const d = kv.get(dir === 'to' ? 'dest' : 'src')
+      if (d === undefined) throw new TsbuildError('USAGE', `--cache-${dir} type=local needs ${dir === 'to' ? 'dest' : 'src'}=DIR`)
+      return { type: 'local', dir: resolve(cwd, d), mode, ignoreError: bool('ignore-error'), mounts: bool('mounts') }
+    }
+    case 'registry': {
+      const ref = kv.get('ref')
+      if (ref === undefined) throw new TsbuildError('USAGE', `--cache-${dir} type=registry needs ref=REF`)
+      return { type: 'registry', ref, mode, ignoreError: bool('ignore-error'), mounts: bool('mounts') }
+    }
+    case 'inline':
+      return { type: 'inline', mode: 'min', ignoreError: bool('ignore-error'), mounts: false }
+    default:
+      throw new TsbuildError('USAGE', `unsupported cache type ${JSON.stringify(type)}`, { hint: 'use type=local, type=registry or type=inline' })
+  }
+}

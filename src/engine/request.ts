@@ -1,0 +1,64 @@
+import type { Platform } from '../common/platform.js'
+
+/**
+ * Everything one build needs from its client. The engine reads nothing from
+ * the process environment deep inside: context files, secrets, ssh sockets
+ * and credentials all come through this request, so a daemon can serve the
+ * same engine later.
+ */
+export interface BuildRequest {
+  contextDir: string // absolute
+  dockerfile: DockerfileSource
+  tags: string[]
+  platforms: Platform[] // empty: the host platform
+  buildArgs: Map<string, string>
+  target?: string
+  outputs: string[] // raw -o specs, parsed by the exporter (one parser, at the edge)
+  push: boolean
+  cacheFrom: CacheSpec[]
+  cacheTo: CacheSpec[]
+  noCache: boolean
+  noCacheFilter: string[]
+  secrets: SecretSpec[]
+  ssh: SshSpec[]
+  buildContexts: Map<string, NamedContext>
+  progress: ProgressMode
+  metadataFile?: string
+  labels: Map<string, string>
+  network: NetworkMode
+  allow: Set<Entitlement>
+  print?: 'llb'
+  call: CallMode
+  maxParallelism?: number
+  explain: boolean
+}
+
+export interface DockerfileSource {
+  /** Path of the Dockerfile, or undefined when it came from stdin. */
+  path?: string
+  /** The name used in messages (`Dockerfile`, `-`, `ci/Dockerfile`). */
+  displayName: string
+  content?: string // set when read from stdin
+}
+
+export type ProgressMode = 'auto' | 'tty' | 'plain' | 'rawjson' | 'quiet'
+export type NetworkMode = 'default' | 'none' | 'host'
+export type Entitlement = 'network.host' | 'security.insecure'
+export type CallMode = 'build' | 'outline' | 'targets' | 'check'
+
+export type SecretSpec =
+  | { id: string; kind: 'file'; src: string }
+  | { id: string; kind: 'env'; env: string }
+
+export interface SshSpec { id: string; paths: string[] } // empty paths: $SSH_AUTH_SOCK
+
+export type NamedContext =
+  | { kind: 'local'; path: string }
+  | { kind: 'image'; ref: string }
+  | { kind: 'oci-layout'; path: string; ref?: string }
+
+export type CacheMode = 'min' | 'max'
+export type CacheSpec =
+  | { type: 'local'; dir: string; mode: CacheMode; ignoreError: boolean; mounts: boolean }
+  | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean; mounts: boolean }
+  | { type: 'inline'; mode: 'min'; ignoreError: boolean; mounts: false }
