@@ -1,0 +1,2 @@
+export type { CacheKey, CacheRecord, RecordStore } from './types.js'
+export { FileRecordStore } from './fileRecords.js'
