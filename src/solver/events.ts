@@ -1,0 +1,50 @@
+import type { Digest } from '../common/digest.js'
+
+/**
+ * The one typed event stream of a build. The progress UI, the build history
+ * and the metadata file are all consumers of it. Secrets never appear here:
+ * ops redact before they emit.
+ */
+export type SolveEvent = VertexEvent | LogEvent | ProgressEvent | WarningEvent
+
+export type VertexStatus = 'started' | 'cached' | 'completed' | 'error' | 'cancelled'
+
+export interface VertexEvent {
+  type: 'vertex'
+  digest: Digest
+  name: string
+  status: VertexStatus
+  time: number // ms since epoch
+  /** Why the step did not hit the cache (when it ran). */
+  missReason?: string
+  error?: string
+}
+
+export interface LogEvent {
+  type: 'log'
+  digest: Digest
+  stream: 1 | 2
+  data: Uint8Array
+  time: number
+}
+
+/** Byte progress of pulls, pushes and exports. `id` groups updates of one item. */
+export interface ProgressEvent {
+  type: 'progress'
+  digest?: Digest
+  id: string
+  name: string
+  current: number
+  total?: number
+  done?: boolean
+  time: number
+}
+
+export interface WarningEvent {
+  type: 'warning'
+  message: string
+  digest?: Digest
+  time: number
+}
+
+export type EventSink = (e: SolveEvent) => void

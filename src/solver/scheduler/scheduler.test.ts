@@ -1,0 +1,140 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { sha256, type Digest } from '../../common/digest.js'
+import { TsbuildError } from '../../common/errors.js'
+import { FileRecordStore } from '../../cache/records/index.js'
+import type { SolveEvent } from '../events.js'
+import { Scheduler } from './scheduler.js'
+import type { OpRunner, Result, SolverVertex } from './types.js'
+
+/** A fake op that counts its calls (BuildKit's vtx() test helper). */
+function vtx (name: string, inputs: SolverVertex[] = [], opts: { sleep?: number; fail?: boolean; content?: () => string; ignoreCache?: boolean; stats?: { running: number; max: number } } = {}) {
+  const calls = { cacheMap: 0, exec: 0, cancelled: 0 }
+  const op: OpRunner = {
+    resource: 'exec',
+    async cacheMap () {
+      calls.cacheMap++
+      return { digest: sha256(`op:${name}`), deps: inputs.map(() => (opts.content ? { computeDigest: async () => sha256(opts.content!()) } : {})) }
+    },
+    async exec (ctx, ins) {
+      calls.exec++
+      const s = opts.stats
+      if (s) { s.running++; s.max = Math.max(s.max, s.running) }
+      try {
+        if (opts.sleep) {
+          await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(resolve, opts.sleep)
+            ctx.signal.addEventListener('abort', () => { clearTimeout(t); calls.cancelled++; reject(new TsbuildError('CANCELLED', 'cancelled')) }, { once: true })
+          })
+        }
+        if (opts.fail) throw new TsbuildError('EXEC_FAILED', `${name} failed`)
+        return { snapshot: `${name}(${ins.map((i) => i.snapshot).join(',')})` }
+      } finally { if (s) s.running-- }
+    },
+    load: (rec) => ({ snapshot: rec.snapshot }) as Result,
+  }
+  const v: SolverVertex = { digest: sha256(`v:${name}:${inputs.map((i) => i.digest).join()}`) as Digest, name, inputs, op, ignoreCache: opts.ignoreCache ?? false }
+  return { v, calls }
+}
+
+async function newScheduler (opts: { maxParallelism?: number } = {}) {
+  const root = await mkdtemp(join(tmpdir(), 'sched-'))
+  const records = new FileRecordStore(root)
+  const events: SolveEvent[] = []
+  const make = () => new Scheduler({ records, emit: (e) => events.push(e), ...opts })
+  return { make, events, records }
+}
+
+describe('Scheduler', () => {
+  test('a vertex shared by two heads runs once; a rebuild is fully cached and solves no input', async () => {
+    const { make, events } = await newScheduler()
+    const base = vtx('base')
+    const a = vtx('a', [base.v])
+    const b = vtx('b', [base.v])
+    const [ra, rb] = await make().solve([a.v, b.v])
+    expect(ra!.result.snapshot).toBe('a(base())')
+    expect(rb!.result.snapshot).toBe('b(base())')
+    expect([base.calls.exec, a.calls.exec, b.calls.exec]).toEqual([1, 1, 1])
+
+    events.length = 0
+    const again = await make().solve([a.v, b.v])
+    expect(again.every((r) => r.cached)).toBe(true)
+    expect(again.map((r) => r.result.snapshot)).toEqual(['a(base())', 'b(base())'])
+    expect([base.calls.exec, a.calls.exec, b.calls.exec]).toEqual([1, 1, 1])
+    // base was neither loaded nor run: only the heads report CACHED
+    expect(events.filter((e) => e.type === 'vertex').map((e) => `${(e as { name: string }).name}:${(e as { status: string }).status}`).sort()).toEqual(['a:cached', 'b:cached'])
+  })
+
+  test('content deps: a changed checksum re-runs exactly the dependent chain', async () => {
+    const { make } = await newScheduler()
+    let content = 'v1'
+    const ctx = vtx('context')
+    ;(ctx.v.op as { noCache?: boolean }).noCache = true
+    const copy = vtx('copy', [ctx.v], { content: () => content })
+    const run = vtx('run', [copy.v])
+    await make().solve([run.v])
+    await make().solve([run.v])
+    expect([copy.calls.exec, run.calls.exec]).toEqual([1, 1])
+    content = 'v2'
+    await make().solve([run.v])
+    expect([copy.calls.exec, run.calls.exec]).toEqual([2, 2])
+    content = 'v1'
+    const back = await make().solve([run.v])
+    expect(back[0]!.cached).toBe(true)
+  })
+
+  test('bounded parallelism for exec ops', async () => {
+    const { make } = await newScheduler({ maxParallelism: 2 })
+    const stats = { running: 0, max: 0 }
+    const leaves = ['x', 'y', 'z', 'w'].map((n) => vtx(n, [], { sleep: 50, stats }))
+    await make().solve(leaves.map((l) => l.v))
+    expect(stats.max).toBe(2)
+  })
+
+  test('independent vertices run at the same time', async () => {
+    const { make } = await newScheduler({ maxParallelism: 4 })
+    const stats = { running: 0, max: 0 }
+    const leaves = ['p', 'q', 'r'].map((n) => vtx(n, [], { sleep: 100, stats }))
+    const join_ = vtx('join', leaves.map((l) => l.v))
+    const t0 = Date.now()
+    await make().solve([join_.v])
+    expect(stats.max).toBe(3)
+    expect(Date.now() - t0).toBeLessThan(280)
+  })
+
+  test('a failure surfaces its own error and cancels in-flight siblings before returning', async () => {
+    const { make, events } = await newScheduler({ maxParallelism: 4 })
+    const slow = vtx('slow', [], { sleep: 5000 })
+    const bad = vtx('bad', [], { sleep: 20, fail: true })
+    const after = vtx('after', [slow.v, bad.v])
+    await expect(make().solve([after.v])).rejects.toThrow('bad failed')
+    expect(slow.calls.cancelled).toBe(1)
+    expect(after.calls.exec).toBe(0)
+    const statuses = events.filter((e) => e.type === 'vertex').map((e) => `${(e as { name: string }).name}:${(e as { status: string }).status}`)
+    expect(statuses).toContain('bad:error')
+    expect(statuses).toContain('slow:cancelled')
+  })
+
+  test('ignoreCache re-runs a vertex but keeps its key', async () => {
+    const { make } = await newScheduler()
+    const a = vtx('a')
+    await make().solve([a.v])
+    const forced = { ...a.v, ignoreCache: true }
+    const [r] = await make().solve([forced])
+    expect(r!.cached).toBe(false)
+    expect(a.calls.exec).toBe(2)
+  })
+
+  test('an aborted signal cancels the solve', async () => {
+    const { make } = await newScheduler()
+    const ac = new AbortController()
+    const s = new Scheduler({ records: (await newScheduler()).records, emit: () => {}, signal: ac.signal })
+    const slow = vtx('slow2', [], { sleep: 5000 })
+    setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 30)
+    await expect(s.solve([slow.v])).rejects.toThrow(/interrupted by SIGINT|cancelled/)
+    expect(slow.calls.cancelled).toBe(1)
+    void make
+  })
+})

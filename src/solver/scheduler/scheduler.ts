@@ -1,0 +1,149 @@
+import { availableParallelism } from 'node:os'
+import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
+import { TsbuildError, findTsbuildError } from '../../common/errors.js'
+import type { CacheKey, RecordStore } from '../../cache/records/index.js'
+import type { EventSink } from '../events.js'
+import { Semaphore, cancelled } from './semaphore.js'
+import type { OpContext, Result, SolvedVertex, SolverVertex } from './types.js'
+
+export interface SchedulerOptions {
+  records: RecordStore
+  emit: EventSink
+  /** Concurrent exec ops (default: CPUs). I/O ops get four times as many. */
+  maxParallelism?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Owns the state of one solve. Every vertex is keyed by its digest, so an
+ * identical vertex reached from several stages or platforms is computed once
+ * (the memo maps play the part of BuildKit's flightcontrol).
+ *
+ * Two phases per vertex, as in BuildKit: the cache key needs only the inputs'
+ * keys (plus content checksums where an op reads files), and a vertex whose
+ * key has a record is never executed, nor are its inputs solved for it.
+ */
+export class Scheduler {
+  private readonly keys = new Map<Digest, Promise<CacheKey>>()
+  private readonly results = new Map<Digest, Promise<SolvedVertex>>()
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly abort = new AbortController()
+  private readonly execSlots: Semaphore
+  private readonly ioSlots: Semaphore
+  private firstError: unknown
+
+  constructor (private readonly opts: SchedulerOptions) {
+    const n = opts.maxParallelism ?? availableParallelism()
+    this.execSlots = new Semaphore(n)
+    this.ioSlots = new Semaphore(Math.max(4, n * 4))
+    if (opts.signal !== undefined) {
+      if (opts.signal.aborted) this.abort.abort(opts.signal.reason)
+      else opts.signal.addEventListener('abort', () => this.abort.abort(opts.signal!.reason), { once: true })
+    }
+  }
+
+  get signal (): AbortSignal { return this.abort.signal }
+
+  /**
+   * Solve every head. On the first failure the remaining work is cancelled,
+   * and the call returns only after all in-flight ops have settled (so
+   * containers are stopped and mounts released before the error surfaces).
+   */
+  async solve (heads: readonly SolverVertex[]): Promise<SolvedVertex[]> {
+    try {
+      return await Promise.all(heads.map((h) => this.resultOf(h)))
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.abort.abort(err)
+      await this.drain()
+      throw this.firstError ?? err
+    }
+  }
+
+  private async drain (): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+  }
+
+  private track<T> (p: Promise<T>): Promise<T> {
+    this.inFlight.add(p)
+    p.then(() => this.inFlight.delete(p), (err) => {
+      this.inFlight.delete(p)
+      // The first real failure wins; cancellations caused by it are noise.
+      if (this.firstError === undefined && findTsbuildError(err)?.code !== 'CANCELLED') this.firstError = err
+      if (!this.abort.signal.aborted) this.abort.abort(err)
+    })
+    return p
+  }
+
+  private ctx (v: SolverVertex): OpContext {
+    return { signal: this.abort.signal, emit: this.opts.emit, vertex: v.digest }
+  }
+
+  keyOf (v: SolverVertex): Promise<CacheKey> {
+    let p = this.keys.get(v.digest)
+    if (p === undefined) {
+      p = this.track(this.computeKey(v))
+      this.keys.set(v.digest, p)
+    }
+    return p
+  }
+
+  private async computeKey (v: SolverVertex): Promise<CacheKey> {
+    const cm = await v.op.cacheMap(this.ctx(v))
+    if (cm.deps.length !== v.inputs.length) throw new Error(`op ${v.name}: cache map has ${cm.deps.length} deps for ${v.inputs.length} inputs`)
+    const deps = await Promise.all(v.inputs.map(async (input, i) => {
+      const dep = cm.deps[i]!
+      if (dep.computeDigest !== undefined) {
+        const solved = await this.resultOf(input)
+        return { content: await dep.computeDigest(solved.result, this.abort.signal), selector: dep.selector }
+      }
+      return { key: await this.keyOf(input), selector: dep.selector }
+    }))
+    return sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
+  }
+
+  resultOf (v: SolverVertex): Promise<SolvedVertex> {
+    let p = this.results.get(v.digest)
+    if (p === undefined) {
+      p = this.track(this.computeResult(v))
+      this.results.set(v.digest, p)
+    }
+    return p
+  }
+
+  private async computeResult (v: SolverVertex): Promise<SolvedVertex> {
+    const key = await this.keyOf(v)
+    const { records, emit } = this.opts
+    if (!v.ignoreCache && !v.op.noCache && v.op.load !== undefined) {
+      const rec = await records.get(key)
+      if (rec !== undefined) {
+        const result = v.op.load(rec)
+        await records.touch(key)
+        emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+        return { key, result, cached: true }
+      }
+    }
+    const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)))
+    if (this.abort.signal.aborted) throw cancelled(this.abort.signal)
+    const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
+    const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
+    const missReason = v.ignoreCache ? 'cache disabled (--no-cache)' : inputs.some((i) => !i.cached) ? 'parent step re-ran' : 'no cache record for this step'
+    emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now(), missReason })
+    let result: Result
+    try {
+      result = await v.op.exec(this.ctx(v), inputs.map((i) => i.result))
+    } catch (err) {
+      const t = findTsbuildError(err)
+      const isCancel = t?.code === 'CANCELLED' || this.abort.signal.aborted
+      emit({ type: 'vertex', digest: v.digest, name: v.name, status: isCancel ? 'cancelled' : 'error', time: Date.now(), error: err instanceof Error ? err.message : String(err) })
+      if (isCancel && t?.code !== 'CANCELLED' && this.firstError !== undefined) throw new TsbuildError('CANCELLED', 'cancelled', { cause: err })
+      throw err
+    } finally {
+      release()
+    }
+    if (!v.op.noCache) {
+      await records.put({ key, createdAt: new Date().toISOString(), description: v.name, ...(result.snapshot !== undefined ? { snapshot: result.snapshot } : {}) })
+    }
+    emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'completed', time: Date.now() })
+    return { key, result, cached: false }
+  }
+}

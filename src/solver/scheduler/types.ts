@@ -1,0 +1,68 @@
+import type { Digest } from '../../common/digest.js'
+import type { CacheKey, CacheRecord } from '../../cache/records/index.js'
+import type { EventSink } from '../events.js'
+
+/**
+ * A solved output. `snapshot` names a committed snapshot (its parent chain is
+ * the filesystem); `context` is a lazy reference used by local sources, whose
+ * files are read where they are instead of being copied first.
+ */
+export interface Result {
+  snapshot?: string
+  context?: { root: string; [k: string]: unknown }
+  /** Anything an op wants to pass to its consumers (e.g. image config of a source). */
+  meta?: Record<string, unknown>
+}
+
+/** How one input contributes to a vertex's cache key. */
+export interface CacheDep {
+  /** Part of the input the op reads (e.g. a COPY source path); keys the input more narrowly. */
+  selector?: string
+  /**
+   * Content-based key: computed from the input's result (a checksum of the
+   * files a COPY reads from the context). When set, it replaces the input's
+   * cache key, so an unchanged file under a changed context still hits.
+   */
+  computeDigest?: (input: Result, signal: AbortSignal) => Promise<Digest>
+}
+
+export interface CacheMap {
+  /** Definition digest of the op, normalised to drop what cannot change its output. */
+  digest: Digest
+  deps: CacheDep[]
+  /** Facts kept in the record to explain a later miss (build args, files, base digest). */
+  explain?: Record<string, string>
+}
+
+export interface OpContext {
+  signal: AbortSignal
+  emit: EventSink
+  vertex: Digest
+}
+
+/** The solver's per-op implementation (BuildKit's solver.Op). */
+export interface OpRunner {
+  /** 'exec' ops take a slot of the exec semaphore; 'io' ops a larger pool. */
+  readonly resource: 'exec' | 'io' | 'none'
+  cacheMap (ctx: OpContext): Promise<CacheMap>
+  /** Run the op. Inputs are solved results in the op's input order. */
+  exec (ctx: OpContext, inputs: Result[]): Promise<Result>
+  /** Re-create a result from a cache record (cheap: usually just the snapshot name). */
+  load? (record: CacheRecord): Result
+  /** Ops whose results must never be cached (e.g. nothing to reuse). */
+  readonly noCache?: boolean
+}
+
+export interface SolverVertex {
+  digest: Digest
+  name: string
+  inputs: SolverVertex[]
+  op: OpRunner
+  ignoreCache: boolean
+}
+
+export interface SolvedVertex {
+  key: CacheKey
+  result: Result
+  cached: boolean
+}
