@@ -1,0 +1,3 @@
+export * from './content/index.js'
+export { openStateDir, resolveStateDir, stateDirPaths, OCI_LAYOUT_VERSION } from './stateDir.js'
+export type { StateDir } from './stateDir.js'
