@@ -29,6 +29,14 @@ function rawShellWords (line: string): string[] | undefined {
       continue
     }
     inWord = true
+    if (ch === '<' && line[i + 1] === '<') {
+      // BuildKit's lexer lets whitespace follow `<<` inside the same word: `<<  EOF` is one heredoc.
+      word += '<<'
+      i += 2
+      while (i < line.length && isSpace(line[i]!)) word += line[i++]!
+      i--
+      continue
+    }
     word += ch
     if (ch === '\'' || ch === '"') quote = ch
     else if (ch === '\\' && i + 1 < line.length) word += line[++i]!

@@ -14,43 +14,40 @@ export function splitCommand (line: string, escapeToken: string): SplitCommand {
   return { keyword: parts[0]!, flags, rest: trimSpace(rest) }
 }
 
+/**
+ * Flags are copied by slices between the characters that are dropped
+ * (quotes, escape tokens) rather than one character at a time.
+ */
 function extractBuilderFlags (line: string, escapeToken: string): { rest: string; flags: string[] } {
   const flags: string[] = []
-  let word = ''
-  let inWord = false
-  let quote = ''
-  let blankOk = false
-  for (let pos = 0; pos < line.length; pos++) {
-    let ch = line[pos]!
-    if (!inWord) {
-      if (isSpace(ch)) continue
-      if (ch !== '-' || line[pos + 1] !== '-') return { rest: line.slice(pos), flags }
-      inWord = true
-    }
-    if (quote === '') {
-      if (isSpace(ch)) {
-        if (word === '--') return { rest: line.slice(pos), flags }
-        if (blankOk || word.length > 0) flags.push(word)
-        word = ''
-        blankOk = false
-        inWord = false
-        continue
+  const len = line.length
+  let pos = 0
+  for (;;) {
+    while (pos < len && isSpace(line[pos]!)) pos++
+    if (pos === len) return { rest: '', flags }
+    if (line[pos] !== '-' || line[pos + 1] !== '-') return { rest: line.slice(pos), flags }
+    let word = ''
+    let segment = pos
+    let quote = ''
+    let hasQuote = false
+    for (; pos < len; pos++) {
+      const ch = line[pos]!
+      if (quote === '' && isSpace(ch)) break
+      if (quote === '' ? ch === '\'' || ch === '"' : ch === quote) {
+        word += line.slice(segment, pos)
+        segment = pos + 1
+        if (quote === '') { quote = ch; hasQuote = true } else quote = ''
+      } else if (ch === escapeToken) {
+        word += line.slice(segment, pos)
+        segment = pos + 1
+        if (pos + 1 === len) quote = ''
+        else pos++
       }
-      if (ch === '\'' || ch === '"') { quote = ch; blankOk = true; continue }
-      if (ch === escapeToken) {
-        if (pos + 1 === line.length) continue
-        ch = line[++pos]!
-      }
-      word += ch
-      continue
     }
-    if (ch === quote) { quote = ''; continue }
-    if (ch === escapeToken) {
-      if (pos + 1 === line.length) { quote = ''; continue }
-      ch = line[++pos]!
+    word += line.slice(segment, Math.min(pos, len))
+    if (word === '--' && !hasQuote) {
+      return { rest: pos >= len ? '' : line.slice(pos), flags }
     }
-    word += ch
+    if (hasQuote || word.length > 0) flags.push(word)
   }
-  if (inWord && word !== '--' && (blankOk || word.length > 0)) flags.push(word)
-  return { rest: '', flags }
 }
