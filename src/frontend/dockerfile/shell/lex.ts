@@ -1,0 +1,464 @@
+import { TsbuildError } from '../../../common/errors.js'
+import { toEnvGetter, type EnvGetter, type EnvSource } from './env.js'
+import { PatternSyntaxError, ShellPattern } from './pattern.js'
+import { WordSplitter } from './wordSplitter.js'
+
+/** `\` by default; a Dockerfile's `# escape=`` directive switches it to a backtick. */
+export type EscapeToken = '\\' | '`'
+
+export interface ShellLexOptions {
+  escapeToken?: EscapeToken
+  /** Keep quote characters in the output (the parser uses this to spot quoted heredoc names). */
+  rawQuotes?: boolean
+  /** Keep escape tokens in the output. */
+  rawEscapes?: boolean
+  /** Treat quotes as ordinary characters (BuildKit does so for a few raw-expanded flags). */
+  skipProcessQuotes?: boolean
+  /** Leave references to unset variables as written, e.g. `$X` or `${X:-d}`, instead of expanding them. */
+  skipUnsetEnv?: boolean
+}
+
+/** What one word expanded to, and which variables it looked up. */
+export interface ProcessWordResult {
+  readonly result: string
+  /** Variables the word referenced that were set (possibly to ''). */
+  readonly matched: ReadonlySet<string>
+  /** Variables the word referenced that were unset — what the UndefinedVar check reports. */
+  readonly unmatched: ReadonlySet<string>
+}
+
+export interface ProcessWordsResult {
+  readonly words: string[]
+  readonly matched: ReadonlySet<string>
+  readonly unmatched: ReadonlySet<string>
+}
+
+/**
+ * A word that cannot be expanded: bad substitution syntax, an unterminated
+ * quote, or `${V?msg}` / `${V:?msg}` with V unset (or empty). The lookups made
+ * before the failure are kept so that checks can still report them.
+ */
+export class ExpansionError extends TsbuildError {
+  readonly word: string
+  /** Why it failed, without the word (the message says both). */
+  readonly reason: string
+  /** The variable the failing substitution names, when there is one. */
+  readonly variable: string | undefined
+  readonly matched: ReadonlySet<string>
+  readonly unmatched: ReadonlySet<string>
+
+  constructor (word: string, reason: string, opts: { variable?: string; matched: ReadonlySet<string>; unmatched: ReadonlySet<string> }) {
+    super('EXPANSION', `failed to process ${JSON.stringify(word)}: ${reason}`)
+    this.name = 'ExpansionError'
+    this.word = word
+    this.reason = reason
+    this.variable = opts.variable
+    this.matched = opts.matched
+    this.unmatched = opts.unmatched
+  }
+}
+
+/** Internal: unwinds the recursive descent; becomes an ExpansionError at the top. */
+class Fault {
+  constructor (readonly reason: string, readonly variable?: string) {}
+}
+
+const EMPTY: ReadonlySet<string> = new Set()
+const EOF = -1
+const DOLLAR = 36
+const SINGLE_QUOTE = 39
+const DOUBLE_QUOTE = 34
+const LESS_THAN = 60
+const OPEN_BRACE = 123
+const CLOSE_BRACE = 125
+const SLASH = 47
+const COLON = 58
+
+/**
+ * BuildKit's word lexer: quote removal, escapes and `$` expansion following
+ * the subset of POSIX sh that Dockerfiles support. A ShellLex holds only
+ * options, so one instance can be shared freely.
+ */
+export class ShellLex {
+  readonly escapeToken: EscapeToken
+  readonly rawQuotes: boolean
+  readonly rawEscapes: boolean
+  readonly skipProcessQuotes: boolean
+  readonly skipUnsetEnv: boolean
+  /** Characters that need more than copying; a word without any is returned as is. */
+  private readonly special: RegExp
+
+  constructor (opts: ShellLexOptions = {}) {
+    this.escapeToken = opts.escapeToken ?? '\\'
+    this.rawQuotes = opts.rawQuotes ?? false
+    this.rawEscapes = opts.rawEscapes ?? false
+    this.skipProcessQuotes = opts.skipProcessQuotes ?? false
+    this.skipUnsetEnv = opts.skipUnsetEnv ?? false
+    const quotes = this.skipProcessQuotes ? '' : `'"`
+    this.special = new RegExp(`[$${quotes}${this.escapeToken === '\\' ? '\\\\' : '`'}]`)
+  }
+
+  /** A copy with some options changed. */
+  with (opts: ShellLexOptions): ShellLex {
+    return new ShellLex({
+      escapeToken: this.escapeToken,
+      rawQuotes: this.rawQuotes,
+      rawEscapes: this.rawEscapes,
+      skipProcessQuotes: this.skipProcessQuotes,
+      skipUnsetEnv: this.skipUnsetEnv,
+      ...opts,
+    })
+  }
+
+  /** Expand one word (quotes removed, spaces kept). Throws ExpansionError. */
+  processWord (word: string, env: EnvSource): string {
+    if (!this.special.test(word)) return word
+    return this.processWordWithMatches(word, env).result
+  }
+
+  /** Expand one word and report which variables it referenced. Throws ExpansionError. */
+  processWordWithMatches (word: string, env: EnvSource): ProcessWordResult {
+    if (!this.special.test(word)) return { result: word, matched: EMPTY, unmatched: EMPTY }
+    const run = new Expansion(this, word, toEnvGetter(env))
+    const result = run.top(null)
+    return { result, matched: run.matched ?? EMPTY, unmatched: run.unmatched ?? EMPTY }
+  }
+
+  /**
+   * Expand, then split into words at unquoted whitespace — including
+   * whitespace that came from a variable's value, as in sh. Used for EXPOSE
+   * and for finding heredoc markers. Throws ExpansionError.
+   */
+  processWords (word: string, env: EnvSource): string[] {
+    return this.processWordsWithMatches(word, env).words
+  }
+
+  processWordsWithMatches (word: string, env: EnvSource): ProcessWordsResult {
+    const run = new Expansion(this, word, toEnvGetter(env))
+    const splitter = new WordSplitter()
+    run.top(splitter)
+    return { words: splitter.finish(), matched: run.matched ?? EMPTY, unmatched: run.unmatched ?? EMPTY }
+  }
+}
+
+/** The state of expanding one word: a cursor over the source and the lookups made. */
+class Expansion {
+  private pos = 0
+  private rawEscapes: boolean
+  private readonly esc: number
+  matched: Set<string> | undefined
+  unmatched: Set<string> | undefined
+
+  constructor (private readonly lex: ShellLex, private readonly src: string, private readonly env: EnvGetter) {
+    this.rawEscapes = lex.rawEscapes
+    this.esc = lex.escapeToken.charCodeAt(0)
+  }
+
+  top (words: WordSplitter | null): string {
+    try {
+      return this.processStopOn(EOF, this.rawEscapes, words)
+    } catch (err) {
+      if (!(err instanceof Fault)) throw err
+      throw new ExpansionError(this.src, err.reason, {
+        ...(err.variable !== undefined ? { variable: err.variable } : {}),
+        matched: this.matched ?? EMPTY,
+        unmatched: this.unmatched ?? EMPTY,
+      })
+    }
+  }
+
+  private peek (): number {
+    return this.pos < this.src.length ? this.src.charCodeAt(this.pos) : EOF
+  }
+
+  /** Take one whole character (a surrogate pair counts as one). */
+  private nextChar (): string {
+    const cp = this.src.codePointAt(this.pos) as number
+    const ch = cp > 0xffff ? this.src.slice(this.pos, this.pos + 2) : this.src[this.pos] as string
+    this.pos += ch.length
+    return ch
+  }
+
+  /**
+   * Process up to `stop` (consumed) or the end of the source. `words`, when
+   * given, receives the same text marked as splittable or not.
+   */
+  private processStopOn (stop: number, rawEscapes: boolean, words: WordSplitter | null): string {
+    const saved = this.rawEscapes
+    this.rawEscapes = rawEscapes
+    try {
+      return this.scan(stop, words)
+    } finally {
+      this.rawEscapes = saved
+    }
+  }
+
+  private scan (stop: number, words: WordSplitter | null): string {
+    const src = this.src
+    const n = src.length
+    const quotes = !this.lex.skipProcessQuotes
+    let out = ''
+    let run = this.pos // start of the current stretch of ordinary characters
+    const flush = (): void => {
+      if (run < this.pos) {
+        const plain = src.slice(run, this.pos)
+        out += plain
+        words?.addSplittable(plain)
+      }
+    }
+    while (this.pos < n) {
+      const c = src.charCodeAt(this.pos)
+      if (c === stop) {
+        flush()
+        this.pos++
+        return out
+      }
+      if (c === DOLLAR) {
+        flush()
+        const value = this.processDollar()
+        out += value
+        words?.addSplittable(value)
+      } else if (c === LESS_THAN) {
+        flush()
+        const marker = this.processPossibleHeredoc()
+        out += marker
+        words?.addLiteral(marker)
+      } else if (quotes && (c === SINGLE_QUOTE || c === DOUBLE_QUOTE)) {
+        flush()
+        const quoted = c === SINGLE_QUOTE ? this.processSingleQuote() : this.processDoubleQuote()
+        out += quoted
+        words?.addLiteral(quoted)
+      } else if (c === this.esc) {
+        flush()
+        this.pos++
+        if (this.rawEscapes) {
+          out += this.lex.escapeToken
+          words?.addLiteral(this.lex.escapeToken)
+        }
+        // An escape at the very end escapes nothing and is dropped.
+        if (this.pos >= n) {
+          run = n
+          break
+        }
+        const ch = this.nextChar()
+        out += ch
+        words?.addLiteral(ch)
+      } else {
+        this.pos++
+        continue
+      }
+      run = this.pos
+    }
+    flush()
+    if (stop !== EOF) throw new Fault(`unexpected end of statement while looking for matching ${String.fromCharCode(stop)}`)
+    return out
+  }
+
+  private processSingleQuote (): string {
+    const open = this.pos
+    const close = this.src.indexOf("'", open + 1)
+    if (close < 0) throw new Fault('unexpected end of statement while looking for matching single-quote')
+    this.pos = close + 1
+    return this.lex.rawQuotes ? this.src.slice(open, close + 1) : this.src.slice(open + 1, close)
+  }
+
+  /** Inside "...": `$` expands, and the escape token escapes only `"`, `$` and itself. */
+  private processDoubleQuote (): string {
+    const src = this.src
+    const n = src.length
+    let out = this.lex.rawQuotes ? '"' : ''
+    this.pos++
+    let run = this.pos
+    while (true) {
+      if (this.pos >= n) throw new Fault('unexpected end of statement while looking for matching double-quote')
+      const c = src.charCodeAt(this.pos)
+      if (c === DOUBLE_QUOTE) {
+        out += src.slice(run, this.pos)
+        this.pos++
+        return this.lex.rawQuotes ? out + '"' : out
+      }
+      if (c === DOLLAR) {
+        out += src.slice(run, this.pos)
+        out += this.processDollar()
+        run = this.pos
+      } else if (c === this.esc) {
+        out += src.slice(run, this.pos)
+        this.pos++
+        const next = this.peek()
+        if (next === DOUBLE_QUOTE || next === DOLLAR || next === this.esc) {
+          if (this.rawEscapes) out += this.lex.escapeToken
+          out += src[this.pos]
+          this.pos++
+        } else if (next !== EOF) {
+          out += this.lex.escapeToken // not an escape here: kept literally
+        }
+        run = this.pos
+      } else {
+        this.pos++
+      }
+    }
+  }
+
+  private processDollar (): string {
+    this.pos++ // the $
+    if (this.peek() !== OPEN_BRACE) {
+      const name = this.processName()
+      if (name === '') return '$'
+      const value = this.getEnv(name)
+      if (value === undefined) return this.lex.skipUnsetEnv ? '$' + name : ''
+      return value
+    }
+    this.pos++ // the {
+    const first = this.peek()
+    if (first === EOF) throw new Fault("syntax error: missing '}'")
+    if (first === OPEN_BRACE || first === CLOSE_BRACE || first === COLON) throw new Fault('syntax error: bad substitution')
+    const name = this.processName()
+    if (this.pos >= this.src.length) throw new Fault("syntax error: missing '}'", name)
+    let modifier = this.nextChar()
+    if (modifier === '}') {
+      const value = this.getEnv(name)
+      if (value === undefined) return this.lex.skipUnsetEnv ? `\${${name}}` : ''
+      return value
+    }
+    if (modifier === '/') return this.processReplace(name)
+
+    let op = modifier
+    const nullIsUnset = modifier === ':'
+    if (nullIsUnset) {
+      if (this.pos >= this.src.length) throw new Fault("syntax error: missing '}'", name)
+      op = this.nextChar()
+      modifier += op
+    }
+    if (op !== '-' && op !== '+' && op !== '?' && op !== '#' && op !== '%' && !nullIsUnset) {
+      throw new Fault(`unsupported modifier (${modifier}) in substitution of ${name === '' ? 'a variable' : name}`, name)
+    }
+    const isPattern = op === '#' || op === '%'
+    if (nullIsUnset && isPattern) throw new Fault(`unsupported modifier (${modifier}) in substitution of ${name}`, name)
+    const word = this.processUntilBrace(isPattern, name)
+
+    const value = this.getEnv(name)
+    if (value === undefined && this.lex.skipUnsetEnv) return `\${${name}${modifier}${word}}`
+    const isEmpty = value === undefined || (nullIsUnset && value === '')
+    switch (op) {
+      case '-':
+        return isEmpty ? word : value as string
+      case '+':
+        return isEmpty ? '' : word
+      case '?':
+        if (value === undefined) throw new Fault(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`, name)
+        if (isEmpty) throw new Fault(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`, name)
+        return value
+      case '#':
+      case '%': {
+        // A doubled operator (## or %%) removes the longest match instead of the shortest.
+        const longest = word.startsWith(op)
+        const pattern = this.compilePattern(longest ? word.slice(1) : word, name)
+        const subject = value ?? ''
+        return op === '#' ? pattern.trimPrefix(subject, longest) : pattern.trimSuffix(subject, longest)
+      }
+      default:
+        throw new Fault(`unsupported modifier (${modifier}) in substitution of ${name}`, name)
+    }
+  }
+
+  /** ${name/pattern/replacement} and ${name//pattern/replacement}; the leading `/` is consumed. */
+  private processReplace (name: string): string {
+    const all = this.peek() === SLASH
+    if (all) this.pos++
+    let pattern: string
+    try {
+      pattern = this.processStopOn(SLASH, true, null)
+    } catch (err) {
+      if (err instanceof Fault && this.peek() === EOF) throw new Fault("syntax error: missing '/' in ${}", name)
+      throw err
+    }
+    const replacement = this.processUntilBrace(true, name)
+    const value = this.getEnv(name)
+    if (value === undefined && this.lex.skipUnsetEnv) return `\${${name}${all ? '//' : '/'}${pattern}/${replacement}}`
+    return this.compilePattern(pattern, name).replace(value ?? '', replacement, all)
+  }
+
+  private processUntilBrace (rawEscapes: boolean, name: string): string {
+    try {
+      return this.processStopOn(CLOSE_BRACE, rawEscapes, null)
+    } catch (err) {
+      // Whatever went wrong inside, running out of input means the brace is missing.
+      if (err instanceof Fault && this.peek() === EOF) throw new Fault("syntax error: missing '}'", err.variable ?? name)
+      throw err
+    }
+  }
+
+  private compilePattern (source: string, name: string): ShellPattern {
+    try {
+      return ShellPattern.compile(source, this.lex.escapeToken)
+    } catch (err) {
+      if (err instanceof PatternSyntaxError) throw new Fault(`invalid pattern (${source}) in substitution of ${name}: ${err.message}`, name)
+      throw err
+    }
+  }
+
+  /**
+   * A name: letters, digits and `_`; or a run of digits (positional
+   * parameters); or one special parameter character. Empty if none.
+   */
+  private processName (): string {
+    const src = this.src
+    const start = this.pos
+    if (start >= src.length) return ''
+    const first = src.codePointAt(start) as number
+    if (isDigit(first)) {
+      while (this.pos < src.length && isDigit(src.codePointAt(this.pos) as number)) this.pos += charLength(src.codePointAt(this.pos) as number)
+      return src.slice(start, this.pos)
+    }
+    if (isSpecialParam(first)) {
+      this.pos++
+      return src[start] as string
+    }
+    while (this.pos < src.length) {
+      const cp = src.codePointAt(this.pos) as number
+      if (!(cp === 95 || isLetter(cp) || isDigit(cp))) break
+      this.pos += charLength(cp)
+    }
+    return src.slice(start, this.pos)
+  }
+
+  /** `<<` plus the whitespace after it stay one unsplittable piece, so `<< EOF` keeps its marker. */
+  private processPossibleHeredoc (): string {
+    this.pos++
+    if (this.peek() !== LESS_THAN) return '<'
+    const start = this.pos - 1
+    this.pos++
+    for (let c = this.peek(); c === 32 || c === 9 || c === 13; c = this.peek()) this.pos++
+    return this.src.slice(start, this.pos)
+  }
+
+  private getEnv (name: string): string | undefined {
+    const value = this.env.get(name)
+    if (value !== undefined) (this.matched ??= new Set()).add(name)
+    else (this.unmatched ??= new Set()).add(name)
+    return value
+  }
+}
+
+function charLength (cp: number): number {
+  return cp > 0xffff ? 2 : 1
+}
+
+function isDigit (cp: number): boolean {
+  if (cp < 128) return cp >= 48 && cp <= 57
+  return /\p{Nd}/u.test(String.fromCodePoint(cp))
+}
+
+function isLetter (cp: number): boolean {
+  if (cp < 128) return (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122)
+  return /\p{L}/u.test(String.fromCodePoint(cp))
+}
+
+/** POSIX special parameters; Dockerfiles never set them, so they expand to ''. */
+function isSpecialParam (cp: number): boolean {
+  switch (cp) {
+    case 64: case 42: case 35: case 63: case 45: case 36: case 33: case 48: // @ * # ? - $ ! 0
+      return true
+  }
+  return false
+}
