@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest'
+import { hasCode } from '../common/errors.js'
+import { parseOutputSpec } from './outputSpec.js'
+
+describe('parseOutputSpec', () => {
+  test.each([
+    ['out', { type: 'local', dest: 'out' }],
+    ['-', { type: 'tar', dest: '-' }],
+    ['type=local,dest=dir', { type: 'local', dest: 'dir' }],
+    ['type=tar,dest=-', { type: 'tar', dest: '-' }],
+    ['type=oci,dest=out.tar', { type: 'oci', dest: 'out.tar', tar: true, compression: 'gzip', forceCompression: false, ociMediaTypes: true, names: [] }],
+    ['type=oci,dest=d,tar=false,compression=zstd,compression-level=19,force-compression=true',
+      { type: 'oci', dest: 'd', tar: false, compression: 'zstd', compressionLevel: 19, forceCompression: true, ociMediaTypes: true, names: [] }],
+    ['type=docker,dest=x.tar,name=app:1', { type: 'docker', dest: 'x.tar', compression: 'gzip', forceCompression: false, ociMediaTypes: false, names: ['app:1'] }],
+    ['type=docker,dest=x.tar,compression=zstd', { type: 'docker', compression: 'zstd', ociMediaTypes: true }],
+    ['type=image,"name=a,b",push=true', { type: 'image', push: true, names: ['a', 'b'] }],
+    ['type=registry,name=r/x,oci-mediatypes=true', { type: 'registry', names: ['r/x'], ociMediaTypes: true }],
+  ])('%s', (spec, want) => {
+    expect(parseOutputSpec(spec)).toMatchObject(want)
+  })
+
+  test.each([
+    ['', /empty output/],
+    ['dest=x', /missing type=/],
+    ['type=foo,dest=x', /unknown type "foo"/],
+    ['type=oci', /type=oci needs dest=/],
+    ['type=oci,dest=x,compresion=zstd', /unknown key "compresion" for type=oci/],
+    ['type=oci,dest=x,compression=lz4', /compression=lz4 is not one of/],
+    ['type=oci,dest=x,compression-level=12', /compression-level=12 is not an integer in 0..9/],
+    ['type=oci,dest=x,tar=maybe', /tar=maybe is not a boolean/],
+    ['type=docker,dest=x,compression=zstd,oci-mediatypes=false', /needs oci-mediatypes=true/],
+    ['type=local,dest=x,compression=gzip', /unknown key "compression" for type=local/],
+    ['type=oci,type=docker,dest=x', /given twice/],
+  ])('rejects %s', (spec, why) => {
+    let err: unknown
+    try { parseOutputSpec(spec) } catch (e) { err = e }
+    expect(hasCode(err, 'USAGE')).toBe(true)
+    expect((err as Error).message).toMatch(why)
+  })
+})

@@ -1,0 +1,127 @@
+import { TsbuildError } from '../common/errors.js'
+import type { Compression } from './compression.js'
+
+/** Options shared by every output that writes image blobs. */
+export interface ImageOutputOptions {
+  compression: Compression
+  compressionLevel?: number
+  /** Recompress base-image layers whose compression differs from `compression`. */
+  forceCompression: boolean
+  ociMediaTypes: boolean
+  /** Image names to record (`name=` in the spec). */
+  names: string[]
+}
+
+/** One `-o` output, parsed once at the command-line edge. */
+export type OutputSpec =
+  | ({ type: 'oci'; dest: string; tar: boolean } & ImageOutputOptions)
+  | ({ type: 'docker'; dest: string } & ImageOutputOptions)
+  | ({ type: 'image'; push: boolean } & ImageOutputOptions)
+  | ({ type: 'registry' } & ImageOutputOptions)
+  | { type: 'local'; dest: string }
+  | { type: 'tar'; dest: string }
+
+const TYPES = ['oci', 'docker', 'image', 'registry', 'local', 'tar'] as const
+const IMAGE_KEYS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes']
+const KEYS: Record<OutputSpec['type'], readonly string[]> = {
+  oci: ['dest', 'tar', ...IMAGE_KEYS],
+  docker: ['dest', ...IMAGE_KEYS],
+  image: ['push', ...IMAGE_KEYS],
+  registry: IMAGE_KEYS,
+  local: ['dest'],
+  tar: ['dest'],
+}
+
+/**
+ * Parse buildx's `-o` spelling: `type=oci,dest=out.tar,compression=zstd`.
+ * A bare path is `type=local,dest=PATH`, and `-` is `type=tar,dest=-` (the
+ * root filesystem as a tar on stdout), as in buildx. `dest=-` means stdout.
+ */
+export function parseOutputSpec (spec: string): OutputSpec {
+  const text = spec.trim()
+  if (text === '') throw usage(spec, 'empty output; expected e.g. type=oci,dest=out.tar')
+  if (text === '-') return { type: 'tar', dest: '-' }
+  if (!text.includes('=')) return { type: 'local', dest: text }
+  const fields = new Map<string, string>()
+  for (const part of splitFields(text)) {
+    const eq = part.indexOf('=')
+    if (eq <= 0) throw usage(spec, `${JSON.stringify(part)} is not key=value`)
+    const key = part.slice(0, eq).trim().toLowerCase()
+    if (fields.has(key)) throw usage(spec, `key ${JSON.stringify(key)} given twice`)
+    fields.set(key, part.slice(eq + 1).trim())
+  }
+  const type = fields.get('type')
+  if (type === undefined) throw usage(spec, 'missing type= (one of ' + TYPES.join(', ') + ')')
+  if (!(TYPES as readonly string[]).includes(type)) throw usage(spec, `unknown type ${JSON.stringify(type)}; expected one of ${TYPES.join(', ')}`)
+  const t = type as OutputSpec['type']
+  for (const key of fields.keys()) {
+    if (key !== 'type' && !KEYS[t].includes(key)) throw usage(spec, `unknown key ${JSON.stringify(key)} for type=${t}; allowed: ${KEYS[t].join(', ')}`)
+  }
+  const dest = (): string => {
+    const d = fields.get('dest')
+    if (d === undefined || d === '') throw usage(spec, `type=${t} needs dest=`)
+    return d
+  }
+  switch (t) {
+    case 'local': return { type: t, dest: dest() }
+    case 'tar': return { type: t, dest: dest() }
+    case 'oci': return { type: t, dest: dest(), tar: parseBool(spec, fields, 'tar', true), ...imageOptions(spec, fields, true) }
+    case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false) }
+    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, false) }
+    case 'registry': return { type: t, ...imageOptions(spec, fields, false) }
+  }
+}
+
+function imageOptions (spec: string, fields: Map<string, string>, ociDefault: boolean): ImageOutputOptions {
+  const c = fields.get('compression') ?? 'gzip'
+  if (c !== 'gzip' && c !== 'zstd' && c !== 'uncompressed') {
+    throw usage(spec, `compression=${c} is not one of gzip, zstd, uncompressed`)
+  }
+  const explicitOci = fields.has('oci-mediatypes')
+  // Docker media types have no zstd layer type, so zstd implies OCI types unless the user said otherwise.
+  const ociMediaTypes = parseBool(spec, fields, 'oci-mediatypes', ociDefault || c === 'zstd')
+  if (explicitOci && !ociMediaTypes && c === 'zstd') throw usage(spec, 'compression=zstd needs oci-mediatypes=true (Docker media types have no zstd layer)')
+  const out: ImageOutputOptions = {
+    compression: c,
+    forceCompression: parseBool(spec, fields, 'force-compression', false),
+    ociMediaTypes,
+    names: (fields.get('name') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''),
+  }
+  const level = fields.get('compression-level')
+  if (level !== undefined) {
+    const range = c === 'zstd' ? [1, 22] : c === 'gzip' ? [0, 9] : [0, 0]
+    const n = Number(level)
+    if (!/^-?\d+$/.test(level) || n < range[0]! || n > range[1]!) {
+      throw usage(spec, `compression-level=${level} is not an integer in ${range[0]}..${range[1]} for compression=${c}`)
+    }
+    out.compressionLevel = n
+  }
+  return out
+}
+
+function parseBool (spec: string, fields: Map<string, string>, key: string, dflt: boolean): boolean {
+  const v = fields.get(key)
+  if (v === undefined) return dflt
+  if (v === '' || v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0') return false
+  throw usage(spec, `${key}=${v} is not a boolean (true or false)`)
+}
+
+/** Split on commas, honouring double quotes (`"name=a,b"` as in buildx's CSV form). */
+function splitFields (text: string): string[] {
+  const out: string[] = []
+  let cur = ''
+  let quoted = false
+  for (const ch of text) {
+    if (ch === '"') { quoted = !quoted; continue }
+    if (ch === ',' && !quoted) { out.push(cur); cur = ''; continue }
+    cur += ch
+  }
+  if (quoted) throw new TsbuildError('USAGE', `invalid output ${JSON.stringify(text)}: unterminated quote`)
+  out.push(cur)
+  return out.filter((p) => p.trim() !== '')
+}
+
+function usage (spec: string, why: string): TsbuildError {
+  return new TsbuildError('USAGE', `invalid output ${JSON.stringify(spec)}: ${why}`)
+}
