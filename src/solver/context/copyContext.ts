@@ -1,0 +1,75 @@
+import { constants, promises as fs } from 'node:fs'
+import path from 'node:path'
+import { TsbuildError } from '../../common/errors.js'
+import type { ContextSnapshot, FileRecord } from './types.js'
+
+export interface CopyContextOptions {
+  /** Owner for every copied entry. Default 0:0, as BuildKit gives local-source files. */
+  uid?: number
+  gid?: number
+  /** Copy only records for which this returns true (their parents must be selected too). */
+  filter?: (record: FileRecord) => boolean
+  concurrency?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Materialise a scanned context into `destDir` (created if missing): the
+ * files with their permission bits and modification times, symlinks as
+ * links, directories with their modes. Owners become `uid:gid` (default 0:0;
+ * only applied when running as root). Files are cloned with a reflink when
+ * the filesystem supports it and copied otherwise — never hard-linked, since
+ * a later chmod/chown in the destination would then change the user's file.
+ */
+export async function copyContext (snapshot: ContextSnapshot, destDir: string, opts: CopyContextOptions = {}): Promise<{ files: number; bytes: number }> {
+  const uid = opts.uid ?? 0
+  const gid = opts.gid ?? 0
+  const canChown = process.geteuid?.() === 0
+  const selected = [...snapshot.records.values()].filter((r) => r.path !== '' && (opts.filter?.(r) ?? true))
+  await fs.mkdir(destDir, { recursive: true })
+  const dirs = selected.filter((r) => r.type === 'dir')
+  const leaves = selected.filter((r) => r.type !== 'dir')
+
+  for (const d of dirs) {
+    const dst = path.join(destDir, d.path)
+    await fs.mkdir(dst).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
+  }
+  let bytes = 0
+  let next = 0
+  const runner = async (): Promise<void> => {
+    while (next < leaves.length) {
+      opts.signal?.throwIfAborted()
+      const r = leaves[next++]!
+      const src = path.join(snapshot.root, r.path)
+      const dst = path.join(destDir, r.path)
+      try {
+        if (r.type === 'symlink') {
+          await fs.symlink(r.linkTarget!, dst)
+          if (canChown) await fs.lchown(dst, uid, gid)
+          const st = await fs.lstat(src)
+          await fs.lutimes(dst, st.atime, st.mtime)
+        } else {
+          await fs.copyFile(src, dst, constants.COPYFILE_FICLONE)
+          if (canChown) await fs.chown(dst, uid, gid)
+          await fs.chmod(dst, r.mode)
+          const st = await fs.stat(src)
+          await fs.utimes(dst, st.atime, st.mtime)
+          bytes += r.size
+        }
+      } catch (err) {
+        throw new TsbuildError('IO', `cannot copy context path ${r.path} from ${snapshot.root} to ${destDir}: ${(err as Error).message}`, { cause: err })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, leaves.length)) }, runner))
+
+  // Directory modes and times last, deepest first: writing children changes a directory's mtime.
+  for (const d of [...dirs].reverse()) {
+    const dst = path.join(destDir, d.path)
+    if (canChown) await fs.chown(dst, uid, gid)
+    await fs.chmod(dst, d.mode)
+    const st = await fs.stat(path.join(snapshot.root, d.path))
+    await fs.utimes(dst, st.atime, st.mtime)
+  }
+  return { files: leaves.length, bytes }
+}
