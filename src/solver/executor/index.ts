@@ -1,0 +1,6 @@
+export { RuncExecutor, ExecFailedError } from './runc.js'
+export type { ExecMount, ExecRequest, ExecResult } from './runc.js'
+export { resolveUser } from './user.js'
+export type { ExecUser } from './user.js'
+export { canRunPlatform, listRunnablePlatforms, assertCanRunPlatform } from './binfmt.js'
+export { generateSpec, hostsFile, resolvConf, DEFAULT_CAPABILITIES } from './spec.js'

@@ -1,0 +1,215 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join, posix } from 'node:path'
+import { mountAll, resolveInRoot, unmountAll, type Mount } from '../../cache/snapshots/index.js'
+import { TsbuildError } from '../../common/errors.js'
+import type { Platform } from '../../common/platform.js'
+import { assertCanRunPlatform } from './binfmt.js'
+import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
+import { findMountStubs, removeMountStubs } from './stubs.js'
+import type { ExecUser } from './user.js'
+
+/** A mount the process sees besides its rootfs. */
+export type ExecMount =
+  | { type: 'bind'; destination: string; source: string; readonly?: boolean }
+  /** Mounts from a snapshotter (e.g. a cache mount or another stage's rootfs), mounted on the host first. */
+  | { type: 'snapshot'; destination: string; mounts: readonly Mount[]; readonly?: boolean }
+  | { type: 'tmpfs'; destination: string; sizeBytes?: number }
+  /** A file kept in memory (tmpfs) for the run only: RUN --mount=type=secret. */
+  | { type: 'secret'; destination: string; data: Uint8Array; mode?: number; uid?: number; gid?: number }
+
+export interface ExecRequest {
+  /** The rootfs mounts from `Snapshotter.prepare`, mounted for the run and unmounted after. */
+  rootfs: readonly Mount[]
+  args: readonly string[]
+  env?: readonly string[]
+  cwd?: string
+  user?: ExecUser
+  network?: 'none' | 'host'
+  security?: 'sandbox' | 'insecure'
+  hostname?: string
+  extraHosts?: ReadonlyArray<{ host: string; ip: string }>
+  mounts?: readonly ExecMount[]
+  platform?: Platform
+  onStdout?: (chunk: Buffer) => void
+  onStderr?: (chunk: Buffer) => void
+  signal?: AbortSignal
+}
+
+export interface ExecResult { exitCode: 0 }
+
+/** A RUN that exited non-zero: carries the exit code and the output's last lines. */
+export class ExecFailedError extends TsbuildError {
+  readonly exitCode: number
+  readonly lastLines: readonly string[]
+  constructor (args: readonly string[], exitCode: number, lastLines: readonly string[]) {
+    super('EXEC_FAILED', `process ${JSON.stringify(args.join(' '))} did not complete successfully: exit code: ${exitCode}` +
+      (lastLines.length > 0 ? `\n${lastLines.join('\n')}` : ''))
+    this.name = 'ExecFailedError'
+    this.exitCode = exitCode
+    this.lastLines = lastLines
+  }
+}
+
+const TAIL_LINES = 20
+const TAIL_BYTES = 16 * 1024
+const DEFAULT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']
+
+/**
+ * Runs processes in runc sandboxes. Each run gets its own bundle under
+ * `<stateDir>/executor/<id>` and a unique container id in the shared runc
+ * state root `<stateDir>/runc`; whatever happens (exit, failure, abort) the
+ * container is deleted, everything mounted is unmounted and the bundle removed.
+ */
+export class RuncExecutor {
+  private readonly stateDir: string
+  private readonly runcBinary: string
+  private checked?: Promise<void>
+
+  constructor (stateDir: string, opts: { runc?: string } = {}) {
+    this.stateDir = stateDir
+    this.runcBinary = opts.runc ?? 'runc'
+  }
+
+  get runcRoot (): string { return join(this.stateDir, 'runc') }
+
+  /** Throws MISSING_DEPENDENCY with install advice when runc cannot be started. */
+  async checkInstalled (): Promise<void> {
+    this.checked ??= runCommand(this.runcBinary, ['--version']).then(() => undefined, (err: unknown) => {
+      this.checked = undefined
+      throw new TsbuildError('MISSING_DEPENDENCY', `runc is required to run build steps but ${this.runcBinary} could not be started`, { hint: 'apt-get install runc', cause: err })
+    })
+    await this.checked
+  }
+
+  async run (req: ExecRequest): Promise<ExecResult> {
+    await this.checkInstalled()
+    if (req.platform !== undefined) await assertCanRunPlatform(req.platform)
+    if (req.signal?.aborted === true) throw cancelled()
+    const id = `tsb-${randomBytes(8).toString('hex')}`
+    const bundle = join(this.stateDir, 'executor', id)
+    const rootfs = join(bundle, 'rootfs')
+    const hostMounted: string[] = []
+    await mkdir(rootfs, { recursive: true })
+    await mkdir(this.runcRoot, { recursive: true })
+    try {
+      await mountAll(req.rootfs, rootfs, { relativeTo: join(this.stateDir, 'snapshots') })
+      hostMounted.push(rootfs)
+      const network = req.network ?? 'host'
+      const hostname = req.hostname ?? 'tsbuildsandbox'
+      const user = req.user ?? { uid: 0, gid: 0, additionalGids: [] }
+      const cwd = posix.normalize('/' + (req.cwd ?? '/'))
+      const cwdPath = await resolveInRoot(rootfs, cwd, { followFinal: true })
+      await mkdir(cwdPath, { recursive: true }).then(async (created) => { if (created !== undefined) await chown(cwdPath, user.uid, user.gid) })
+
+      await writeFile(join(bundle, 'hosts'), hostsFile(hostname, req.extraHosts))
+      await writeFile(join(bundle, 'resolv.conf'), resolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''), network))
+      await writeFile(join(bundle, 'hostname'), hostname + '\n')
+      const specMounts: SpecMount[] = [
+        { destination: '/etc/hosts', type: 'bind', source: join(bundle, 'hosts'), options: ['rbind', 'ro'] },
+        { destination: '/etc/resolv.conf', type: 'bind', source: join(bundle, 'resolv.conf'), options: ['rbind', 'ro'] },
+        { destination: '/etc/hostname', type: 'bind', source: join(bundle, 'hostname'), options: ['rbind', 'ro'] },
+      ]
+      specMounts.push(...await this.prepareExtraMounts(bundle, req.mounts ?? [], hostMounted))
+      const stubs = await findMountStubs(rootfs, ['/proc', '/dev', '/sys', ...specMounts.map((m) => m.destination)])
+
+      const spec = generateSpec({
+        args: req.args, env: req.env ?? DEFAULT_ENV, cwd, user, hostname, network, security: req.security ?? 'sandbox', mounts: specMounts,
+      })
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2))
+      try {
+        const exitCode = await this.runContainer(id, bundle, req)
+        if (exitCode.code !== 0) throw new ExecFailedError(req.args, exitCode.code, exitCode.tail)
+      } finally {
+        await removeMountStubs(stubs).catch(() => undefined)
+      }
+      return { exitCode: 0 }
+    } finally {
+      await runCommand(this.runcBinary, ['--root', this.runcRoot, 'delete', '--force', id]).catch(() => undefined)
+      for (const target of hostMounted.reverse()) await unmountAll(target).catch(() => undefined)
+      await rm(bundle, { recursive: true, force: true }).catch(() => undefined)
+    }
+  }
+
+  private async prepareExtraMounts (bundle: string, mounts: readonly ExecMount[], hostMounted: string[]): Promise<SpecMount[]> {
+    const out: SpecMount[] = []
+    let n = 0
+    for (const m of mounts) {
+      const destination = posix.normalize('/' + m.destination)
+      switch (m.type) {
+        case 'bind':
+          out.push({ destination, type: 'bind', source: m.source, options: ['rbind', m.readonly === true ? 'ro' : 'rw'] })
+          break
+        case 'snapshot': {
+          const target = join(bundle, 'mounts', String(n++))
+          await mkdir(target, { recursive: true })
+          await mountAll(m.mounts, target, { relativeTo: join(this.stateDir, 'snapshots') })
+          hostMounted.push(target)
+          out.push({ destination, type: 'bind', source: target, options: ['rbind', m.readonly === true ? 'ro' : 'rw'] })
+          break
+        }
+        case 'tmpfs':
+          out.push({ destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', ...(m.sizeBytes !== undefined ? [`size=${m.sizeBytes}`] : [])] })
+          break
+        case 'secret': {
+          const dir = join(bundle, 'secrets')
+          if (!hostMounted.includes(dir)) {
+            await mkdir(dir, { recursive: true })
+            // Secrets live in memory only, never on the state dir's disk.
+            await runCommand('mount', ['-t', 'tmpfs', '-o', 'mode=0700,size=16m', 'tmpfs', dir])
+            hostMounted.push(dir)
+          }
+          const file = join(dir, String(n++))
+          await writeFile(file, m.data, { mode: m.mode ?? 0o400 })
+          await chown(file, m.uid ?? 0, m.gid ?? 0)
+          out.push({ destination, type: 'bind', source: file, options: ['rbind', 'ro'] })
+          break
+        }
+      }
+    }
+    return out
+  }
+
+  private async runContainer (id: string, bundle: string, req: ExecRequest): Promise<{ code: number; tail: string[] }> {
+    const child = spawn(this.runcBinary, ['--root', this.runcRoot, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let tail = ''
+    const keep = (chunk: Buffer): void => { tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES) }
+    child.stdout.on('data', (c: Buffer) => { keep(c); req.onStdout?.(c) })
+    child.stderr.on('data', (c: Buffer) => { keep(c); req.onStderr?.(c) })
+    let aborted = false
+    const onAbort = (): void => {
+      aborted = true
+      void runCommand(this.runcBinary, ['--root', this.runcRoot, 'kill', id, 'KILL']).catch(() => undefined)
+      // runc may not have created the container yet; killing `runc run` itself then stops it.
+      setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL') }, 2000).unref()
+    }
+    req.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        child.on('error', reject)
+        child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)))
+      })
+      if (aborted) throw cancelled()
+      return { code, tail: tail.split('\n').filter((l, i, all) => !(i === all.length - 1 && l === '')).slice(-TAIL_LINES) }
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+function cancelled (): TsbuildError {
+  return new TsbuildError('CANCELLED', 'the build step was cancelled')
+}
+
+async function runCommand (cmd: string, args: readonly string[]): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let errOut = ''
+    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { errOut += c.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${errOut.trim()}`)))
+  })
+}

@@ -1,0 +1,101 @@
+import type { ExecUser } from './user.js'
+
+/** Docker's default capability set (moby oci/caps/defaults.go). */
+export const DEFAULT_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+] as const
+
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+] as const
+
+/** Paths Docker hides from containers (moby oci/defaults.go). */
+export const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats',
+  '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+]
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
+
+export interface SpecMount {
+  destination: string
+  type: string
+  source: string
+  options: string[]
+}
+
+export interface SpecOptions {
+  args: readonly string[]
+  env: readonly string[]
+  cwd: string
+  user: ExecUser
+  hostname: string
+  network: 'none' | 'host'
+  security: 'sandbox' | 'insecure'
+  /** Mounts beyond the defaults, in order (later ones stack over earlier ones). */
+  mounts: readonly SpecMount[]
+}
+
+/** The OCI runtime spec (config.json) for one process, with `rootfs` as the bundle-relative root. */
+export function generateSpec (opts: SpecOptions): Record<string, unknown> {
+  const caps = opts.security === 'insecure' ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES]
+  const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }]
+  // A fresh network namespace gets only loopback (runc brings `lo` up itself).
+  if (opts.network === 'none') namespaces.push({ type: 'network' })
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: opts.user.uid, gid: opts.user.gid, ...(opts.user.additionalGids.length > 0 ? { additionalGids: opts.user.additionalGids } : {}) },
+      args: [...opts.args],
+      env: [...opts.env],
+      cwd: opts.cwd,
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
+      noNewPrivileges: opts.security !== 'insecure',
+    },
+    root: { path: 'rootfs', readonly: false },
+    hostname: opts.hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', opts.security === 'insecure' ? 'rw' : 'ro'] },
+      ...opts.mounts,
+    ],
+    linux: {
+      namespaces,
+      ...(opts.security === 'insecure' ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
+    },
+  }
+}
+
+/** /etc/hosts for the sandbox: loopback names plus the sandbox's own hostname. */
+export function hostsFile (hostname: string, extraHosts: ReadonlyArray<{ host: string; ip: string }> = []): string {
+  return [
+    `127.0.0.1\tlocalhost ${hostname}`,
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    ...extraHosts.map((h) => `${h.ip}\t${h.host}`),
+    '',
+  ].join('\n')
+}
+
+/**
+ * /etc/resolv.conf for the sandbox from the host's. Loopback resolvers only
+ * work in the host network namespace, so without it they are dropped (and
+ * public resolvers used when nothing is left), as BuildKit does.
+ */
+export function resolvConf (hostResolvConf: string, network: 'none' | 'host'): string {
+  const lines = hostResolvConf.split('\n')
+  if (network === 'host') return lines.join('\n')
+  const kept = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
+  if (!kept.some((l) => /^\s*nameserver\s/.test(l))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4')
+  return kept.join('\n').trimEnd() + '\n'
+}

@@ -1,0 +1,55 @@
+import { lstat, readdir, rm, utimes } from 'node:fs/promises'
+import { join } from 'node:path'
+import { cleanRelative } from '../../cache/snapshots/index.js'
+
+/**
+ * Mount points that did not exist in the rootfs are created by runc; they are
+ * noise in the step's diff. Record the first missing component of each one
+ * before the run and remove it afterwards (when runc left it empty), putting
+ * back the parent's mtime, like BuildKit's MountStubsCleaner.
+ */
+export interface MountStub { path: string; parent: string; parentMtime: Date; parentAtime: Date }
+
+export async function findMountStubs (rootfs: string, destinations: readonly string[]): Promise<MountStub[]> {
+  const stubs: MountStub[] = []
+  for (const dest of destinations) {
+    const parts = cleanRelative(dest).split('/').filter((p) => p !== '')
+    let current = rootfs
+    for (const part of parts) {
+      const next = join(current, part)
+      const st = await lstat(next).catch(() => undefined)
+      if (st === undefined) {
+        const parentStat = await lstat(current)
+        if (!stubs.some((s) => s.path === next)) stubs.push({ path: next, parent: current, parentMtime: parentStat.mtime, parentAtime: parentStat.atime })
+        break
+      }
+      if (!st.isDirectory()) break // a link or file: runc resolves it inside the rootfs; nothing to record
+      current = next
+    }
+  }
+  return stubs
+}
+
+export async function removeMountStubs (stubs: readonly MountStub[]): Promise<void> {
+  // Deepest first, so a stub inside another stub's parent is gone before the parent's mtime is reset.
+  for (const stub of [...stubs].sort((a, b) => b.path.length - a.path.length)) {
+    const st = await lstat(stub.path).catch(() => undefined)
+    if (st === undefined) continue
+    if (st.isDirectory()) {
+      if (!(await isEmptyTree(stub.path))) continue
+      await rm(stub.path, { recursive: true })
+    } else if (st.isFile() && st.size === 0) {
+      await rm(stub.path)
+    } else continue
+    await utimes(stub.parent, stub.parentAtime, stub.parentMtime).catch(() => undefined)
+  }
+}
+
+// runc creates nested mount points (/dev/pts inside a new /dev); those count as empty.
+async function isEmptyTree (dir: string): Promise<boolean> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isDirectory() && !(e.isFile() && (await lstat(join(dir, e.name))).size === 0)) return false
+    if (e.isDirectory() && !(await isEmptyTree(join(dir, e.name)))) return false
+  }
+  return true
+}
