@@ -103,23 +103,19 @@ export class ShellPattern {
     let out = ''
     let copied = 0
     let lastEnd = -1
-    for (let start = 0; start <= n;) {
-      const len = matchLength(this.tokens, cps, start, 1, true)
-      if (len < 0 || (len === 0 && start === lastEnd)) {
-        start++
-        continue
-      }
+    for (let pos = 0; pos <= n;) {
+      const found = findLeftmostLongest(this.tokens, cps, pos, lastEnd)
+      if (found === undefined) break
+      const [start, end] = found
       out += cps.slice(copied, start).join('') + replacement
-      copied = start + len
-      lastEnd = copied
+      copied = lastEnd = end
       if (!all) break
-      if (len > 0) {
-        start += len
+      if (end > start) {
+        pos = end
       } else {
         // An empty match consumes nothing: step over one character so the scan ends.
         if (start < n) out += cps[start] as string
-        start++
-        copied = start
+        pos = copied = start + 1
       }
     }
     return lastEnd < 0 ? value : out + cps.slice(copied).join('')
@@ -246,4 +242,58 @@ function closeOverStars (tokens: readonly Token[], states: Uint8Array): void {
   for (let s = 0; s < tokens.length; s++) {
     if (states[s] === 1 && (tokens[s] as Token).kind === Kind.Star) states[s + 1] = 1
   }
+}
+
+/**
+ * The leftmost, then longest, match starting at or after `from`, as
+ * [start, end); an empty match at `skipEmptyAt` does not count. One pass over
+ * the value: each NFA state keeps only the earliest start that reaches it,
+ * since later starts in the same state can only tie or lose.
+ */
+function findLeftmostLongest (tokens: readonly Token[], cps: readonly string[], from: number, skipEmptyAt: number): [number, number] | undefined {
+  const m = tokens.length
+  const n = cps.length
+  let cur = new Int32Array(m + 1).fill(-1)
+  let next = new Int32Array(m + 1)
+  let bestStart = -1
+  let bestEnd = -1
+  for (let i = from; ; i++) {
+    if (bestStart < 0) cur[0] = earlier(cur[0] as number, i)
+    for (let s = 0; s < m; s++) {
+      if ((cur[s] as number) >= 0 && (tokens[s] as Token).kind === Kind.Star) cur[s + 1] = earlier(cur[s + 1] as number, cur[s] as number)
+    }
+    const accepted = cur[m] as number
+    if (accepted >= 0 && !(accepted === i && i === skipEmptyAt)) {
+      if (bestStart < 0 || accepted < bestStart || (accepted === bestStart && i > bestEnd)) {
+        bestStart = accepted
+        bestEnd = i
+      }
+    }
+    if (i >= n) break
+    next.fill(-1)
+    let alive = false
+    const ch = cps[i] as string
+    for (let s = 0; s < m; s++) {
+      const started = cur[s] as number
+      if (started < 0 || (bestStart >= 0 && started > bestStart)) continue
+      const token = tokens[s] as Token
+      if (token.kind === Kind.Star) {
+        next[s] = earlier(next[s] as number, started)
+        alive = true
+      } else if (matchesOne(token, ch)) {
+        next[s + 1] = earlier(next[s + 1] as number, started)
+        alive = true
+      }
+    }
+    if (!alive && bestStart >= 0) break
+    const t = cur
+    cur = next
+    next = t
+  }
+  return bestStart < 0 ? undefined : [bestStart, bestEnd]
+}
+
+/** The earlier of two start positions, where -1 means none. */
+function earlier (a: number, b: number): number {
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b)
 }
