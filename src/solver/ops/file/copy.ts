@@ -1,0 +1,151 @@
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readlink, rm, stat, symlink, link, utimes, constants } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { basename, join, posix } from 'node:path'
+import { TsbuildError } from '../../../common/errors.js'
+import { resolveInRoot } from '../../../common/pathInRoot.js'
+import { applyMode, type ModeSpec } from './mode.js'
+import { resolveSources } from './resolveSources.js'
+import { isArchive, unpackArchive } from './unpack.js'
+
+export interface Owner { uid: number; gid: number }
+
+export interface CopyAction {
+  src: string
+  /** Absolute destination inside the target root; a trailing `/` means "a directory". */
+  dest: string
+  followSymlinks: boolean
+  dirCopyContents: boolean
+  createDestPath: boolean
+  allowWildcard: boolean
+  allowEmptyWildcard: boolean
+  /** --chown; when absent, `defaultOwner` (local context: 0:0) or the source's own ids. */
+  owner?: Owner
+  mode?: ModeSpec
+  /** --parents: keep the source's directories (after a `/./` pivot, if any) under dest. */
+  parents?: boolean
+  /** ADD of a local archive: extract it instead of copying. */
+  attemptUnpack?: boolean
+  /** Paths (relative to the copied source) to leave out, e.g. from --exclude. */
+  exclude?: (relPath: string, isDir: boolean) => boolean
+}
+
+export interface CopyEnv {
+  srcRoot: string
+  destRoot: string
+  defaultOwner?: Owner
+}
+
+/**
+ * COPY/ADD with BuildKit's semantics (fsutil copy): wildcards, directory
+ * contents, trailing-slash destinations, destination creation, chown/chmod.
+ * Every destination path is resolved inside `destRoot`; an existing symlink
+ * is replaced, never written through, so nothing lands outside the root.
+ */
+export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
+  const { srcRoot, destRoot } = env
+  const pivot = a.parents ? a.src.indexOf('/./') : -1
+  const matches = await resolveSources(srcRoot, a.src, { allowWildcard: a.allowWildcard, followSymlinks: a.followSymlinks })
+  if (matches.length === 0) {
+    if (a.allowEmptyWildcard) return
+    throw new TsbuildError('NOT_FOUND', `no source files were specified or matched by ${JSON.stringify(a.src)}`)
+  }
+  const destWantsDir = a.dest.endsWith('/') || matches.length > 1 || a.parents === true
+  let destHost = await resolveInRoot(destRoot, a.dest)
+  const destStat = await lstat(destHost).catch(() => undefined)
+  const destIsDir = destStat?.isDirectory() ?? false
+  if (destWantsDir || destIsDir) await mkdirInRoot(destRoot, a.dest, a.owner ?? env.defaultOwner, a.createDestPath)
+  else if (a.createDestPath) await mkdirInRoot(destRoot, posix.dirname(a.dest), a.owner ?? env.defaultOwner, true)
+  destHost = await resolveInRoot(destRoot, a.dest)
+
+  for (const m of matches) {
+    const st = await lstat(m.hostPath)
+    if (a.attemptUnpack && st.isFile() && await isArchive(m.hostPath)) {
+      await mkdirInRoot(destRoot, a.dest, a.owner ?? env.defaultOwner, true)
+      await unpackArchive(m.hostPath, destRoot, a.dest, a.owner)
+      continue
+    }
+    let target: string
+    if (a.parents) {
+      const rel = pivot !== -1 ? relAfterPivot(a.src, m.relPath) : m.relPath
+      await mkdirInRoot(destRoot, posix.join(a.dest, posix.dirname(rel)), a.owner ?? env.defaultOwner, true)
+      target = await resolveInRoot(destRoot, posix.join(a.dest, rel), { followFinal: false })
+    } else if (st.isDirectory() && a.dirCopyContents) {
+      target = destHost
+    } else if (destWantsDir || destIsDir) {
+      target = await resolveInRoot(destRoot, posix.join(a.dest, basename(m.hostPath)), { followFinal: false })
+    } else {
+      target = await resolveInRoot(destRoot, a.dest, { followFinal: false })
+    }
+    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, owner: a.owner ?? env.defaultOwner, links: new Map() })
+  }
+}
+
+interface TreeCtx extends CopyAction { destRoot: string; links: Map<string, string> }
+
+async function copyTree (src: string, dst: string, rel: string, st: Stats, c: TreeCtx): Promise<void> {
+  if (rel !== '' && c.exclude?.(rel, st.isDirectory())) return
+  const uid = c.owner?.uid ?? st.uid
+  const gid = c.owner?.gid ?? st.gid
+  const mode = c.mode ? applyMode(c.mode, st.mode, st.isDirectory()) : st.mode & 0o7777
+  if (st.isDirectory()) {
+    const existing = await lstat(dst).catch(() => undefined)
+    let dir = dst
+    if (existing?.isSymbolicLink()) dir = await resolveInRoot(c.destRoot, '/' + posix.relative(c.destRoot, dst))
+    if (existing !== undefined && !existing.isDirectory() && !existing.isSymbolicLink()) await rm(dst, { force: true })
+    const dirStat = await stat(dir).catch(() => undefined)
+    if (dirStat === undefined || !dirStat.isDirectory()) await mkdir(dir)
+    for (const name of (await readdir(src)).sort()) {
+      const childSrc = join(src, name)
+      await copyTree(childSrc, join(dir, name), rel === '' ? name : `${rel}/${name}`, await lstat(childSrc), c)
+    }
+    await lchown(dir, uid, gid)
+    await chmod(dir, mode)
+    await utimes(dir, st.atime, st.mtime)
+    return
+  }
+  await removeNonDir(dst)
+  if (st.isSymbolicLink()) {
+    await symlink(await readlink(src), dst)
+  } else if (st.isFile()) {
+    const inode = `${st.dev}:${st.ino}`
+    const first = st.nlink > 1 ? c.links.get(inode) : undefined
+    if (first !== undefined) { await link(first, dst); return }
+    await copyFile(src, dst, constants.COPYFILE_FICLONE)
+    if (st.nlink > 1) c.links.set(inode, dst)
+  } else {
+    return // sockets, fifos and devices are not copied by COPY
+  }
+  await lchown(dst, uid, gid)
+  if (!st.isSymbolicLink()) await chmod(dst, mode)
+  await lutimes(dst, st.atime, st.mtime)
+}
+
+async function removeNonDir (p: string): Promise<void> {
+  const st = await lstat(p).catch(() => undefined)
+  if (st === undefined) return
+  await rm(p, { recursive: st.isDirectory(), force: true })
+}
+
+/** mkdir -p inside the root; directories it creates get `owner` (BuildKit chowns created parents too). */
+export async function mkdirInRoot (root: string, path: string, owner: Owner | undefined, makeParents: boolean, mode = 0o755): Promise<void> {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.')
+  let cur = '/'
+  for (let i = 0; i < parts.length; i++) {
+    cur = posix.join(cur, parts[i]!)
+    const host = await resolveInRoot(root, cur)
+    const st = await stat(host).catch(() => undefined)
+    if (st?.isDirectory()) continue
+    if (st !== undefined) throw new TsbuildError('IO', `cannot create directory ${cur}: a file is in the way`)
+    if (!makeParents && i < parts.length - 1) throw new TsbuildError('NOT_FOUND', `cannot create ${path}: ${cur} does not exist`)
+    await mkdir(host, { mode })
+    await chmod(host, mode)
+    if (owner !== undefined) await lchown(host, owner.uid, owner.gid)
+  }
+}
+
+function relAfterPivot (src: string, relPath: string): string {
+  // `a/./b/c` keeps `b/c`: drop as many leading components as the pivot prefix has.
+  const prefix = src.slice(0, src.indexOf('/./')).split('/').filter((p) => p !== '' && p !== '.')
+  return relPath.split('/').slice(prefix.length).join('/') || basename(relPath)
+}
+
