@@ -56,7 +56,8 @@ export function generateSpec (opts: SpecOptions): Record<string, unknown> {
       env: [...opts.env],
       cwd: opts.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
+      // containerd's default; raising the hard limit above the caller's fails.
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: opts.security !== 'insecure',
     },
     root: { path: 'rootfs', readonly: false },

@@ -1,4 +1,6 @@
-import { lstat, readdir, rm, utimes } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { lstat, readdir, rm } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { cleanRelative } from '../../cache/snapshots/index.js'
 
@@ -8,7 +10,7 @@ import { cleanRelative } from '../../cache/snapshots/index.js'
  * before the run and remove it afterwards (when runc left it empty), putting
  * back the parent's mtime, like BuildKit's MountStubsCleaner.
  */
-export interface MountStub { path: string; parent: string; parentMtime: Date; parentAtime: Date }
+export interface MountStub { path: string; parent: string; parentMtimeNs: bigint; parentAtimeNs: bigint }
 
 export async function findMountStubs (rootfs: string, destinations: readonly string[]): Promise<MountStub[]> {
   const stubs: MountStub[] = []
@@ -19,8 +21,8 @@ export async function findMountStubs (rootfs: string, destinations: readonly str
       const next = join(current, part)
       const st = await lstat(next).catch(() => undefined)
       if (st === undefined) {
-        const parentStat = await lstat(current)
-        if (!stubs.some((s) => s.path === next)) stubs.push({ path: next, parent: current, parentMtime: parentStat.mtime, parentAtime: parentStat.atime })
+        const parentStat = await lstat(current, { bigint: true })
+        if (!stubs.some((s) => s.path === next)) stubs.push({ path: next, parent: current, parentMtimeNs: parentStat.mtimeNs, parentAtimeNs: parentStat.atimeNs })
         break
       }
       if (!st.isDirectory()) break // a link or file: runc resolves it inside the rootfs; nothing to record
@@ -41,7 +43,7 @@ export async function removeMountStubs (stubs: readonly MountStub[]): Promise<vo
     } else if (st.isFile() && st.size === 0) {
       await rm(stub.path)
     } else continue
-    await utimes(stub.parent, stub.parentAtime, stub.parentMtime).catch(() => undefined)
+    await restoreTimes(stub.parent, stub.parentAtimeNs, stub.parentMtimeNs).catch(() => undefined)
   }
 }
 
@@ -52,4 +54,11 @@ async function isEmptyTree (dir: string): Promise<boolean> {
     if (e.isDirectory() && !(await isEmptyTree(join(dir, e.name)))) return false
   }
   return true
+}
+
+// Node's utimes rounds to microseconds; differs compare nanoseconds, so touch sets them exactly.
+async function restoreTimes (path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+  const stamp = (ns: bigint): string => `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`
+  await promisify(execFile)('touch', ['-h', '-a', '-d', stamp(atimeNs), '--', path])
+  await promisify(execFile)('touch', ['-h', '-m', '-d', stamp(mtimeNs), '--', path])
 }
