@@ -1,0 +1,220 @@
+import { TsbuildError } from '../common/errors.js'
+import type { Platform } from '../common/platform.js'
+import { marshalDefinition, type Definition, type MarshalOptions } from './definition.js'
+import { ExecVertex, type MountSpec } from './exec.js'
+import { FileVertex, type FileActionChain } from './fileop.js'
+import type { HostIp, NetworkMode, OpMetadata, ProxyEnv, SecretEnv, SecurityMode, SourceLocation } from './ops.js'
+import { resolvePath, shlexSplit } from './paths.js'
+import { MetadataVertex, pickMetadata, toPlatform, type MetadataOptions, type Output } from './vertex.js'
+
+/** Per-State settings that later ops inherit (BuildKit's state values). */
+interface StateValues {
+  /** Ordered; each key once, re-adding a key moves it to the end. */
+  readonly env: ReadonlyArray<readonly [string, string]>
+  readonly dir: string
+  readonly user: string
+  readonly platform?: Platform
+  readonly hostname?: string
+  readonly network: NetworkMode
+  readonly security: SecurityMode
+  readonly extraHosts: readonly HostIp[]
+}
+
+const DEFAULT_VALUES: StateValues = { env: [], dir: '/', user: '', network: 'default', security: 'sandbox', extraHosts: [] }
+
+export interface RunOptions extends MetadataOptions {
+  /** The argv; give this or `shlex`. */
+  readonly args?: readonly string[]
+  /** A command line split shell-style into argv (no shell runs, nothing expands). */
+  readonly shlex?: string
+  /** Extra environment for this run only, on top of the State's. */
+  readonly env?: Readonly<Record<string, string>>
+  /** Working directory for this run; relative to the State's. */
+  readonly cwd?: string
+  readonly user?: string
+  readonly hostname?: string
+  readonly mounts?: readonly MountSpec[]
+  readonly readonlyRootfs?: boolean
+  readonly network?: NetworkMode
+  readonly security?: SecurityMode
+  readonly proxyEnv?: ProxyEnv
+  readonly extraHosts?: readonly HostIp[]
+  readonly secretEnv?: readonly SecretEnv[]
+}
+
+/**
+ * An immutable point in a build graph: one output of a vertex (or scratch)
+ * plus the settings later ops inherit (env, working dir, user, platform …).
+ * Every method returns a new State; none changes this one.
+ */
+export class State {
+  protected constructor (private readonly out: Output | null, protected readonly values: StateValues) {}
+
+  /** A State on `out` (null = scratch) with default settings. */
+  static fromOutput (out: Output | null): State {
+    return new State(out, DEFAULT_VALUES)
+  }
+
+  /** The vertex output this State stands for; null for scratch. */
+  output (): Output | null {
+    return this.out
+  }
+
+  isScratch (): boolean {
+    return this.out === null
+  }
+
+  /** The same settings on another output. */
+  withOutput (out: Output | null): State {
+    return new State(out, this.values)
+  }
+
+  dir (path: string): State {
+    return this.with({ dir: resolvePath(this.values.dir, path) })
+  }
+
+  getDir (): string {
+    return this.values.dir
+  }
+
+  addEnv (key: string, value: string): State {
+    if (key === '') throw new TsbuildError('INVALID_INSTRUCTION', 'environment variable name must not be empty')
+    return this.with({ env: [...this.values.env.filter(([k]) => k !== key), [key, value]] })
+  }
+
+  delEnv (key: string): State {
+    return this.with({ env: this.values.env.filter(([k]) => k !== key) })
+  }
+
+  getEnv (key: string): string | undefined {
+    return this.values.env.find(([k]) => k === key)?.[1]
+  }
+
+  /** `KEY=value` entries in order. */
+  env (): string[] {
+    return this.values.env.map(([k, v]) => `${k}=${v}`)
+  }
+
+  user (user: string): State {
+    return this.with({ user })
+  }
+
+  getUser (): string {
+    return this.values.user
+  }
+
+  /** Platform for the ops created from here on (not for the op this State already points at). */
+  platform (p: Platform | string): State {
+    return this.with({ platform: toPlatform(p)! })
+  }
+
+  getPlatform (): Platform | undefined {
+    return this.values.platform
+  }
+
+  hostname (hostname: string): State {
+    return this.with({ hostname })
+  }
+
+  network (network: NetworkMode): State {
+    return this.with({ network })
+  }
+
+  security (security: SecurityMode): State {
+    return this.with({ security })
+  }
+
+  addExtraHost (host: string, ip: string): State {
+    return this.with({ extraHosts: [...this.values.extraHosts, { host, ip }] })
+  }
+
+  /** Run a process with this State as its root filesystem. */
+  run (opts: RunOptions): ExecState {
+    const v = this.values
+    const args = opts.args ?? (opts.shlex !== undefined ? shlexSplit(opts.shlex) : [])
+    if (args.length === 0) throw new TsbuildError('INVALID_INSTRUCTION', 'run needs a command (args or shlex)')
+    let env = v.env
+    for (const [k, val] of Object.entries(opts.env ?? {})) env = [...env.filter(([x]) => x !== k), [k, val]]
+    const hostname = opts.hostname ?? v.hostname
+    const vertex = new ExecVertex({
+      meta: {
+        args: [...args],
+        env: env.map(([k, val]) => `${k}=${val}`),
+        cwd: opts.cwd !== undefined ? resolvePath(v.dir, opts.cwd) : v.dir,
+        user: opts.user ?? v.user,
+        ...(hostname !== undefined ? { hostname } : {}),
+        ...(opts.proxyEnv !== undefined ? { proxyEnv: opts.proxyEnv } : {}),
+        extraHosts: [...v.extraHosts, ...(opts.extraHosts ?? [])],
+        secretEnv: opts.secretEnv ?? [],
+      },
+      root: this.out,
+      readonlyRootfs: opts.readonlyRootfs ?? false,
+      mounts: opts.mounts ?? [],
+      network: opts.network ?? v.network,
+      security: opts.security ?? v.security,
+      ...(v.platform !== undefined ? { platform: v.platform } : {}),
+      metadata: pickMetadata(opts),
+    })
+    return new ExecState(vertex, v)
+  }
+
+  /** Apply file actions (copy, mkdir, mkfile, rm, symlink) on top of this State. */
+  file (actions: FileActionChain, metadata?: MetadataOptions): State {
+    return this.withOutput({ vertex: new FileVertex(this, actions, pickMetadata(metadata)), index: 0 })
+  }
+
+  /**
+   * Attach metadata to the op this State points at. The op and its digest
+   * stay the same; metadata is merged when marshalled. Scratch has no op and
+   * is returned unchanged.
+   */
+  withMetadata (metadata: OpMetadata): State {
+    if (this.out === null) return this
+    return this.withOutput({ vertex: new MetadataVertex(this.out.vertex, metadata), index: this.out.index })
+  }
+
+  withCustomName (name: string): State {
+    return this.withMetadata({ customName: name })
+  }
+
+  withDescription (description: Readonly<Record<string, string>>): State {
+    return this.withMetadata({ description })
+  }
+
+  withLocation (location: SourceLocation): State {
+    return this.withMetadata({ locations: [location] })
+  }
+
+  /** Serialise the graph that produces this State; see {@link marshalDefinition}. */
+  marshal (opts: MarshalOptions = {}): Definition {
+    return marshalDefinition(this.out, opts)
+  }
+
+  protected with (patch: Partial<StateValues>): State {
+    return new State(this.out, { ...this.values, ...patch })
+  }
+}
+
+/**
+ * The State of a run's root filesystem (output 0), plus access to the
+ * run's other writable mounts.
+ */
+export class ExecState extends State {
+  constructor (private readonly exec: ExecVertex, values: StateValues) {
+    super({ vertex: exec, index: 0 }, values)
+  }
+
+  root (): State {
+    return this.withOutput({ vertex: this.exec, index: 0 })
+  }
+
+  /**
+   * The state of the writable bind mount at `dest` after the run. Throws
+   * when that mount has no output (read-only, cache, tmpfs, … or absent).
+   */
+  getMount (dest: string): State {
+    const index = this.exec.outputFor(dest)
+    if (index === undefined) throw new TsbuildError('INVALID_INSTRUCTION', `run has no writable mount with an output at ${dest}`)
+    return this.withOutput({ vertex: this.exec, index })
+  }
+}
