@@ -1,0 +1,6 @@
+export type * from './types.js'
+export { parseDockerfile } from './stages.js'
+export { parseInstruction, instructionKinds } from './parse.js'
+export { parseRunMount, parseRamBytes } from './runMount.js'
+export { parseChmod, type Chmod } from './chmod.js'
+export { parseDuration } from './duration.js'
