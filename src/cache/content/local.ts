@@ -97,6 +97,7 @@ export class LocalContentStore implements ContentStore {
       const written = await writeVerified(tmp, source, opts)
       await rename(tmp, this.path(written.digest))
       committed = true
+      await syncDir(this.blobsDir)
       return written
     } catch (err) {
       destroySource(source)
@@ -184,6 +185,16 @@ async function writeVerified (tmp: string, source: Readable | AsyncIterable<Uint
     }
   }
   return { digest, size }
+}
+
+// The rename is durable only once the directory entry is on disk.
+async function syncDir (dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
 }
 
 async function * oneChunk (bytes: Uint8Array): AsyncIterable<Uint8Array> {
