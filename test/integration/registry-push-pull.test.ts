@@ -88,24 +88,44 @@ describe('push with tsbuild, judge with skopeo', () => {
 })
 
 describe('push with skopeo, pull with tsbuild', () => {
-  test('pullImage stores exactly the blobs skopeo pushed', async () => {
+  test.each([
+    ['OCI', 'oci', 'application/vnd.oci.image.manifest.v1+json'],
+    ['Docker schema2', 'v2s2', 'application/vnd.docker.distribution.manifest.v2+json'],
+  ])('pullImage stores exactly the blobs skopeo pushed (%s)', async (_name, format, mediaType) => {
     const src = await mkdtemp(join(tmpdir(), 'tsbuild-src-'))
     const srcStore = new LocalContentStore(src)
     const img = await writeTestImage(srcStore, { platform: 'linux/arm64', files: { 'etc/motd': 'pushed by skopeo\n' } })
     await writeOciLayout(src, { v2: img.manifest })
-    await skopeo('copy', '--dest-tls-verify=false', `oci:${src}:v2`, `docker://${registry}/${repo}:v2`)
+    await skopeo('copy', '--dest-tls-verify=false', `--format=${format}`, `oci:${src}:v2`, `docker://${registry}/${repo}:v2`)
 
     const progress: number[] = []
     const c = new RegistryClient({ auth: anonymousCredentials, onProgress: (p) => progress.push(p.done) })
     const r = await c.pullImage(`${registry}/${repo}:v2`, parsePlatform('linux/arm64/v8'), store)
     const remote = JSON.parse(await skopeo('inspect', '--tls-verify=false', `docker://${registry}/${repo}:v2`)) as { Digest: string; Layers: string[] }
     expect(r.manifestDescriptor.digest).toBe(remote.Digest)
+    expect(r.manifestDescriptor.mediaType).toBe(mediaType)
     for (const d of [remote.Digest, ...remote.Layers, r.manifest.config.digest]) expect(await store.info(d as Digest)).toBeDefined()
     expect(await store.readBytes(remote.Layers[0] as Digest)).toEqual(await srcStore.readBytes(remote.Layers[0] as Digest))
     expect(progress.length).toBeGreaterThan(0)
 
     const wrong = await rejection(c.resolve(`${registry}/${repo}:v2`, parsePlatform('linux/amd64')))
     expect(hasCode(wrong, 'PLATFORM_NOT_FOUND')).toBe(true)
+  })
+
+  test('a Docker manifest list pushed by skopeo resolves per platform', async () => {
+    const src = await mkdtemp(join(tmpdir(), 'tsbuild-src-'))
+    const srcStore = new LocalContentStore(src)
+    const amd = await writeTestImage(srcStore, { platform: 'linux/amd64', files: { arch: 'amd64' } })
+    const arm = await writeTestImage(srcStore, { platform: 'linux/arm/v7', files: { arch: 'arm' } })
+    await writeOciLayout(src, { multi: await writeTestIndex(srcStore, [amd.manifest, arm.manifest]) })
+    await skopeo('copy', '--all', '--format=v2s2', '--dest-tls-verify=false', `oci:${src}:multi`, `docker://${registry}/${repo}:list`)
+
+    const list = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${registry}/${repo}:list`)) as { mediaType: string; manifests: Array<{ digest: string; platform: { architecture: string } }> }
+    expect(list.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json')
+    const r = await client().pullImage(`${registry}/${repo}:list`, parsePlatform('linux/armhf'), store)
+    expect(r.descriptor.mediaType).toBe(list.mediaType)
+    expect(r.manifestDescriptor.digest).toBe(list.manifests.find((m) => m.platform.architecture === 'arm')!.digest)
+    expect(r.config.architecture).toBe('arm')
   })
 
   test('an unknown tag or repository is NOT_FOUND naming the image', async () => {
