@@ -3,7 +3,8 @@
  * `$V`/`${V}` and the `${V:-d}`-style modifiers, plus the key=value helper
  * ENV, ARG and LABEL use.
  */
-export { ShellLex, ExpansionError } from './lex.js'
+export { ShellLex } from './lex.js'
+export { ExpansionError } from './expansionError.js'
 export type { EscapeToken, ShellLexOptions, ProcessWordResult, ProcessWordsResult } from './lex.js'
 export { toEnvGetter, envFromList, OverlayEnv } from './env.js'
 export type { EnvGetter, EnvSource } from './env.js'

@@ -1,6 +1,7 @@
 import { TsbuildError } from '../../../common/errors.js'
 import { OverlayEnv, toEnvGetter, type EnvGetter, type EnvSource } from './env.js'
-import { ExpansionError, ShellLex } from './lex.js'
+import { ExpansionError } from './expansionError.js'
+import { ShellLex } from './lex.js'
 
 /** One expanded pair of an ENV, ARG or LABEL instruction; `value` is undefined for `ARG name`. */
 export interface KeyValue {
