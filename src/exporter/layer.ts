@@ -3,7 +3,7 @@ import type { Hash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { DecompressStream } from 'zstd-napi'
-import type { ContentStore } from '../cache/content/index.js'
+import type { ContentProvider, ContentStore } from '../cache/content/index.js'
 import type { Digest } from '../common/digest.js'
 import type { Descriptor } from '../common/oci.js'
 import { TsbuildError } from '../common/errors.js'
@@ -55,7 +55,7 @@ export async function recompressLayer (blob: Descriptor, diffID: Digest, opts: L
 }
 
 /** A layer blob's uncompressed tar stream. */
-export function openUncompressed (store: ContentStore, blob: Descriptor): Readable {
+export function openUncompressed (store: ContentProvider, blob: Descriptor): Readable {
   const compression = compressionOfMediaType(blob.mediaType)
   const raw = store.read(blob.digest)
   switch (compression) {

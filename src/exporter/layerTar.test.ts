@@ -21,11 +21,11 @@ async function listTar (bytes: Buffer): Promise<Listed[]> {
   const out: Listed[] = []
   const ex = extract()
   ex.on('entry', (h, stream, next) => {
-    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname, size: h.size ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, pax: h.pax, uname: h.uname ?? '' })
+    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname, size: h.size ?? 0, mtime: (h.mtime?.getTime() ?? 0) / 1000, pax: h.pax as Record<string, string> | null, uname: h.uname ?? '' })
     stream.on('end', next)
     stream.resume()
   })
-  const done = new Promise((resolve, reject) => { ex.on('finish', resolve); ex.on('error', reject) })
+  const done = new Promise<void>((resolve, reject) => { ex.on('finish', () => resolve()); ex.on('error', reject) })
   Readable.from([bytes]).pipe(ex)
   await done
   return out

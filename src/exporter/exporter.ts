@@ -1,0 +1,108 @@
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ContentStore } from '../cache/content/index.js'
+import { TsbuildError } from '../common/errors.js'
+import type { Descriptor } from '../common/oci.js'
+import { formatPlatform } from '../common/platform.js'
+import { writeDockerArchive } from './dockerArchive.js'
+import type { ExportPool } from './exportPool.js'
+import { layerTarStream } from './layerTar.js'
+import { writeOciArchive, writeOciDirectory } from './ociLayout.js'
+import type { OutputSpec } from './outputSpec.js'
+import { prepareImages } from './prepareImages.js'
+import type { ImageSource } from './prepareImages.js'
+import { unpackImage } from './rootfs.js'
+
+/** Everything an export needs from the caller; nothing is read from the process environment. */
+export interface ExportContext {
+  store: ContentStore
+  pool: ExportPool
+  /** Seconds; clamps layer mtimes, sets config/history times and archive member times. */
+  sourceDateEpoch?: number
+  signal?: AbortSignal
+  /** Where `dest=-` writes. */
+  stdout?: NodeJS.WritableStream
+}
+
+export interface ExportResult {
+  /** The image's root descriptor (index or manifest), for image outputs. */
+  descriptor?: Descriptor
+}
+
+/** One output of a build (containerd/BuildKit exporter), made from a parsed `-o` spec. */
+export interface Exporter {
+  readonly spec: OutputSpec
+  export (images: readonly ImageSource[], ctx: ExportContext): Promise<ExportResult>
+}
+
+export function createExporter (spec: OutputSpec): Exporter {
+  return { spec, export: async (images, ctx) => await runExport(spec, images, ctx) }
+}
+
+async function runExport (spec: OutputSpec, images: readonly ImageSource[], ctx: ExportContext): Promise<ExportResult> {
+  if (images.length === 0) throw new Error('nothing to export')
+  const mtime = ctx.sourceDateEpoch ?? 0
+  const stdout = ctx.stdout !== undefined ? { stdout: ctx.stdout } : {}
+  switch (spec.type) {
+    case 'oci':
+    case 'docker': {
+      if (spec.type === 'docker' && images.length > 1) {
+        throw new TsbuildError('USAGE', `type=docker holds one platform, got ${images.length}: use type=oci for a multi-platform image`)
+      }
+      const { root, images: stored } = await prepareImages(images, {
+        store: ctx.store, pool: ctx.pool, compression: spec.compression, forceCompression: spec.forceCompression, ociMediaTypes: spec.ociMediaTypes,
+        ...(spec.compressionLevel !== undefined ? { compressionLevel: spec.compressionLevel } : {}),
+        ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+        ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
+      })
+      if (spec.type === 'docker') {
+        await writeDockerArchive(ctx.store, stored[0]!.manifest, spec.dest, { names: spec.names, mtime, ...stdout })
+      } else if (spec.tar) {
+        await writeOciArchive(ctx.store, root, spec.dest, { names: spec.names, mtime, ...stdout })
+      } else {
+        if (spec.dest === '-') throw new TsbuildError('USAGE', 'type=oci,tar=false writes a directory; dest=- is not one')
+        await writeOciDirectory(ctx.store, root, spec.dest, { names: spec.names })
+      }
+      return { descriptor: root }
+    }
+    case 'local':
+    case 'tar':
+      await exportRootfs(spec.type, spec.dest, images, ctx)
+      return {}
+    case 'image':
+    case 'registry':
+      throw new TsbuildError('NOT_IMPLEMENTED_YET', `type=${spec.type} outputs are parsed but not exported yet`)
+  }
+}
+
+/** The root filesystem(s): one subdirectory per platform (`linux_amd64`) when there are several, as buildx does. */
+async function exportRootfs (type: 'local' | 'tar', dest: string, images: readonly ImageSource[], ctx: ExportContext): Promise<void> {
+  // Layers go through the store uncompressed: they are unpacked right away, so compressing them would be wasted work.
+  const { images: stored } = await prepareImages(images, {
+    store: ctx.store, pool: ctx.pool, compression: 'uncompressed', forceCompression: false, ociMediaTypes: true,
+    ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+  })
+  const target = type === 'local' ? dest : await mkdtemp(join(dest === '-' ? '/tmp' : dirname(dest), '.tsbuild-rootfs-'))
+  try {
+    for (const img of stored) {
+      const root = stored.length === 1 ? target : join(target, formatPlatform(img.platform).replaceAll('/', '_'))
+      await unpackImage(ctx.store, img.manifest, root)
+    }
+    if (type === 'tar') {
+      const body = Readable.from(layerTarStream(target, ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}))
+      if (dest === '-') {
+        if (ctx.stdout === undefined) throw new Error('dest=- needs ctx.stdout')
+        await pipeline(body, ctx.stdout, { end: false })
+      } else {
+        const tmp = `${dest}.tmp-${process.pid}`
+        await pipeline(body, createWriteStream(tmp))
+        await rename(tmp, dest)
+      }
+    }
+  } finally {
+    if (type === 'tar') await rm(target, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink } from 'node:fs/promises'
+import { join, posix } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { promisify } from 'node:util'
+import { extract } from 'tar-stream'
+import type { ContentProvider } from '../cache/content/index.js'
+import { resolveInRoot } from '../common/pathInRoot.js'
+import { TsbuildError } from '../common/errors.js'
+import type { Descriptor, ImageManifest } from '../common/oci.js'
+import { openUncompressed } from './layer.js'
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './layerTar.js'
+
+const run = promisify(execFile)
+
+/** Unpack an image's layers, lowest first, into `root`, honouring OCI whiteouts. */
+export async function unpackImage (store: ContentProvider, manifestDesc: Descriptor, root: string): Promise<void> {
+  const manifest = JSON.parse((await store.readBytes(manifestDesc.digest)).toString()) as ImageManifest
+  await mkdir(root, { recursive: true })
+  for (const layer of manifest.layers) await applyLayer(store, layer, root)
+}
+
+/**
+ * Apply one layer blob on top of `root`. Every path from the tar is resolved
+ * inside the root (symlinks followed within it, `..` clamped), so a hostile
+ * layer cannot write elsewhere. An opaque marker hides what lower layers put
+ * in its directory but keeps what this layer adds, whatever the entry order.
+ * Extended attributes are not restored.
+ */
+export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string): Promise<void> {
+  const addedHere = new Set<string>()
+  const ex = extract()
+  const source = openUncompressed(store, layer)
+  source.on('error', (err) => ex.destroy(err))
+  source.pipe(ex)
+  for await (const entry of ex) {
+    const h = entry.header
+    const name = posix.normalize(`/${h.name}`).replace(/\/+$/, '')
+    const parent = posix.dirname(name)
+    const base = posix.basename(name)
+    if (name === '/') { entry.resume(); continue }
+    if (base === OPAQUE_WHITEOUT) {
+      await pruneExcept(await resolveInRoot(root, parent), parent, addedHere)
+      entry.resume()
+      continue
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      await rm(await resolveInRoot(root, posix.join(parent, base.slice(WHITEOUT_PREFIX.length)), { followFinal: false }), { recursive: true, force: true })
+      entry.resume()
+      continue
+    }
+    addedHere.add(name)
+    const host = await resolveInRoot(root, name, { followFinal: false })
+    await mkdir(await resolveInRoot(root, parent), { recursive: true })
+    const existing = await lstat(host).catch(() => undefined)
+    if (existing !== undefined && !(existing.isDirectory() && h.type === 'directory')) await rm(host, { recursive: true, force: true })
+    const mode = (h.mode ?? 0o644) & 0o7777
+    switch (h.type) {
+      case 'directory':
+        if (existing === undefined || !existing.isDirectory()) await mkdir(host)
+        break
+      case 'file':
+      case 'contiguous-file':
+        await pipeline(entry, createWriteStream(host, { mode }))
+        break
+      case 'symlink':
+        await symlink(h.linkname ?? '', host)
+        break
+      case 'link':
+        await link(await resolveInRoot(root, h.linkname ?? '', { followFinal: false }), host)
+        break
+      case 'character-device':
+      case 'block-device':
+        await run('mknod', [host, h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)])
+        break
+      case 'fifo':
+        await run('mkfifo', [host])
+        break
+      default:
+        throw new TsbuildError('UNSUPPORTED_MEDIA_TYPE', `layer ${layer.digest}: entry ${h.name} has unsupported type ${h.type}`)
+    }
+    entry.resume()
+    if (h.type === 'link') continue // a hard link shares the target's inode and metadata
+    await lchown(host, h.uid ?? 0, h.gid ?? 0)
+    if (h.type !== 'symlink') await chmod(host, mode)
+    const mtime = h.mtime ?? new Date(0)
+    await lutimes(host, mtime, mtime)
+  }
+}
+
+/** Remove what lower layers left under `dir`; a directory this layer re-created keeps only what this layer put in it. */
+async function pruneExcept (hostDir: string, dir: string, keep: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(hostDir).catch(() => [] as string[])
+  for (const n of names) {
+    const rel = posix.join(dir, n)
+    const host = join(hostDir, n)
+    if (!keep.has(rel)) {
+      await rm(host, { recursive: true, force: true })
+    } else if ((await lstat(host)).isDirectory()) {
+      await pruneExcept(host, rel, keep)
+    }
+  }
+}
