@@ -1,0 +1,152 @@
+import { describe, expect, test } from 'vitest'
+import { canonicalJson, sha256, type Digest } from '../common/digest.js'
+import { digestOf, encodeOp } from './encode.js'
+import type { CopyAction, ExecOp, FileOp, Mount, Op, SourceOp } from './ops.js'
+
+const D1 = sha256('one')
+const D2 = sha256('two')
+
+const execOp: ExecOp = {
+  kind: 'exec',
+  inputs: [{ digest: D1, index: 0 }, { digest: D2, index: 0 }],
+  platform: { os: 'linux', architecture: 'amd64' },
+  meta: { args: ['sh', '-c', 'make'], env: ['PATH=/bin', 'A=1'], cwd: '/src', user: '', extraHosts: [], secretEnv: [] },
+  mounts: [
+    { type: 'bind', dest: '/', input: 0, output: 0, readonly: false },
+    { type: 'bind', dest: '/out', input: 1, output: 1, readonly: false },
+    { type: 'cache', dest: '/root/.cache', input: -1, output: -1, readonly: false, cacheId: 'make', sharing: 'shared' },
+  ],
+  network: 'default',
+  security: 'sandbox',
+}
+
+const copyAction: CopyAction = {
+  type: 'copy', src: '/app', dest: '/dst/', followSymlink: false, dirCopyContents: true, attemptUnpack: false, createDestPath: true,
+  allowWildcard: true, allowEmptyWildcard: false, includePatterns: [], excludePatterns: [], alwaysReplaceExistingDestPaths: false, parents: false,
+}
+const fileOp: FileOp = {
+  kind: 'file',
+  inputs: [{ digest: D1, index: 0 }, { digest: D2, index: 0 }],
+  actions: [
+    { input: 0, secondaryInput: 1, output: -1, action: copyAction },
+    { input: 2, secondaryInput: -1, output: 0, action: { type: 'mkdir', path: '/x', mode: 0o755, makeParents: true } },
+  ],
+}
+
+const imageOp: SourceOp = {
+  kind: 'source', identifier: 'docker-image://docker.io/library/alpine:3.20', inputs: [], platform: { os: 'linux', architecture: 'arm64' },
+  attrs: { type: 'image', ref: 'docker.io/library/alpine:3.20', resolveMode: 'default' },
+}
+const localOp: SourceOp = {
+  kind: 'source', identifier: 'local://context', inputs: [],
+  attrs: { type: 'local', name: 'context', includePatterns: [], excludePatterns: ['*.log'], followPaths: ['a', 'b'] },
+}
+
+/** Reverse the key order of every object, recursively. */
+function reverseKeys<T> (v: T): T {
+  if (Array.isArray(v)) return v.map(reverseKeys) as T
+  if (v === null || typeof v !== 'object') return v
+  return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, reverseKeys((v as Record<string, unknown>)[k])])) as T
+}
+
+describe('digest stability', () => {
+  test.each([['exec', execOp], ['file', fileOp], ['image', imageOp], ['local', localOp]] as Array<[string, Op]>)('%s: key order does not matter', (_, op) => {
+    expect(digestOf(reverseKeys(op))).toBe(digestOf(op))
+  })
+
+  test.each([['exec', execOp], ['file', fileOp], ['image', imageOp], ['local', localOp]] as Array<[string, Op]>)('%s: encoding is canonical JSON', (_, op) => {
+    const enc = encodeOp(op)
+    expect(JSON.stringify(enc)).toBe(canonicalJson(enc))
+    expect(digestOf(op)).toBe(sha256(canonicalJson(enc)))
+  })
+
+  test('defaults written out or left undefined give the same digest', () => {
+    const sparse = {
+      ...execOp,
+      meta: { args: ['sh', '-c', 'make'], env: ['PATH=/bin', 'A=1'], cwd: '/src', user: '', hostname: undefined, proxyEnv: undefined, extraHosts: [], secretEnv: [] },
+    }
+    expect(digestOf(sparse)).toBe(digestOf(execOp))
+    expect(digestOf({ ...execOp, meta: { ...execOp.meta, cwd: '/' } })).toBe(digestOf({ ...execOp, meta: { ...execOp.meta, cwd: '' } }))
+    expect(digestOf({ ...imageOp, platform: { os: 'linux', architecture: 'aarch64', variant: 'v8' } })).toBe(digestOf(imageOp))
+    expect(digestOf({ ...localOp, attrs: { ...localOp.attrs, followPaths: ['b', 'a', 'b'] } as SourceOp['attrs'] })).toBe(digestOf(localOp))
+  })
+
+  test('mount order does not matter; the explicit indices carry the meaning', () => {
+    expect(digestOf({ ...execOp, mounts: [...execOp.mounts].reverse() })).toBe(digestOf(execOp))
+  })
+
+  test('frozen ops digest without being modified', () => {
+    const frozen = deepFreeze(structuredClone(execOp))
+    expect(digestOf(frozen)).toBe(digestOf(execOp))
+  })
+})
+
+function deepFreeze<T> (v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k])
+    Object.freeze(v)
+  }
+  return v
+}
+
+const withMount = (i: number, patch: Partial<Mount>): ExecOp => ({ ...execOp, mounts: execOp.mounts.map((m, j) => (j === i ? { ...m, ...patch } as Mount : m)) })
+const withCopy = (patch: Partial<CopyAction>): FileOp => ({ ...fileOp, actions: [{ ...fileOp.actions[0]!, action: { ...copyAction, ...patch } }, fileOp.actions[1]!] })
+
+describe('digest sensitivity: every output-affecting change gives a new digest', () => {
+  const cases: Array<[string, Op, Op]> = [
+    ['exec args', execOp, { ...execOp, meta: { ...execOp.meta, args: ['sh', '-c', 'make all'] } }],
+    ['exec env value', execOp, { ...execOp, meta: { ...execOp.meta, env: ['PATH=/bin', 'A=2'] } }],
+    ['exec env order', execOp, { ...execOp, meta: { ...execOp.meta, env: ['A=1', 'PATH=/bin'] } }],
+    ['exec cwd', execOp, { ...execOp, meta: { ...execOp.meta, cwd: '/' } }],
+    ['exec user', execOp, { ...execOp, meta: { ...execOp.meta, user: 'nobody' } }],
+    ['exec hostname', execOp, { ...execOp, meta: { ...execOp.meta, hostname: 'box' } }],
+    ['exec extra hosts', execOp, { ...execOp, meta: { ...execOp.meta, extraHosts: [{ host: 'db', ip: '10.0.0.2' }] } }],
+    ['exec secret env', execOp, { ...execOp, meta: { ...execOp.meta, secretEnv: [{ id: 'tok', name: 'TOKEN', optional: false }] } }],
+    ['exec proxy env', execOp, { ...execOp, meta: { ...execOp.meta, proxyEnv: { httpProxy: 'http://proxy:3128' } } }],
+    ['exec network', execOp, { ...execOp, network: 'none' }],
+    ['exec security', execOp, { ...execOp, security: 'insecure' }],
+    ['exec platform', execOp, { ...execOp, platform: { os: 'linux', architecture: 'arm64' } }],
+    ['exec constraints', execOp, { ...execOp, constraints: { workerFilter: ['gpu'] } }],
+    ['exec input digest', execOp, { ...execOp, inputs: [{ digest: D2, index: 0 }, { digest: D1, index: 0 }] }],
+    ['exec input index', execOp, { ...execOp, inputs: [{ digest: D1, index: 1 }, { digest: D2, index: 0 }] }],
+    ['mount readonly', execOp, withMount(1, { readonly: true })],
+    ['mount selector', execOp, withMount(1, { selector: '/sub' })],
+    ['mount output', execOp, withMount(1, { output: -1 })],
+    ['mount input', execOp, withMount(1, { input: -1 })],
+    ['mount dest', execOp, withMount(1, { dest: '/out2' })],
+    ['cache id', execOp, withMount(2, { cacheId: 'other' } as Partial<Mount>)],
+    ['cache sharing', execOp, withMount(2, { sharing: 'locked' } as Partial<Mount>)],
+    ['mount type', execOp, withMount(1, { type: 'tmpfs' })],
+    ['copy src', fileOp, withCopy({ src: '/app2' })],
+    ['copy dest', fileOp, withCopy({ dest: '/dst' })],
+    ['copy owner', fileOp, withCopy({ owner: { user: 1000, group: 1000 } })],
+    ['copy mode', fileOp, withCopy({ mode: 0o644 })],
+    ['copy followSymlink', fileOp, withCopy({ followSymlink: true })],
+    ['copy dirCopyContents', fileOp, withCopy({ dirCopyContents: false })],
+    ['copy attemptUnpack', fileOp, withCopy({ attemptUnpack: true })],
+    ['copy createDestPath', fileOp, withCopy({ createDestPath: false })],
+    ['copy allowWildcard', fileOp, withCopy({ allowWildcard: false })],
+    ['copy allowEmptyWildcard', fileOp, withCopy({ allowEmptyWildcard: true })],
+    ['copy include', fileOp, withCopy({ includePatterns: ['*.go'] })],
+    ['copy exclude', fileOp, withCopy({ excludePatterns: ['*.md'] })],
+    ['copy replace', fileOp, withCopy({ alwaysReplaceExistingDestPaths: true })],
+    ['copy parents', fileOp, withCopy({ parents: true })],
+    ['action input', fileOp, { ...fileOp, actions: [{ ...fileOp.actions[0]!, input: -1 }, fileOp.actions[1]!] }],
+    ['action output', fileOp, { ...fileOp, actions: [{ ...fileOp.actions[0]!, output: 1 }, fileOp.actions[1]!] }],
+    ['action order', fileOp, { ...fileOp, actions: [...fileOp.actions].reverse() }],
+    ['mkdir mode', fileOp, { ...fileOp, actions: [fileOp.actions[0]!, { ...fileOp.actions[1]!, action: { type: 'mkdir', path: '/x', mode: 0o700, makeParents: true } }] }],
+    ['image ref', imageOp, { ...imageOp, attrs: { type: 'image', ref: 'docker.io/library/alpine:3.21', resolveMode: 'default' } }],
+    ['image platform variant', imageOp, { ...imageOp, platform: { os: 'linux', architecture: 'arm', variant: 'v6' } }],
+    ['image resolve mode', imageOp, { ...imageOp, attrs: { type: 'image', ref: 'docker.io/library/alpine:3.20', resolveMode: 'pull' } }],
+    ['local exclude', localOp, { ...localOp, attrs: { ...localOp.attrs, excludePatterns: ['*.tmp'] } as SourceOp['attrs'] }],
+    ['local pattern order', localOp, { ...localOp, attrs: { ...localOp.attrs, excludePatterns: ['*', '!a'] } as SourceOp['attrs'] }],
+  ]
+  test.each(cases)('%s', (_, a, b) => {
+    expect(digestOf(b)).not.toBe(digestOf(a))
+  })
+
+  test('all variants are pairwise distinct', () => {
+    const digests = new Set<Digest>(cases.map(([, , b]) => digestOf(b)))
+    expect(digests.size).toBe(cases.length)
+  })
+})
