@@ -20,7 +20,7 @@ export function suggest (value: string, candidates: readonly string[]): string |
     const d = editDistance(v, c.toLowerCase())
     if (d < bestDistance) { best = c; bestDistance = d }
   }
-  const allowed = Math.max(1, Math.floor(v.length / 3))
+  const allowed = Math.max(2, Math.ceil(v.length / 3))
   return bestDistance <= allowed ? best : undefined
 }
 
