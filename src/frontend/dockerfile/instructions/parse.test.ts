@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { DockerfileError, hasCode } from '../../../common/errors.js'
+import { DockerfileError, hasCode, type ErrorCode } from '../../../common/errors.js'
 import { parse } from '../parser/index.js'
 import { parseInstruction } from './parse.js'
 import type { Instruction } from './types.js'
@@ -113,7 +113,7 @@ describe('errors', () => {
     ['HEALTHCHECK --retries=abc CMD x', 'INVALID_INSTRUCTION', /invalid --retries value/],
     ['SHELL /bin/sh -c', 'INVALID_INSTRUCTION', /SHELL requires the arguments to be in JSON form/],
     ['SHELL []', 'INVALID_INSTRUCTION', /SHELL requires at least one argument/],
-  ])('%s', (text, code, message) => {
+  ] as Array<[string, ErrorCode, RegExp]>)('%s', (text, code, message) => {
     let err: unknown
     try { parseInstruction(parse(`FROM a\n${text}\n`, { file: 'x/Dockerfile' }).nodes[1]!, { file: 'x/Dockerfile' }) } catch (e) { err = e }
     expect(err).toBeInstanceOf(DockerfileError)

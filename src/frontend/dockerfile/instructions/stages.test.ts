@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { hasCode } from '../../../common/errors.js'
+import { hasCode, type ErrorCode } from '../../../common/errors.js'
 import { parseDockerfile } from './stages.js'
 
 test('groups instructions into stages and collects meta args', () => {
@@ -28,7 +28,7 @@ test.each([
   ['FROM a AS x\nFROM b AS X\n', 'INVALID_INSTRUCTION', /Dockerfile:2: duplicate stage name "x"/],
   ['FROM a\nRUNN x\n', 'UNKNOWN_INSTRUCTION', /Dockerfile:2: unknown instruction: RUNN \(did you mean RUN\?\)/],
   ['\n', 'DOCKERFILE_SYNTAX', /file with no instructions/],
-])('rejects %j', (text, code, message) => {
+] as Array<[string, ErrorCode, RegExp]>)('rejects %j', (text, code, message) => {
   let err: unknown
   try { parseDockerfile(text) } catch (e) { err = e }
   expect(hasCode(err, code)).toBe(true)
