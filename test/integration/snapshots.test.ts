@@ -14,7 +14,7 @@ import { hasCode } from '../../src/common/errors.js'
 
 const isRoot = process.getuid?.() === 0
 
-type Entry = tar.Header & { body?: string }
+type Entry = Partial<tar.Header> & { name: string; body?: string }
 
 async function makeTar (entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack()
@@ -22,7 +22,7 @@ async function makeTar (entries: Entry[]): Promise<Buffer> {
   pack.on('data', (c: unknown) => { chunks.push(c as Buffer) })
   const done = new Promise<void>((resolve) => { pack.on('end', () => resolve()) })
   for (const { body, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => pack.entry({ mode: 0o644, mtime: new Date(1_700_000_000_000), ...header }, body ?? '', (err) => err ? reject(err) : resolve()))
+    await new Promise<void>((resolve, reject) => pack.entry({ ...header, mode: header.mode ?? 0o644, mtime: header.mtime ?? new Date(1_700_000_000_000) }, body ?? '', (err) => err ? reject(err) : resolve()))
   }
   pack.finalize()
   await done
