@@ -103,7 +103,8 @@ function entryDigest (snapshot: ContextSnapshot, record: FileRecord, rel: string
     let kept = 0
     for (const name of snapshot.children.get(record.path) ?? []) {
       const child = snapshot.records.get(joinRel(record.path, name))!
-      const d = entryDigest(snapshot, child, joinRel(rel, name), filter, ex, inc)
+      // Hot path: a leaf's header goes straight into its directory's hash, no digest object per file.
+      const d = child.type !== 'dir' && filter === undefined ? headerOf(child) : entryDigest(snapshot, child, joinRel(rel, name), filter, ex, inc)
       if (d === undefined) continue
       hash.update(`${name}\0${d}\0`)
       kept++
