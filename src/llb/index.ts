@@ -24,3 +24,4 @@ export {
   marshalDefinition, mergeDefinitions, definitionToJson, formatDefinition,
   type Definition, type MultiDefinition, type MarshalOptions, type DefinitionJson, type VertexJson,
 } from './definition.js'
+export { outputCount, vertexName, validateDefinition } from './inspect.js'
