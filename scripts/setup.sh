@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=0
-for bin in runc skopeo podman qemu-aarch64-static docker-registry htpasswd git xz bzip2 zstd gzip; do
+for bin in runc skopeo podman qemu-aarch64-static docker-registry htpasswd git xz bzip2 zstd gzip setfattr ssh-agent hyperfine; do
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
 [ -x /bin/busybox ] || need_apt=1
@@ -17,7 +17,7 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     runc skopeo podman qemu-user-static docker-registry busybox-static apache2-utils \
-    git xz-utils bzip2 zstd gzip ca-certificates iproute2 hyperfine >/dev/null
+    git xz-utils bzip2 zstd gzip ca-certificates iproute2 hyperfine attr openssh-client >/dev/null
 fi
 
 # binfmt_misc: mount it and register qemu for the foreign platforms we test.

@@ -8,11 +8,23 @@ import type { CommandIo } from './io.js'
 /** Exit codes (documented in docs/cli.md). */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, internal: 70, cancelled: 130 } as const
 
-const COMMANDS = [
-  'build', 'debug', 'images', 'rmi', 'push', 'save', 'pull', 'inspect', 'tag',
-  'doctor', 'du', 'prune', 'history', 'version',
-] as const
-type CommandName = (typeof COMMANDS)[number]
+/** Each command is imported only when it runs (a static table, so bundlers and Vitest can see it). */
+const COMMANDS = {
+  build: () => import('./commands/build.js'),
+  debug: () => import('./commands/debug.js'),
+  images: () => import('./commands/images.js'),
+  rmi: () => import('./commands/rmi.js'),
+  push: () => import('./commands/push.js'),
+  save: () => import('./commands/save.js'),
+  pull: () => import('./commands/pull.js'),
+  inspect: () => import('./commands/inspect.js'),
+  tag: () => import('./commands/tag.js'),
+  doctor: () => import('./commands/doctor.js'),
+  du: () => import('./commands/du.js'),
+  prune: () => import('./commands/prune.js'),
+  history: () => import('./commands/history.js'),
+} satisfies Record<string, () => Promise<CommandModule>>
+type CommandName = keyof typeof COMMANDS
 
 export interface CommandModule {
   run (args: string[], io: CommandIo): Promise<number>
@@ -33,11 +45,11 @@ export async function main (argv: string[], io?: CommandIo): Promise<number> {
   const { defaultIo } = await import('./io.js')
   const cio = io ?? defaultIo()
   // The bare form `tsbuild [OPTIONS] CONTEXT` is `tsbuild build`.
-  const isCommand = (COMMANDS as readonly string[]).includes(first)
+  const isCommand = Object.hasOwn(COMMANDS, first)
   const name: CommandName = isCommand ? (first as CommandName) : 'build'
   const rest = isCommand ? argv.slice(1) : argv
   try {
-    const mod = await import(`./commands/${name}.js`) as CommandModule
+    const mod = await COMMANDS[name]()
     return await mod.run(rest, cio)
   } catch (err) {
     const { reportError } = await import('./report.js')

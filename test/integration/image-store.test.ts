@@ -18,8 +18,8 @@ const run = promisify(execFile)
 async function layerTar (dir: string): Promise<Buffer> {
   const p = pack()
   const chunks: Buffer[] = []
-  p.on('data', (c: Buffer) => chunks.push(c))
-  const done = new Promise((resolve, reject) => { p.on('end', resolve); p.on('error', reject) })
+  p.on('data', (c: unknown) => chunks.push(c as Buffer))
+  const done = new Promise<void>((resolve, reject) => { p.on('end', () => resolve()); p.on('error', reject) })
   for (const name of (await readdir(dir)).sort()) {
     const body = await readFile(join(dir, name))
     const mode = (await stat(join(dir, name))).mode & 0o777
