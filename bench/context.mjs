@@ -3,7 +3,7 @@
 // reported peak RSS belongs to that scan alone. Needs `npm run build` first.
 //   node bench/context.mjs [--runs 5] [--sizes 2000,30000]
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -58,5 +58,6 @@ for (const { n, root } of contexts) {
     rows.push({ files: n, scan: mode, 'median ms': median(rs.map((r) => r.ms)).toFixed(1), 'median peak RSS MiB': (median(rs.map((r) => r.maxRssKiB)) / 1024).toFixed(1), 'files hashed': rs[0].hashed })
   }
 }
+for (const { root } of contexts) rmSync(root, { recursive: true, force: true })
 console.table(rows)
 console.log('cold = empty stat cache (page cache warm); no-op = unchanged context with a warm stat cache')
