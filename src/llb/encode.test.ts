@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { canonicalJson, sha256, type Digest } from '../common/digest.js'
-import { digestOf, encodeOp } from './encode.js'
+import { digestOf, encodeOp, encodeOpForCache } from './encode.js'
 import type { CopyAction, ExecOp, FileOp, Mount, Op, SourceOp } from './ops.js'
 
 const D1 = sha256('one')
@@ -148,5 +148,21 @@ describe('digest sensitivity: every output-affecting change gives a new digest',
   test('all variants are pairwise distinct', () => {
     const digests = new Set<Digest>(cases.map(([, , b]) => digestOf(b)))
     expect(digests.size).toBe(cases.length)
+  })
+})
+
+describe('encodeOpForCache', () => {
+  test('drops inputs, proxy settings and extra-host IPs, keeps everything else', () => {
+    const withProxy: ExecOp = {
+      ...execOp,
+      inputs: [{ digest: D2, index: 0 }, { digest: D1, index: 0 }],
+      meta: { ...execOp.meta, proxyEnv: { httpProxy: 'http://p:3128' }, extraHosts: [{ host: 'db', ip: '10.0.0.9' }] },
+    }
+    const plain: ExecOp = { ...execOp, meta: { ...execOp.meta, extraHosts: [{ host: 'db', ip: '10.0.0.2' }] } }
+    expect(encodeOpForCache(withProxy)).toEqual(encodeOpForCache(plain))
+    expect(encodeOpForCache(plain)).not.toHaveProperty('inputs')
+    expect(canonicalJson(encodeOpForCache(plain))).toBe(JSON.stringify(encodeOpForCache(plain)))
+    expect(encodeOpForCache({ ...plain, meta: { ...plain.meta, extraHosts: [{ host: 'cache', ip: '10.0.0.2' }] } })).not.toEqual(encodeOpForCache(plain))
+    expect(encodeOpForCache({ ...plain, meta: { ...plain.meta, args: ['true'] } })).not.toEqual(encodeOpForCache(plain))
   })
 })

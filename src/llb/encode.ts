@@ -47,6 +47,21 @@ export function digestOf (op: Op): Digest {
   return sha256(JSON.stringify(encodeOp(op)))
 }
 
+/**
+ * The part of an op's canonical form a cache key is computed from: like
+ * {@link encodeOp} but without `inputs` (the solver substitutes its inputs'
+ * cache keys) and without what cannot change the result: proxy settings and
+ * the IP addresses of extra hosts (as BuildKit's ExecOp CacheMap blanks them).
+ * Keys stay sorted, so `JSON.stringify` of it is canonical.
+ */
+export function encodeOpForCache (op: Op): Record<string, unknown> {
+  const target: Op = op.kind === 'exec'
+    ? { ...op, meta: { ...op.meta, proxyEnv: undefined, extraHosts: op.meta.extraHosts.map((h) => ({ host: h.host, ip: '' })) } }
+    : op
+  const { inputs: _inputs, ...rest } = encodeOp(target)
+  return rest
+}
+
 function encodePlatform (p: Platform): Record<string, unknown> {
   const n = normalizePlatform(p)
   return pick({ architecture: n.architecture, os: n.os, variant: n.variant })

@@ -8,7 +8,7 @@
  *   const def = st.marshal({ platform: 'linux/amd64' })
  */
 export * from './ops.js'
-export { encodeOp, digestOf } from './encode.js'
+export { encodeOp, encodeOpForCache, digestOf } from './encode.js'
 export { normalizeImageRef } from './reference.js'
 export { resolvePath, shlexSplit } from './paths.js'
 export { mergeMetadata, type MetadataOptions, type Output, type Vertex, type MarshalContext } from './vertex.js'
