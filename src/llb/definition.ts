@@ -37,6 +37,7 @@ export function marshalDefinition (head: Output | null, opts: MarshalOptions = {
     platform: toPlatform(opts.platform) ?? hostPlatform(),
     ...(opts.constraints !== undefined ? { constraints: opts.constraints } : {}),
   }
+  const ctxKey = `${formatPlatform(ctx.platform)} ${JSON.stringify(ctx.constraints ?? {})}`
   const done = new Map<Vertex, Digest>()
   const stack: Vertex[] = [head.vertex]
   while (stack.length > 0) {
@@ -50,9 +51,7 @@ export function marshalDefinition (head: Output | null, opts: MarshalOptions = {
     }
     if (waiting) continue
     stack.pop()
-    const edges = v.inputs.map((inp) => ({ digest: done.get(inp.vertex)!, index: inp.index }))
-    const op = v.toOp(edges, ctx)
-    const d = digestOf(op)
+    const { op, digest: d } = buildOp(v, done, ctx, ctxKey)
     done.set(v, d)
     const prev = metadata.get(d)
     if (prev === undefined) {
@@ -63,6 +62,27 @@ export function marshalDefinition (head: Output | null, opts: MarshalOptions = {
     }
   }
   return { ops, metadata, head: { digest: done.get(head.vertex)!, index: head.index } }
+}
+
+/**
+ * Ops already built per vertex and marshal context. Vertices are immutable,
+ * so a vertex marshalled with the same platform and constraints always gives
+ * the same op; the converter marshals overlapping graphs (stages, targets)
+ * repeatedly, and this makes every marshal after the first cost only the walk.
+ * Weak keys: entries go away with the builder graph.
+ */
+const builtOps = new WeakMap<Vertex, Map<string, { op: Op, digest: Digest }>>()
+
+function buildOp (v: Vertex, done: ReadonlyMap<Vertex, Digest>, ctx: MarshalContext, ctxKey: string): { op: Op, digest: Digest } {
+  let perCtx = builtOps.get(v)
+  const hit = perCtx?.get(ctxKey)
+  if (hit !== undefined) return hit
+  const edges = v.inputs.map((inp) => ({ digest: done.get(inp.vertex)!, index: inp.index }))
+  const op = v.toOp(edges, ctx)
+  const built = { op, digest: digestOf(op) }
+  if (perCtx === undefined) builtOps.set(v, perCtx = new Map())
+  perCtx.set(ctxKey, built)
+  return built
 }
 
 /**
