@@ -1,0 +1,3 @@
+export { ImageSource, imageLayers } from './imageSource.js'
+export type { ImageLayer, ImageMetaResolver, ImageSourceOptions, ResolvedSourceImage } from './imageSource.js'
+export { unpackImageLayers } from './unpack.js'
