@@ -1,0 +1,5 @@
+export { CacheMountManager } from './cacheMounts.js'
+export type { CacheMountLease, CacheMountRequest, CacheMountUsage, CacheSharing } from './cacheMounts.js'
+export { SecretProvider, resolveSecrets, redactSecrets } from './secrets.js'
+export type { SecretExecParts } from './secrets.js'
+export { SshAgents } from './ssh.js'
