@@ -1,0 +1,59 @@
+import type { ContentProvider } from '../cache/content/index.js'
+import { TsbuildError } from '../common/errors.js'
+import type { Descriptor } from '../common/oci.js'
+import { familiarName, formatReference, parseReference, type ImageReference, type RegistryClient } from '../registry/index.js'
+
+export interface RegistryExportOptions {
+  /** Holds the root and everything it references. */
+  store: ContentProvider
+  client: RegistryClient
+  /** Where to push (`name=` of `-o type=image,push=true` / `type=registry`); each gets the whole image. */
+  names: readonly string[]
+  /**
+   * References the image's blobs may already sit under (its base images, or
+   * the name it was pulled as). One in the same registry as a target is used
+   * as the cross-repository mount source, so base layers are not uploaded again.
+   */
+  sources?: readonly string[]
+  signal?: AbortSignal
+}
+
+export interface RegistryExportResult {
+  /** The root's digest, the same at every name. */
+  descriptor: Descriptor
+  /** Fully qualified names pushed to, in order. */
+  pushed: string[]
+}
+
+/**
+ * Push a stored image (manifest or index) to every name. Blobs the target
+ * repository has are skipped after a HEAD; others are mounted from a source
+ * repository in the same registry when there is one, else uploaded.
+ */
+export async function exportToRegistry (root: Descriptor, opts: RegistryExportOptions): Promise<RegistryExportResult> {
+  if (opts.names.length === 0) {
+    throw new TsbuildError('USAGE', 'pushing to a registry needs an image name: add name=REGISTRY/REPO:TAG to the output, or -t')
+  }
+  const sources = (opts.sources ?? []).flatMap((s) => { try { return [parseReference(s)] } catch { return [] } })
+  const pushed: string[] = []
+  for (const name of opts.names) {
+    const target = parseReference(name)
+    const mountFrom = mountSourceFor(target, sources)
+    await opts.client.pushImage(opts.store, root, target, {
+      ...(mountFrom !== undefined ? { mountFrom } : {}),
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+    }).catch((err: unknown) => {
+      if (err instanceof TsbuildError && !err.message.includes(familiarName(target))) {
+        throw new TsbuildError(err.code, `pushing ${familiarName(target)}: ${err.message}`, { cause: err, ...(err.hint !== undefined ? { hint: err.hint } : {}) })
+      }
+      throw err
+    })
+    pushed.push(formatReference(target))
+  }
+  return { descriptor: root, pushed }
+}
+
+/** The repository to mount blobs from: the first source in the target's registry that is another repository. */
+export function mountSourceFor (target: ImageReference, sources: readonly ImageReference[]): string | undefined {
+  return sources.find((s) => s.registry === target.registry && s.repository !== target.repository)?.repository
+}
