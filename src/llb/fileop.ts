@@ -8,7 +8,7 @@ import { dedupeEdges, type MarshalContext, type Output, type Vertex } from './ve
 
 export interface CopyOptions {
   readonly owner?: ChownOpt
-  readonly mode?: number
+  readonly mode?: number | string
   readonly followSymlink?: boolean
   readonly dirCopyContents?: boolean
   readonly attemptUnpack?: boolean

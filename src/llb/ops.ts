@@ -215,8 +215,8 @@ export interface CopyAction {
   /** Absolute path in the base input; a trailing `/` means "into this directory". */
   readonly dest: string
   readonly owner?: ChownOpt
-  /** Permission bits for everything copied; absent keeps the source modes. */
-  readonly mode?: number
+  /** Permission bits for everything copied (octal number, or a symbolic `u+x,g-w` string); absent keeps the source modes. */
+  readonly mode?: number | string
   readonly followSymlink: boolean
   /** Copy the contents of a source directory rather than the directory itself. */
   readonly dirCopyContents: boolean
