@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)('http source (root: files are chowned)', () => {
     const before = requests.length
     const result = await op.exec(ctx(events))
     expect(requests.length).toBe(before) // exec reuses the download made for the cache key
-    const { names, path } = await fileIn(snapshotter, result.snapshot)
+    const { names, path } = await fileIn(snapshotter, result.layers?.[0])
     expect(names).toEqual(['tool.sh'])
     expect(await readFile(path, 'utf8')).toBe('echo tool\n')
     const st = await lstat(path)
@@ -88,12 +88,12 @@ describe.skipIf(!isRoot)('http source (root: files are chowned)', () => {
     expect(requests.length).toBe(before)
     const result = await source(attrs).exec(ctx())
     expect(requests.length).toBe(before + 1)
-    const { names, path } = await fileIn(snapshotter, result.snapshot)
+    const { names, path } = await fileIn(snapshotter, result.layers?.[0])
     expect(names).toEqual(['renamed.tgz'])
     const st = await lstat(path)
     expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o644, 1000, 1001])
     const again = await source(attrs).exec(ctx())
-    expect(again.snapshot).toBe(result.snapshot)
+    expect(again.layers?.[0]).toBe(result.layers?.[0])
     expect(requests.length).toBe(before + 1)
     expect((await source({ ...attrs, chmod: 0o755 }).cacheMap(ctx())).digest).not.toBe(cm.digest)
   })
@@ -130,12 +130,12 @@ describe.skipIf(!isRoot)('http source (root: files are chowned)', () => {
     const { source } = await setup()
     const first = source({ url: `${base}/etag` })
     const k1 = (await first.cacheMap(ctx())).digest
-    const s1 = (await first.exec(ctx())).snapshot
+    const s1 = (await first.exec(ctx())).layers?.[0]
     const second = source({ url: `${base}/etag` })
     const k2 = (await second.cacheMap(ctx())).digest
     expect(requests.at(-1)).toEqual({ path: '/etag', ifNoneMatch: '"v1"' })
     expect(k2).toBe(k1)
-    expect((await second.exec(ctx())).snapshot).toBe(s1)
+    expect((await second.exec(ctx())).layers?.[0]).toBe(s1)
     files.set('/etag', { body: 'v2', etag: '"v2"' })
     const third = source({ url: `${base}/etag` })
     expect((await third.cacheMap(ctx())).digest).not.toBe(k1)
@@ -145,7 +145,7 @@ describe.skipIf(!isRoot)('http source (root: files are chowned)', () => {
     files.set('/race', { body: 'x'.repeat(100_000) })
     const { source } = await setup()
     const results = await Promise.all([0, 1, 2].map(async () => { const op = source({ url: `${base}/race` }); await op.cacheMap(ctx()); return await op.exec(ctx()) }))
-    expect(new Set(results.map((r) => r.snapshot)).size).toBe(1)
+    expect(new Set(results.map((r) => r.layers?.[0])).size).toBe(1)
   })
 
   test.each([['/', 'index'], ['/dir/', 'dir'], ['/a%20b', 'a b']])('URL path %j gives file name %j', async (path, want) => {

@@ -28,7 +28,8 @@ interface Download { content: Digest; snapshot: string }
  * checksum, the checksum is the cache key and a cache hit (or an existing
  * snapshot) needs no download. Without one, `cacheMap` downloads (sending
  * If-None-Match / If-Modified-Since from the last download of the same URL)
- * and keys by the content digest; `exec` then reuses that download.
+ * and keys by the content digest; `exec` then reuses that download. The
+ * result is one layer holding the file.
  */
 export class HttpSource implements OpRunner {
   readonly resource = 'io' as const
@@ -57,13 +58,13 @@ export class HttpSource implements OpRunner {
   async exec (ctx: OpContext): Promise<Result> {
     if (this.attrs.checksum !== undefined) {
       const name = this.snapshotFor(this.attrs.checksum)
-      if (await this.deps.snapshotter.stat(snapshotName(name)) !== undefined) return { snapshot: name }
+      if (await this.deps.snapshotter.stat(snapshotName(name)) !== undefined) return { layers: [name] }
     }
-    return { snapshot: (await this.download(ctx)).snapshot }
+    return { layers: [(await this.download(ctx)).snapshot] }
   }
 
   load (record: CacheRecord): Result {
-    return record.snapshot !== undefined ? { snapshot: record.snapshot } : {}
+    return { layers: [...(record.layers ?? [])] }
   }
 
   private fileAttrs (): Record<string, unknown> {
