@@ -3,6 +3,7 @@
 // appending one step to `services`; teardown runs in reverse order.
 import type {} from 'vitest'
 import type { TestProject } from 'vitest/node'
+import { pushBusyboxImage } from './busybox-image.js'
 import { startRegistry, type RegistryUser } from './registry.js'
 
 declare module 'vitest' {
@@ -11,17 +12,26 @@ declare module 'vitest' {
     registry: string
     /** host:port of a loopback registry requiring basic auth, and its user. */
     authRegistry: { host: string } & RegistryUser
+    /** `<registry>/busybox:latest`: busybox for linux/amd64 and linux/arm64 in the plain registry. */
+    busybox: string
   }
 }
 
 type Teardown = () => Promise<void>
 type Service = (project: TestProject) => Promise<Teardown>
 
+let plainRegistry: string | undefined
+
 const services: Service[] = [
   async (project) => {
     const plain = await startRegistry()
+    plainRegistry = plain.host
     project.provide('registry', plain.host)
     return plain.stop
+  },
+  async (project) => {
+    project.provide('busybox', await pushBusyboxImage(plainRegistry!))
+    return async () => {}
   },
   async (project) => {
     const user = { username: 'tsbuild', password: 'correct horse battery' }
