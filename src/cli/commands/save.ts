@@ -1,6 +1,55 @@
+import { ImageStore, LocalContentStore, isIndexDescriptor, resolveManifest, resolveStateDir } from '../../cache/index.js'
 import { TsbuildError } from '../../common/errors.js'
+import { parsePlatform } from '../../common/platform.js'
+import { writeDockerArchive, writeOciArchive } from '../../exporter/index.js'
+import { getBool, getString, parseArgs, type FlagSpec } from '../flags/parseArgs.js'
 import type { CommandIo } from '../io.js'
+import { displayName } from './images.js'
 
-export async function run (_args: string[], _io: CommandIo): Promise<number> {
-  throw new TsbuildError('NOT_IMPLEMENTED_YET', 'tsbuild save is not available in this version yet')
+const USAGE = 'usage: tsbuild save [--format docker|oci] [--platform os/arch[/variant]] -o FILE NAME'
+
+const SPECS: FlagSpec[] = [
+  { long: 'output', short: 'o', kind: 'string' },
+  { long: 'format', kind: 'string' },
+  { long: 'platform', kind: 'string' },
+  { long: 'help', short: 'h', kind: 'bool' },
+]
+
+/**
+ * `tsbuild save`: a stored image as a tar archive. `docker` (the default) is
+ * what `docker load`/`podman load` read and holds one platform (the host's,
+ * or --platform, for a multi-platform image); `oci` is an OCI image layout
+ * with every platform. `-o -`, or no -o with stdout not a terminal, writes
+ * the archive to stdout.
+ */
+export async function run (args: string[], io: CommandIo): Promise<number> {
+  const p = parseArgs(args, SPECS, 'save')
+  if (getBool(p, 'help')) { io.stdout.write(USAGE + '\n'); return 0 }
+  if (p.positionals.length !== 1) throw new TsbuildError('USAGE', `save takes one image name, got ${p.positionals.length}`, { hint: USAGE })
+  const format = getString(p, 'format') ?? 'docker'
+  if (format !== 'docker' && format !== 'oci') throw new TsbuildError('USAGE', `--format must be docker or oci, not ${JSON.stringify(format)}`, { hint: USAGE })
+  let dest = getString(p, 'output')
+  if (dest === undefined) {
+    if (io.stdout.isTTY === true) throw new TsbuildError('USAGE', 'refusing to write an image archive to a terminal: give -o FILE (or -o - and redirect)', { hint: USAGE })
+    dest = '-'
+  }
+  const root = resolveStateDir(io.env)
+  const images = await ImageStore.open(root)
+  const content = new LocalContentStore(root)
+  const stored = await images.get(p.positionals[0]!)
+  // A name pinned by digest is not a tag an archive can record.
+  const names = stored.name.includes('@') ? [] : [displayName(stored.name)]
+  const { mediaType, digest, size } = stored.descriptor
+  const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
+  if (format === 'oci') {
+    if (getString(p, 'platform') !== undefined) throw new TsbuildError('USAGE', '--platform applies to --format docker; an OCI archive holds every platform')
+    await writeOciArchive(content, { mediaType, digest, size }, dest, out)
+    return 0
+  }
+  const platformFlag = getString(p, 'platform')
+  const manifest = isIndexDescriptor(stored.descriptor) || platformFlag !== undefined
+    ? (await resolveManifest(content, stored.descriptor, { imageName: displayName(stored.name), ...(platformFlag !== undefined ? { platform: parsePlatform(platformFlag) } : {}) })).descriptor
+    : { mediaType, digest, size }
+  await writeDockerArchive(content, manifest, dest, out)
+  return 0
 }
