@@ -1,0 +1,111 @@
+/**
+ * Conversion state: one ConvertContext per target platform, one StageState
+ * per dispatched stage. Plain data passed to the per-instruction functions.
+ */
+import type { SourceRange } from '../../../common/errors.js'
+import type { ImageConfig } from '../../../common/oci.js'
+import { formatPlatform, parsePlatform, type Platform } from '../../../common/platform.js'
+import type { OpMetadata, ProxyEnv, State } from '../../../llb/index.js'
+import type { Instruction } from '../instructions/index.js'
+import type { EnvGetter, ShellLex } from '../shell/index.js'
+import type { StageGraph, StageNode } from './graph.js'
+import type { ConvertWarning, NamedContext, ResolvedImage } from './types.js'
+
+export interface ConvertContext {
+  readonly file: string
+  readonly lex: ShellLex
+  /** Keeps quotes and unset variables: for display names only. */
+  readonly displayLex: ShellLex
+  readonly targetPlatform: Platform
+  readonly buildPlatform: Platform
+  readonly isMultiPlatform: boolean
+  /** Platform args + meta ARGs (+ --build-arg overrides). */
+  readonly globalEnv: ReadonlyMap<string, string>
+  readonly buildArgs: ReadonlyMap<string, string>
+  readonly proxyEnv?: ProxyEnv
+  /** History `created` (from SOURCE_DATE_EPOCH). */
+  readonly created?: string
+  readonly buildContext: State
+  readonly graph: StageGraph
+  readonly namedContexts: ReadonlyMap<string, NamedContext>
+  readonly noCache: ReadonlySet<string>
+  /** Cached across platforms and stages. */
+  resolveImage (ref: string, platform: Platform): Promise<ResolvedImage>
+  /** Build-arg keys some ARG declared (for the unused build-arg warning). */
+  readonly declaredArgs: Set<string>
+  /** Secret / ssh ids the reachable stages mount, and whether any mount requires them. */
+  readonly secrets: Map<string, boolean>
+  readonly ssh: Map<string, boolean>
+  readonly warnings: ConvertWarning[]
+  readonly stages: Map<StageNode, Promise<StageState>>
+  /** Images and named contexts used by --from / from= that are not stages. */
+  readonly externals: Map<string, Promise<State>>
+}
+
+export interface StageState {
+  readonly node: StageNode
+  state: State
+  image: ImageConfig
+  platform: Platform
+  /** ARGs declared in the stage (and its base stages), for RUN's history line. */
+  buildArgs: Array<{ key: string; value?: string }>
+  cmdIndex: number
+  cmdTotal: number
+  isIgnoreCache: boolean
+  /** CMD was set in this Dockerfile (ENTRYPOINT then keeps it). */
+  isCmdSet: boolean
+  /** The instruction being dispatched came from an ONBUILD trigger. */
+  isOnbuild: boolean
+  /** ONBUILD instructions of this stage, replayed by stages built FROM it. */
+  onbuild: Instruction[]
+}
+
+/** The stage's environment as word expansion sees it (image env, ENV, ARG values). */
+export function stageEnv (st: StageState): EnvGetter {
+  const state = st.state
+  return { get: (name: string) => state.getEnv(name) }
+}
+
+/** BuildKit's progress name: `[linux/arm64 build 2/5] RUN make`. */
+export function prefixCommand (ctx: ConvertContext, st: StageState, text: string): string {
+  if (st.cmdTotal === 0) return text
+  let out = '['
+  if (ctx.isMultiPlatform) out += formatPlatform(st.platform) + crossSuffix(st) + ' '
+  if (ctx.graph.nodes.length > 1) out += st.node.displayName + ' '
+  st.cmdIndex++
+  const width = Math.floor(1 + Math.log10(st.cmdTotal))
+  out += `${String(st.cmdIndex).padStart(width, ' ')}/${st.cmdTotal}] `
+  if (st.isOnbuild) out += 'ONBUILD '
+  return out + text
+}
+
+/** `->arm64` when a build-platform stage declared TARGETPLATFORM for another arch (cross compilation). */
+function crossSuffix (st: StageState): string {
+  const text = st.state.getEnv('TARGETPLATFORM')
+  if (text === undefined || text === '') return ''
+  let p: Platform
+  try { p = parsePlatform(text) } catch { return '' }
+  if (p.os === st.platform.os && p.architecture !== st.platform.architecture) return `->${p.architecture}${p.variant !== undefined ? `/${p.variant}` : ''}`
+  if (p.os !== st.platform.os) return `->${formatPlatform(p)}`
+  return ''
+}
+
+/** Metadata every vertex of an instruction carries. */
+export function instructionMetadata (ctx: ConvertContext, st: StageState, opts: { name: string; original: string; range: SourceRange }): OpMetadata {
+  return {
+    customName: prefixCommand(ctx, st, opts.name),
+    description: { 'com.docker.dockerfile.v1.command': opts.original },
+    locations: [{ file: ctx.file, ranges: [opts.range] }],
+    ...(st.isIgnoreCache ? { ignoreCache: true } : {}),
+  }
+}
+
+/** BuildKit's display form of an instruction: variables expanded where set, keyword upper-cased. */
+export function displayCommand (ctx: ConvertContext, st: StageState, original: string): string {
+  let text = original.trim()
+  try {
+    text = ctx.displayLex.processWord(text, stageEnv(st))
+  } catch { /* shown as written */ }
+  const sp = text.indexOf(' ')
+  return sp < 0 ? text.toUpperCase() : text.slice(0, sp).toUpperCase() + text.slice(sp)
+}

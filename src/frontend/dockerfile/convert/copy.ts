@@ -1,0 +1,112 @@
+/**
+ * COPY and ADD: sources from the build context, another stage, an image or
+ * a named context (`--from`), ADD's URLs, git repositories and local
+ * archives, heredoc files, `--chown/--chmod/--link/--parents/--exclude`.
+ */
+import { posix } from 'node:path'
+import * as llb from '../../../llb/index.js'
+import { parseChmod, type AddInstruction, type CopyInstruction } from '../instructions/index.js'
+import { displayCommand, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
+import { dockerfileError } from './errors.js'
+import { commitToHistory } from './image.js'
+import type { SourceLookup } from './run.js'
+import { parseUser } from './user.js'
+
+const isHttpUrl = (s: string): boolean => /^https?:\/\//i.test(s)
+
+/** BuildKit's rule of thumb for ADD: a git remote rather than a plain download. */
+export function isGitSource (s: string): boolean {
+  if (/^(git@|git:\/\/|ssh:\/\/)/.test(s)) return true
+  return /^https?:\/\/[^#]+\.git(#.*)?$/.test(s) || /^https?:\/\/(github\.com|gitlab\.com|bitbucket\.org)\/[^/]+\/[^/#]+(#.*)?$/.test(s)
+}
+
+/** `remote#ref:subdir` → parts. */
+function splitGitFragment (s: string): { remote: string; ref?: string; subdir?: string } {
+  const hash = s.indexOf('#')
+  if (hash < 0) return { remote: s }
+  const [ref, subdir] = s.slice(hash + 1).split(':', 2) as [string, string?]
+  return { remote: s.slice(0, hash), ...(ref !== '' ? { ref } : {}), ...(subdir !== undefined && subdir !== '' ? { subdir } : {}) }
+}
+
+function httpFilename (url: string): string {
+  let path = '/'
+  try { path = new URL(url).pathname } catch { /* keep default */ }
+  return path === '/' || path === '' ? '__unnamed__' : posix.basename(path)
+}
+
+/** The destination made absolute against WORKDIR; a trailing `/` (or `.`) means "into this directory". */
+function destPath (st: StageState, dest: string): string {
+  const d = dest === '' || dest === '.' ? './' : dest
+  return llb.resolvePath(st.state.getDir(), d, { keepTrailingSlash: true })
+}
+
+export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstruction | AddInstruction, sourceOf: SourceLookup): void {
+  const env = stageEnv(st)
+  const expand = (w: string): string => ctx.lex.processWord(w, env)
+  const isAdd = instr.kind === 'add'
+  const sources = instr.sources.map(expand)
+  const dest = destPath(st, expand(instr.dest))
+  const fail = (msg: string): never => { throw dockerfileError('INVALID_INSTRUCTION', ctx.file, instr.range, msg) }
+  if (sources.length + instr.sourceContents.length > 1 && !dest.endsWith('/')) {
+    fail(`When using ${instr.kind.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`)
+  }
+  const chown = instr.chown !== undefined ? expand(instr.chown) : undefined
+  const owner = chown !== undefined && chown !== '' ? parseUser(chown) : undefined
+  let mode: number | undefined
+  if (instr.chmod !== undefined) {
+    const text = expand(instr.chmod)
+    const parsed = parseChmod(text)
+    if (parsed === undefined) fail(`invalid --chmod value ${JSON.stringify(text)}: expected octal (0755) or symbolic (u+x,g-w)`)
+    if (parsed!.kind === 'symbolic') {
+      throw dockerfileError('NOT_IMPLEMENTED_YET', ctx.file, instr.range, `symbolic --chmod ${JSON.stringify(text)} is not supported yet; use an octal mode such as 0755`)
+    }
+    mode = (parsed as { mode: number }).mode
+  }
+  const excludes = instr.excludes.map(expand)
+  const common = { ...(owner !== undefined ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) }
+  const from = instr.kind === 'copy' && instr.from !== undefined ? sourceOf(instr.from) : ctx.buildContext
+  const actions: llb.FileActionChain[] = []
+  for (const src of sources) {
+    if (isAdd && isGitSource(src)) {
+      const { remote, ref, subdir } = splitGitFragment(src)
+      const repo = llb.git(remote, ref, { keepGitDir: (instr as AddInstruction).keepGitDir, ...(subdir !== undefined ? { subdir } : {}) })
+      actions.push(llb.copy(repo, '/', dest, { ...common, dirCopyContents: true, createDestPath: true, followSymlink: true }))
+    } else if (isAdd && isHttpUrl(src)) {
+      const checksum = (instr as AddInstruction).checksum
+      const filename = httpFilename(src)
+      const download = llb.http(src, { filename, ...(checksum !== undefined ? { checksum: expand(checksum) } : {}) })
+      actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { ...common, createDestPath: true }))
+    } else {
+      if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
+      actions.push(llb.copy(from, posix.join('/', src) + (src.endsWith('/') && src !== '/' ? '/' : ''), dest, {
+        ...common,
+        followSymlink: true,
+        dirCopyContents: true,
+        attemptUnpack: isAdd && ((instr as AddInstruction).unpack ?? true),
+        createDestPath: true,
+        allowWildcard: true,
+        allowEmptyWildcard: true,
+        excludePatterns: excludes,
+        parents: instr.kind === 'copy' && instr.isParents,
+      }))
+    }
+  }
+  for (const doc of instr.sourceContents) {
+    const data = doc.expand ? expand(doc.data) : doc.data
+    const file = posix.join('/', doc.path)
+    const content = llb.scratch().file(llb.mkfile(file, mode ?? 0o644, data), { customName: '[internal] preparing inline document' })
+    actions.push(llb.copy(content, file, dest, { ...common, createDestPath: true }))
+  }
+  const chain = actions.reduce((a, b) => a.then(b))
+  const md = instructionMetadata(ctx, st, { name: displayCommand(ctx, st, instr.original), original: instr.original.trim(), range: instr.range })
+  if (instr.isLink) {
+    // --link: the copy lands on an empty layer that is merged on top, so it
+    // does not depend on (or invalidate with) the layers below.
+    const layer = llb.scratch().file(chain, md)
+    st.state = llb.merge([st.state, layer], md)
+  } else {
+    st.state = st.state.file(chain, md)
+  }
+  const parts = [...instr.sources, ...instr.sourceContents.map(d => `<<${d.path}`), instr.dest]
+  commitToHistory(st.image, `${instr.kind.toUpperCase()} ${parts.join(' ')}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+}
