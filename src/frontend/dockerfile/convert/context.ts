@@ -81,10 +81,18 @@ export function prefixCommand (ctx: ConvertContext, st: StageState, text: string
 
 /** `->arm64` when a build-platform stage declared TARGETPLATFORM for another arch (cross compilation). */
 function crossSuffix (st: StageState): string {
-  const text = st.state.getEnv('TARGETPLATFORM')
-  if (text === undefined || text === '') return ''
+  const env = st.state
+  const text = env.getEnv('TARGETPLATFORM')
   let p: Platform
-  try { p = parsePlatform(text) } catch { return '' }
+  if (text !== undefined && text !== '') {
+    try { p = parsePlatform(text) } catch { return '' }
+  } else {
+    const os = env.getEnv('TARGETOS')
+    const arch = env.getEnv('TARGETARCH')
+    const variant = env.getEnv('TARGETVARIANT')
+    if (os === undefined && arch === undefined && variant === undefined) return ''
+    p = { os: os || st.platform.os, architecture: arch || st.platform.architecture, ...(variant ? { variant } : {}) }
+  }
   if (p.os === st.platform.os && p.architecture !== st.platform.architecture) return `->${p.architecture}${p.variant !== undefined ? `/${p.variant}` : ''}`
   if (p.os !== st.platform.os) return `->${formatPlatform(p)}`
   return ''
