@@ -28,7 +28,8 @@ const REPO_LOCK_WAIT_MS = 3600_000
  * Each remote has one bare repository under `<stateDir>/git/`, fetched into
  * shallowly under a lock file, so concurrent builds share it; the checkout is
  * `git archive` of the commit (or of `subdir`, which becomes the root), or a
- * real clone at the commit when `keepGitDir` is set.
+ * real clone at the commit when `keepGitDir` is set (with a `subdir`, the
+ * `.git` dir lies outside the output and is not kept, as in BuildKit).
  */
 export class GitSource implements OpRunner {
   readonly resource = 'io' as const
@@ -42,8 +43,7 @@ export class GitSource implements OpRunner {
   }
 
   private get subdir (): string {
-    const s = posix.normalize('/' + (this.attrs.subdir ?? '')).replace(/^\/+|\/+$/g, '')
-    return s
+    return posix.normalize('/' + (this.attrs.subdir ?? '')).replace(/^\/+|\/+$/g, '')
   }
 
   async cacheMap (ctx: OpContext): Promise<CacheMap> {
