@@ -88,6 +88,9 @@ describe('ImageSource', () => {
     const r = await source.resolveImageConfig('app', { platform: amd64 })
     expect(r).toEqual({ ref: 'docker.io/library/app:latest', digest: img.manifest.digest, config: expect.objectContaining({ config: { Env: ['FROM=local'] } }) })
     expect(await source.layers('app', amd64)).toEqual([{ descriptor: img.layer, diffID: img.diffID }])
+    // The converter pins base images by digest; the pinned form stays local too.
+    const pinned = await source.resolve(`app@${img.manifest.digest}`, amd64)
+    expect([pinned.origin, pinned.manifestDescriptor.digest]).toEqual(['local', img.manifest.digest])
     expect(reg.requests).toEqual([])
   })
 

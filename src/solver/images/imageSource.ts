@@ -1,7 +1,7 @@
 import { readImageConfig, resolveManifest, type ContentStore, type ImageStore } from '../../cache/index.js'
 import type { Digest } from '../../common/digest.js'
 import { TsbuildError, hasCode } from '../../common/errors.js'
-import type { Descriptor, ImageConfig, ImageManifest } from '../../common/oci.js'
+import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../../common/oci.js'
 import { formatPlatform, normalizePlatform, type Platform } from '../../common/platform.js'
 import { familiarName, formatReference, parseReference, type ImageReference, type RegistryClient } from '../../registry/index.js'
 
@@ -118,16 +118,30 @@ export class ImageSource implements ImageMetaResolver {
   }
 
   private async resolveLocal (reference: ImageReference, ref: string, platform: Platform): Promise<ResolvedSourceImage | undefined> {
-    // A digest-pinned reference is looked up by its digest only if the store names it that way.
     const stored = await this.opts.images.find(ref)
-    if (stored === undefined) return undefined
+    // A reference pinned by digest (as the converter pins base images) is local when the content store has that document.
+    const root = stored?.descriptor ?? (reference.digest !== undefined ? await this.storedDocument(reference.digest) : undefined)
+    if (root === undefined) return undefined
     const name = familiarName(reference)
-    const found = await resolveManifest(this.opts.content, stored.descriptor, { platform, imageName: name })
+    const found = await resolveManifest(this.opts.content, root, { platform, imageName: name })
     const config = await readImageConfig(this.opts.content, found.manifest)
     return {
-      ref, reference, origin: 'local', manifestDescriptor: found.descriptor, rootDescriptor: stored.descriptor,
+      ref, reference, origin: 'local', manifestDescriptor: found.descriptor, rootDescriptor: root,
       manifest: found.manifest, config, documents: new Map(),
     }
+  }
+
+  private async storedDocument (digest: Digest): Promise<Descriptor | undefined> {
+    const info = await this.opts.content.info(digest)
+    if (info === undefined) return undefined
+    let doc: { mediaType?: string; manifests?: unknown }
+    try {
+      doc = JSON.parse((await this.opts.content.readBytes(digest)).toString('utf8')) as typeof doc
+    } catch {
+      return undefined // not a manifest (a layer, say): let the registry answer for the digest
+    }
+    const mediaType = doc.mediaType ?? (Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest)
+    return { mediaType, digest, size: info.size }
   }
 
   private async fetchMissing (r: ResolvedSourceImage): Promise<void> {
