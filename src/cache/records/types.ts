@@ -3,14 +3,13 @@ import type { Digest } from '../../common/digest.js'
 export type CacheKey = Digest & { readonly __cacheKey: true }
 
 /**
- * What a solved vertex produced. `snapshot` is the committed snapshot whose
- * parent chain is the result's root filesystem (undefined for an empty
- * result, e.g. scratch). Records never contain secret values or file
- * contents, only names and digests.
+ * What a solved vertex produced: the committed snapshots (bottom first) whose
+ * overlay is the result's root filesystem (empty for scratch). Records never
+ * contain secret values or file contents, only names and digests.
  */
 export interface CacheRecord {
   key: CacheKey
-  snapshot?: string
+  layers?: string[]
   /** Human description for du/prune/explanations, e.g. `[build 3/5] RUN make`. */
   description?: string
   createdAt: string

@@ -8,13 +8,13 @@ import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
 import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
 import { findMountStubs, removeMountStubs } from './stubs.js'
-import type { ExecUser } from './user.js'
+import { resolveUser, type ExecUser } from './user.js'
 
 /** A mount the process sees besides its rootfs. */
 export type ExecMount =
   | { type: 'bind'; destination: string; source: string; readonly?: boolean }
   /** Mounts from a snapshotter (e.g. a cache mount or another stage's rootfs), mounted on the host first. */
-  | { type: 'snapshot'; destination: string; mounts: readonly Mount[]; readonly?: boolean }
+  | { type: 'snapshot'; destination: string; mounts: readonly Mount[]; readonly?: boolean; /** Mount only this path of it (resolved inside it). */ subpath?: string }
   | { type: 'tmpfs'; destination: string; sizeBytes?: number }
   /** A file kept in memory (tmpfs) for the run only: RUN --mount=type=secret. */
   | { type: 'secret'; destination: string; data: Uint8Array; mode?: number; uid?: number; gid?: number }
@@ -25,7 +25,8 @@ export interface ExecRequest {
   args: readonly string[]
   env?: readonly string[]
   cwd?: string
-  user?: ExecUser
+  /** Resolved ids, or a Dockerfile USER string resolved against the mounted rootfs's /etc/passwd and /etc/group. */
+  user?: ExecUser | string
   network?: 'none' | 'host'
   security?: 'sandbox' | 'insecure'
   hostname?: string
@@ -98,7 +99,7 @@ export class RuncExecutor {
       hostMounted.push(rootfs)
       const network = req.network ?? 'host'
       const hostname = req.hostname ?? 'tsbuildsandbox'
-      const user = req.user ?? { uid: 0, gid: 0, additionalGids: [] }
+      const user = typeof req.user === 'string' ? await resolveUser(rootfs, req.user) : req.user ?? { uid: 0, gid: 0, additionalGids: [] }
       const cwd = posix.normalize('/' + (req.cwd ?? '/'))
       const cwdPath = await resolveInRoot(rootfs, cwd, { followFinal: true })
       await mkdir(cwdPath, { recursive: true }).then(async (created) => { if (created !== undefined) await chown(cwdPath, user.uid, user.gid) })
@@ -146,7 +147,8 @@ export class RuncExecutor {
           await mkdir(target, { recursive: true })
           await mountAll(m.mounts, target, { relativeTo: join(this.stateDir, 'snapshots') })
           hostMounted.push(target)
-          out.push({ destination, type: 'bind', source: target, options: ['rbind', m.readonly === true ? 'ro' : 'rw'] })
+          const source = m.subpath !== undefined && m.subpath !== '/' ? await resolveInRoot(target, m.subpath, { followFinal: true }) : target
+          out.push({ destination, type: 'bind', source, options: ['rbind', m.readonly === true ? 'ro' : 'rw'] })
           break
         }
         case 'tmpfs':

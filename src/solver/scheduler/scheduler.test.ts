@@ -30,10 +30,10 @@ function vtx (name: string, inputs: SolverVertex[] = [], opts: { sleep?: number;
           })
         }
         if (opts.fail) throw new TsbuildError('EXEC_FAILED', `${name} failed`)
-        return { snapshot: `${name}(${ins.map((i) => i.snapshot).join(',')})` }
+        return { layers: [`${name}(${ins.map((i) => i.layers?.[0]).join(',')})`] }
       } finally { if (s) s.running-- }
     },
-    load: (rec) => ({ snapshot: rec.snapshot }) as Result,
+    load: (rec) => ({ layers: rec.layers }) as Result,
   }
   const v: SolverVertex = { digest: sha256(`v:${name}:${inputs.map((i) => i.digest).join()}`) as Digest, name, inputs, op, ignoreCache: opts.ignoreCache ?? false }
   return { v, calls }
@@ -54,14 +54,14 @@ describe('Scheduler', () => {
     const a = vtx('a', [base.v])
     const b = vtx('b', [base.v])
     const [ra, rb] = await make().solve([a.v, b.v])
-    expect(ra!.result.snapshot).toBe('a(base())')
-    expect(rb!.result.snapshot).toBe('b(base())')
+    expect(ra!.result.layers?.[0]).toBe('a(base())')
+    expect(rb!.result.layers?.[0]).toBe('b(base())')
     expect([base.calls.exec, a.calls.exec, b.calls.exec]).toEqual([1, 1, 1])
 
     events.length = 0
     const again = await make().solve([a.v, b.v])
     expect(again.every((r) => r.cached)).toBe(true)
-    expect(again.map((r) => r.result.snapshot)).toEqual(['a(base())', 'b(base())'])
+    expect(again.map((r) => r.result.layers?.[0])).toEqual(['a(base())', 'b(base())'])
     expect([base.calls.exec, a.calls.exec, b.calls.exec]).toEqual([1, 1, 1])
     // base was neither loaded nor run: only the heads report CACHED
     expect(events.filter((e) => e.type === 'vertex').map((e) => `${(e as { name: string }).name}:${(e as { status: string }).status}`).sort()).toEqual(['a:cached', 'b:cached'])

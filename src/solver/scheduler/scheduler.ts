@@ -141,7 +141,7 @@ export class Scheduler {
       release()
     }
     if (!v.op.noCache) {
-      await records.put({ key, createdAt: new Date().toISOString(), description: v.name, ...(result.snapshot !== undefined ? { snapshot: result.snapshot } : {}) })
+      await records.put({ key, createdAt: new Date().toISOString(), description: v.name, ...(result.layers !== undefined ? { layers: result.layers } : {}) })
     }
     emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'completed', time: Date.now() })
     return { key, result, cached: false }

@@ -3,13 +3,14 @@ import type { CacheKey, CacheRecord } from '../../cache/records/index.js'
 import type { EventSink } from '../events.js'
 
 /**
- * A solved output. `snapshot` names a committed snapshot (its parent chain is
- * the filesystem); `context` is a lazy reference used by local sources, whose
- * files are read where they are instead of being copied first.
+ * A solved output. `layers` are committed snapshot names, bottom first: the
+ * filesystem is their overlay, and each is one layer when exported (an empty
+ * list is scratch). `context` is a lazy reference used by local sources,
+ * whose files are read where they are instead of being copied first.
  */
 export interface Result {
-  snapshot?: string
-  context?: { root: string; [k: string]: unknown }
+  layers?: string[]
+  context?: { readonly root: string }
   /** Anything an op wants to pass to its consumers (e.g. image config of a source). */
   meta?: Record<string, unknown>
 }

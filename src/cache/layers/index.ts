@@ -1,0 +1,1 @@
+export { LayerIndex, type LayerInfo } from './layerIndex.js'

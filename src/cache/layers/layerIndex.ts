@@ -1,0 +1,56 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { sha256, type Digest } from '../../common/digest.js'
+import type { Descriptor } from '../../common/oci.js'
+
+/**
+ * What is known about one committed snapshot as a layer: its diffID and the
+ * blobs already made from it (one per compression). Pulled layers start with
+ * their original blob, so exports reuse it instead of recompressing; a new
+ * layer is archived and compressed once, then found here on every later
+ * export. Files are replaced atomically; a lost update only costs a
+ * recompression.
+ */
+export interface LayerInfo {
+  diffID?: Digest
+  blobs: Descriptor[]
+}
+
+export class LayerIndex {
+  private readonly dir: string
+  private readonly memo = new Map<string, LayerInfo>()
+
+  constructor (stateDir: string) {
+    this.dir = join(stateDir, 'layers')
+  }
+
+  private file (snapshot: string): string {
+    return join(this.dir, `${sha256(snapshot).slice(7)}.json`)
+  }
+
+  async get (snapshot: string): Promise<LayerInfo | undefined> {
+    const hit = this.memo.get(snapshot)
+    if (hit !== undefined) return hit
+    try {
+      const info = JSON.parse(await readFile(this.file(snapshot), 'utf8')) as LayerInfo
+      this.memo.set(snapshot, info)
+      return info
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Add a blob (and the diffID) to what is known about a snapshot. */
+  async addBlob (snapshot: string, diffID: Digest, blob: Descriptor): Promise<void> {
+    const prev = await this.get(snapshot)
+    const blobs = (prev?.blobs ?? []).filter((b) => b.mediaType !== blob.mediaType)
+    const info: LayerInfo = { diffID, blobs: [...blobs, { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }] }
+    this.memo.set(snapshot, info)
+    await mkdir(this.dir, { recursive: true })
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
+    const fh = await open(tmp, 'w')
+    try { await fh.writeFile(JSON.stringify(info)); await fh.sync() } finally { await fh.close() }
+    await rename(tmp, this.file(snapshot))
+  }
+}

@@ -1,0 +1,153 @@
+import { readFile } from 'node:fs/promises'
+import { relative } from 'node:path'
+import type { Digest } from '../common/digest.js'
+import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOptions } from '../common/errors.js'
+import type { SourceLocation } from '../llb/index.js'
+import { hostPlatform, type Platform } from '../common/platform.js'
+import type { ImageConfig } from '../common/oci.js'
+import { convertDockerfile, type ConvertResult } from '../frontend/dockerfile/convert/index.js'
+import { mergeDefinitions } from '../llb/index.js'
+import { createExportPool } from '../exporter/index.js'
+import { loadDockerignore } from '../solver/context/index.js'
+import type { EventSink } from '../solver/events.js'
+import { ImageSource } from '../solver/images/index.js'
+import { Scheduler } from '../solver/scheduler/index.js'
+import { buildSolverGraph, makeRunnerFactory } from '../solver/worker.js'
+import { exportResults, type ExportedImage, type PlatformImage } from './export.js'
+import { imageProvider, mountProviders } from './providers.js'
+import type { BuildRequest } from './request.js'
+import { openServices } from './services.js'
+
+export interface BuildOptions {
+  stateDir: string
+  /** The client's environment: secrets, ssh sockets and registry credentials come from here. */
+  env: NodeJS.ProcessEnv
+  onEvent: EventSink
+  signal?: AbortSignal
+}
+
+export interface BuildResult {
+  converted: ConvertResult
+  exported?: ExportedImage
+  steps: { total: number; cached: number }
+  durationMs: number
+}
+
+/** Read the Dockerfile and convert it; shared by builds and by --print/--call. */
+export async function frontend (req: BuildRequest, opts: { stateDir: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }) {
+  const text = req.dockerfile.content ?? await readDockerfile(req)
+  const services = await openServices(opts.stateDir, opts.env)
+  const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  const ignore = await loadDockerignore({ contextDir: req.contextDir, ...(req.dockerfile.path !== undefined ? { dockerfilePath: req.dockerfile.path } : {}) })
+  const buildArgs = new Map(req.buildArgs)
+  const epoch = buildArgs.get('SOURCE_DATE_EPOCH') ?? opts.env.SOURCE_DATE_EPOCH
+  const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
+  const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
+  const converted = await convertDockerfile({
+    dockerfile: text,
+    file: req.dockerfile.displayName,
+    targetPlatforms,
+    buildPlatform: hostPlatform(),
+    buildArgs,
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    labels: req.labels,
+    dockerignorePatterns: ignore.patterns,
+    namedContexts: req.buildContexts,
+    noCacheFilter: req.noCacheFilter,
+    imageResolver: images,
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+  })
+  return { converted, services, images, sourceDateEpoch, text }
+}
+
+/**
+ * One build: Dockerfile → LLB (one Definition per platform) → solve (shared
+ * vertices once, cached by content) → export. Cancelling the signal stops
+ * running containers and returns after everything is released.
+ */
+export async function build (req: BuildRequest, opts: BuildOptions): Promise<BuildResult> {
+  const started = Date.now()
+  const { converted, services, images, sourceDateEpoch, text } = await frontend(req, opts)
+  await services.executor.checkInstalled().catch((err: unknown) => {
+    // Only a build that runs something needs runc; say so up front when one will.
+    if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err
+  })
+  for (const w of converted.warnings) opts.onEvent({ type: 'warning', message: w.message, time: Date.now() })
+
+  const merged = mergeDefinitions(converted.platforms.map((p) => p.definition))
+  const localDirs = new Map<string, string>([['context', req.contextDir]])
+  for (const [name, c] of req.buildContexts) if (c.kind === 'local') localDirs.set(name, c.path)
+  const mounts = mountProviders(req, services.state.root, opts.env)
+  const makeRunner = makeRunnerFactory({
+    stateDir: services.state.root, snapshotter: services.snapshotter, executor: services.executor, content: services.content,
+    records: services.records, layerIndex: services.layerIndex, images: imageProvider(images), mounts: mounts.providers, localDirs,
+  })
+  const graph = buildSolverGraph(merged, makeRunner, { ignoreCache: () => req.noCache })
+  let total = 0
+  let cached = 0
+  let failed: Digest | undefined
+  const onEvent: typeof opts.onEvent = (e) => {
+    if (e.type === 'vertex' && e.status === 'error') failed ??= e.digest
+    if (e.type === 'vertex' && e.status === 'cached') cached++
+    if (e.type === 'vertex' && (e.status === 'cached' || e.status === 'completed')) total++
+    opts.onEvent(e)
+  }
+  const scheduler = new Scheduler({ records: services.records, emit: onEvent, ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  try {
+    const heads = graph.heads.filter((h) => h !== null)
+    const solved = await scheduler.solve(heads)
+    const byDigest = new Map(heads.map((h, i) => [h.digest, solved[i]!]))
+    const platformImages: PlatformImage[] = converted.platforms.map((p, i) => {
+      const head = graph.heads[i]
+      const layers = head === null || head === undefined ? [] : byDigest.get(head.digest)!.result.layers ?? []
+      return { platform: p.platform, config: p.image as ImageConfig, layers }
+    })
+    let exported: ExportedImage | undefined
+    if (req.tags.length > 0 || req.outputs.length > 0 || req.push) {
+      const pool = await createExportPool()
+      try {
+        exported = await exportResults(platformImages, {
+          services, pool, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
+          baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
+          ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+        })
+      } finally {
+        await pool.destroy()
+      }
+    }
+    return { converted, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started }
+  } catch (err) {
+    if (failed === undefined) throw err
+    const md = merged.metadata.get(failed)
+    const t = findTsbuildError(err)
+    throw new StepError(t?.code ?? 'EXEC_FAILED', `${graph.vertices.get(failed)?.name ?? 'a build step'}: ${t?.message ?? String(err)}`, {
+      cause: err, locations: md?.locations ?? [], dockerfile: text, ...(t?.hint !== undefined ? { hint: t.hint } : {}),
+    })
+  } finally {
+    await mounts.close()
+  }
+}
+
+async function readDockerfile (req: BuildRequest): Promise<string> {
+  const path = req.dockerfile.path!
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const shown = relative(process.cwd(), path) || path
+    if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or run tsbuild in the directory that has one' })
+    throw new TsbuildError('IO', `failed to read dockerfile ${shown}: ${code ?? (err as Error).message}`, { cause: err })
+  }
+}
+
+/** A failed step, with the Dockerfile lines it came from (the CLI prints them). */
+export class StepError extends TsbuildError {
+  readonly locations: readonly SourceLocation[]
+  readonly dockerfile: string
+  constructor (code: ErrorCode, message: string, opts: TsbuildErrorOptions & { locations: readonly SourceLocation[]; dockerfile: string }) {
+    super(code, message, opts)
+    this.name = 'StepError'
+    this.locations = opts.locations
+    this.dockerfile = opts.dockerfile
+  }
+}

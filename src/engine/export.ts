@@ -1,0 +1,116 @@
+import type { Descriptor, ImageConfig } from '../common/oci.js'
+import type { Platform } from '../common/platform.js'
+import type { Digest } from '../common/digest.js'
+import { compressionOfMediaType, createExporter, createLayer, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
+import type { EventSink } from '../solver/events.js'
+import type { Services } from './services.js'
+
+export interface PlatformImage {
+  platform: Platform
+  config: ImageConfig
+  layers: string[] // snapshot names, bottom first
+}
+
+export interface ExportedImage {
+  /** Index (several platforms) or manifest digest. */
+  descriptor?: Descriptor
+  manifests: Array<{ platform: Platform; digest: Digest; config: Digest }>
+  pushed: string[]
+  stored: string[]
+  outputs: string[]
+}
+
+interface ExportOptions {
+  services: Services
+  pool: ExportPool
+  tags: string[]
+  outputs: string[]
+  push: boolean
+  sourceDateEpoch?: number
+  baseRefs: string[]
+  emit: EventSink
+  signal: AbortSignal
+}
+
+/**
+ * Turn solved results into what the user asked for. Each snapshot becomes a
+ * layer blob once: the blob is remembered per snapshot and compression, so
+ * rebuilds and re-exports reuse it, and base-image layers keep their
+ * original blobs.
+ */
+export async function exportResults (images: PlatformImage[], opts: ExportOptions): Promise<ExportedImage> {
+  const specs: OutputSpec[] = opts.outputs.map(parseOutputSpec)
+  if (specs.length === 0 && (opts.tags.length > 0 || opts.push)) {
+    specs.push({ type: 'image', push: opts.push, names: [...opts.tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+  } else if (opts.push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
+    specs.push({ type: 'registry', names: [...opts.tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+  }
+  const out: ExportedImage = { manifests: [], pushed: [], stored: [], outputs: [] }
+  for (const spec of specs) {
+    if ('names' in spec && spec.names.length === 0) spec.names.push(...opts.tags)
+    const compression: Compression = 'compression' in spec ? spec.compression : 'gzip'
+    const force = 'forceCompression' in spec ? spec.forceCompression : false
+    const sources = await imageSources(images, compression, force, opts)
+    const started = Date.now()
+    opts.emit({ type: 'progress', id: `export-${spec.type}`, name: `exporting to ${spec.type === 'image' ? 'image' : spec.type}`, current: 0, time: started })
+    if (spec.type === 'image' || spec.type === 'registry') {
+      const prepared = await prepareImages(sources, {
+        store: opts.services.content, pool: opts.pool, compression: spec.compression, forceCompression: spec.forceCompression, ociMediaTypes: spec.ociMediaTypes,
+        ...(spec.compressionLevel !== undefined ? { compressionLevel: spec.compressionLevel } : {}),
+        ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+        signal: opts.signal,
+      })
+      out.descriptor = prepared.root
+      out.manifests = prepared.images.map((i) => ({ platform: i.platform, digest: i.manifest.digest, config: i.config.digest }))
+      if (spec.type === 'image') {
+        for (const name of spec.names) { await opts.services.images.put(name, prepared.root); out.stored.push(name) }
+      }
+      if (spec.type === 'registry' || spec.push) {
+        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal })
+        out.pushed.push(...res.pushed)
+      }
+    } else {
+      const res = await createExporter(spec).export(sources, {
+        store: opts.services.content, pool: opts.pool, signal: opts.signal,
+        ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      })
+      if (res.descriptor !== undefined) out.descriptor ??= res.descriptor
+      out.outputs.push(`${spec.type}:${spec.dest}`)
+    }
+    opts.emit({ type: 'progress', id: `export-${spec.type}`, name: `exporting to ${spec.type === 'image' ? 'image' : spec.type}`, current: 1, total: 1, done: true, time: Date.now() })
+  }
+  return out
+}
+
+async function imageSources (images: PlatformImage[], compression: Compression, force: boolean, opts: ExportOptions): Promise<ImageSource[]> {
+  const memo = new Map<string, Promise<LayerSource>>()
+  const layerSource = (name: string): Promise<LayerSource> => {
+    let p = memo.get(name)
+    if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(name, p) }
+    return p
+  }
+  return await Promise.all(images.map(async (img) => ({ config: img.config, layers: await Promise.all(img.layers.map(layerSource)) })))
+}
+
+async function makeLayerSource (name: string, compression: Compression, force: boolean, opts: ExportOptions): Promise<LayerSource> {
+  const { layerIndex, snapshotter, content } = opts.services
+  // Pulled layers are named by their diffID and keep their blobs; a new layer under
+  // SOURCE_DATE_EPOCH is archived again, with its times clamped.
+  const info = opts.sourceDateEpoch === undefined || name.startsWith('sha256:') ? await layerIndex.get(name) : undefined
+  if (info?.diffID !== undefined) {
+    const exact = info.blobs.find((b) => compressionOfMediaType(b.mediaType) === compression)
+    const usable = exact ?? (force ? undefined : info.blobs[0])
+    if (usable !== undefined && await content.info(usable.digest) !== undefined) {
+      return { kind: 'blob', descriptor: usable, diffID: info.diffID }
+    }
+  }
+  const snap = await snapshotter.stat(name as never)
+  if (snap === undefined) throw new Error(`snapshot ${name} is missing from the store`)
+  const layer = await createLayer(snap.diffPath, {
+    compression, store: content, pool: opts.pool, ociMediaTypes: true, signal: opts.signal,
+    ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+  })
+  // Blobs made under SOURCE_DATE_EPOCH have clamped times: remember only the plain ones.
+  if (opts.sourceDateEpoch === undefined) await layerIndex.addBlob(name, layer.diffID, layer.descriptor)
+  return { kind: 'blob', descriptor: layer.descriptor, diffID: layer.diffID }
+}
