@@ -1,2 +1,3 @@
 export * from './parser/index.js'
 export * from './instructions/index.js'
+export * from './convert/index.js'

@@ -1,0 +1,89 @@
+// Dockerfile frontend benchmark: parse + convert of a generated 5,000-instruction
+// multi-stage Dockerfile for one and for two target platforms, with an in-memory
+// image resolver. Reports the cold first run (fresh process, nothing warmed up)
+// and the median of several runs after warm-up. The bar is < 100 ms.
+// Needs `npm run build` first.
+//   node bench/frontend.mjs [--runs 9] [--instructions 5000]
+import { createHash } from 'node:crypto'
+
+const args = process.argv.slice(2)
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt }
+const runs = Number(opt('--runs', '9'))
+const total = Number(opt('--instructions', '5000'))
+
+const { convertDockerfile, parseDockerfile } = await import('../dist/frontend/index.js')
+
+function generate (instructions) {
+  const stages = 10
+  const per = Math.floor(instructions / stages)
+  const lines = ['# syntax=docker/dockerfile:1', 'ARG BASE=alpine:3.20', 'ARG VERSION=1.0']
+  for (let s = 0; s < stages; s++) {
+    lines.push(s === 0 ? 'FROM --platform=$BUILDPLATFORM $BASE AS stage0' : `FROM ${s % 3 === 0 ? 'stage0' : '$BASE'} AS stage${s}`)
+    lines.push('ARG VERSION')
+    for (let i = 0; i < per - 2; i++) {
+      switch (i % 8) {
+        case 0: lines.push(`ENV VAR_${i}=value-${i} PATH_${i}=/opt/${i}/bin:$PATH`); break
+        case 1: lines.push(`RUN --mount=type=cache,target=/root/.cache/${i} echo "step ${i} $VERSION" && make -j4 target-${i}`); break
+        case 2: lines.push(`COPY --chown=1000:1000 src/${i}/ /app/${i}/`); break
+        case 3: lines.push(`WORKDIR /app/${i}`); break
+        case 4: lines.push(`LABEL org.example.step${i}="${i}" version=$VERSION`); break
+        case 5: lines.push(s > 0 ? `COPY --from=stage${s - 1} /app/${i} /from/${i}` : `ADD https://example.com/f${i}.tar.gz /dl/`); break
+        case 6: lines.push(`RUN <<EOF\nset -e\necho ${i}\nEOF`); break
+        default: lines.push(`EXPOSE ${8000 + i}/tcp`)
+      }
+    }
+  }
+  return lines.join('\n') + '\n'
+}
+
+const resolver = {
+  async resolveImageConfig (ref, { platform }) {
+    const digest = `sha256:${createHash('sha256').update(ref + platform.architecture).digest('hex')}`
+    return {
+      ref: `docker.io/library/${ref.replace(/^docker\.io\/library\//, '')}`,
+      digest,
+      config: { architecture: platform.architecture, os: platform.os, config: { Env: ['PATH=/usr/bin:/bin'] }, rootfs: { type: 'layers', diff_ids: [digest] }, history: [{ created_by: 'base' }] },
+    }
+  },
+}
+
+const text = generate(total)
+const request = (platforms) => ({
+  dockerfile: text,
+  file: 'Dockerfile',
+  targetPlatforms: platforms.map(p => ({ os: 'linux', architecture: p })),
+  buildPlatform: { os: 'linux', architecture: 'amd64' },
+  buildArgs: new Map([['VERSION', '2.0']]),
+  labels: new Map(),
+  dockerignorePatterns: ['node_modules', '.git'],
+  namedContexts: new Map(),
+  noCacheFilter: [],
+  imageResolver: resolver,
+})
+
+async function once (platforms) {
+  const t0 = performance.now()
+  const res = await convertDockerfile(request(platforms))
+  return { ms: performance.now() - t0, ops: res.platforms.reduce((n, p) => n + p.definition.ops.size, 0) }
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+const fmt = (ms) => `${ms.toFixed(1)} ms`
+
+const cold = await once(['amd64'])
+for (let i = 0; i < 3; i++) await once(['amd64'])
+const parseTimes = []
+for (let i = 0; i < runs; i++) { const t0 = performance.now(); parseDockerfile(text); parseTimes.push(performance.now() - t0) }
+const one = []
+for (let i = 0; i < runs; i++) one.push((await once(['amd64'])).ms)
+const two = []
+let ops = 0
+for (let i = 0; i < runs; i++) { const r = await once(['amd64', 'arm64']); two.push(r.ms); ops = r.ops }
+
+const instructionCount = text.split('\n').filter(l => /^[A-Z]+\s/.test(l)).length
+console.log(`frontend bench: ${instructionCount} instructions, ${text.length} bytes, ${runs} runs after warm-up`)
+console.log(`  cold first run (parse + convert, 1 platform): ${fmt(cold.ms)}`)
+console.log(`  parse only, median:                           ${fmt(median(parseTimes))}`)
+console.log(`  parse + convert, 1 platform, median:          ${fmt(median(one))}   (${cold.ops} ops)`)
+console.log(`  parse + convert, 2 platforms, median:         ${fmt(median(two))}   (${ops} ops in both)`)
+console.log(`  bar: < 100 ms  → ${median(one) < 100 ? 'ok' : 'SLOW'}`)
