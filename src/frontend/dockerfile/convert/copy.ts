@@ -52,15 +52,12 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   }
   const chown = instr.chown !== undefined ? expand(instr.chown) : undefined
   const owner = chown !== undefined && chown !== '' ? parseUser(chown) : undefined
-  let mode: number | undefined
+  let mode: number | string | undefined
   if (instr.chmod !== undefined) {
     const text = expand(instr.chmod)
     const parsed = parseChmod(text)
     if (parsed === undefined) fail(`invalid --chmod value ${JSON.stringify(text)}: expected octal (0755) or symbolic (u+x,g-w)`)
-    if (parsed!.kind === 'symbolic') {
-      throw dockerfileError('NOT_IMPLEMENTED_YET', ctx.file, instr.range, `symbolic --chmod ${JSON.stringify(text)} is not supported yet; use an octal mode such as 0755`)
-    }
-    mode = (parsed as { mode: number }).mode
+    mode = parsed!.kind === 'octal' ? parsed!.mode : text
   }
   const excludes = instr.excludes.map(expand)
   const common = { ...(owner !== undefined ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) }
@@ -94,7 +91,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   for (const doc of instr.sourceContents) {
     const data = doc.expand ? expand(doc.data) : doc.data
     const file = posix.join('/', doc.path)
-    const content = llb.scratch().file(llb.mkfile(file, mode ?? 0o644, data), { customName: '[internal] preparing inline document' })
+    const content = llb.scratch().file(llb.mkfile(file, typeof mode === 'number' ? mode : 0o644, data), { customName: '[internal] preparing inline document' })
     actions.push(llb.copy(content, file, dest, { ...common, createDestPath: true }))
   }
   const chain = actions.reduce((a, b) => a.then(b))
