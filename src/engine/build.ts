@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
 import type { Digest } from '../common/digest.js'
 import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOptions } from '../common/errors.js'
-import type { SourceLocation } from '../llb/index.js'
+import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/index.js'
+import { GitSource } from '../solver/ops/source/git.js'
+import { HttpSource } from '../solver/ops/source/http.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
 import type { ImageConfig } from '../common/oci.js'
 import { convertDockerfile, type ConvertResult } from '../frontend/dockerfile/convert/index.js'
@@ -81,6 +83,10 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   const makeRunner = makeRunnerFactory({
     stateDir: services.state.root, snapshotter: services.snapshotter, executor: services.executor, content: services.content,
     records: services.records, layerIndex: services.layerIndex, images: imageProvider(images), mounts: mounts.providers, localDirs,
+    sourceRunners: {
+      http: (op) => new HttpSource(op.attrs as HttpSourceAttrs, { snapshotter: services.snapshotter, stateDir: services.state.root }),
+      git: (op) => new GitSource(op.attrs as GitSourceAttrs, { snapshotter: services.snapshotter, stateDir: services.state.root, env: opts.env }),
+    },
   })
   const graph = buildSolverGraph(merged, makeRunner, { ignoreCache: () => req.noCache })
   let total = 0

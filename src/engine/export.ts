@@ -89,7 +89,12 @@ async function imageSources (images: PlatformImage[], compression: Compression, 
     if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(name, p) }
     return p
   }
-  return await Promise.all(images.map(async (img) => ({ config: img.config, layers: await Promise.all(img.layers.map(layerSource)) })))
+  // Without SOURCE_DATE_EPOCH the image is stamped with the build time, as BuildKit does.
+  const now = new Date().toISOString()
+  const stamp = (c: ImageConfig): ImageConfig => opts.sourceDateEpoch !== undefined ? c : {
+    ...c, created: now, history: c.history?.map((h) => (h.created === undefined ? { ...h, created: now } : h)),
+  }
+  return await Promise.all(images.map(async (img) => ({ config: stamp(img.config), layers: await Promise.all(img.layers.map(layerSource)) })))
 }
 
 async function makeLayerSource (name: string, compression: Compression, force: boolean, opts: ExportOptions): Promise<LayerSource> {

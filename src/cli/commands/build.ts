@@ -1,6 +1,70 @@
+import { writeFile } from 'node:fs/promises'
 import { TsbuildError } from '../../common/errors.js'
+import { formatPlatform } from '../../common/platform.js'
+import type { SolveEvent } from '../../solver/events.js'
+import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
+import { createProgress } from '../progress/index.js'
+import { stateDirFor } from '../stateDir.js'
+import { usage } from '../usage.js'
 
-export async function run (_args: string[], _io: CommandIo): Promise<number> {
-  throw new TsbuildError('NOT_IMPLEMENTED_YET', 'tsbuild build is not available in this version yet')
+export async function run (args: string[], io: CommandIo): Promise<number> {
+  const req = parseBuildArgs(args, io.cwd, io.env)
+  if (req.help) { io.stdout.write(usage); return 0 }
+  if (req.dockerfile.displayName === '-') req.dockerfile.content = await readStdin(io)
+  const stateDir = stateDirFor(io)
+
+  if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
+    const { frontend } = await import('../../engine/build.js')
+    const { converted } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+    if (req.print === 'llb') {
+      const llb = await import('../../llb/index.js')
+      io.stdout.write(llb.formatDefinition(llb.mergeDefinitions(converted.platforms.map((p) => p.definition))))
+    } else {
+      const { formatOutline, formatTargets } = await import('../../frontend/dockerfile/convert/index.js')
+      io.stdout.write(req.call === 'outline' ? formatOutline(converted.outline) : formatTargets(converted.outline))
+    }
+    return 0
+  }
+  if (req.call === 'check') throw new TsbuildError('NOT_IMPLEMENTED_YET', '--call=check / --check are not available in this version yet')
+  if (req.cacheFrom.length > 0 || req.cacheTo.length > 0) {
+    throw new TsbuildError('NOT_IMPLEMENTED_YET', '--cache-from/--cache-to are parsed but cache import/export is not available in this version yet')
+  }
+
+  const progress = createProgress(req.progress, io)
+  const { build } = await import('../../engine/build.js')
+  let result
+  try {
+    result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => progress.handle(e), ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+  } finally {
+    progress.close()
+  }
+  const ex = result.exported
+  if (req.metadataFile !== undefined) {
+    await writeFile(req.metadataFile, JSON.stringify({
+      ...(ex?.descriptor !== undefined ? { 'containerimage.digest': ex.descriptor.digest, 'containerimage.descriptor': ex.descriptor } : {}),
+      ...(ex !== undefined && ex.pushed.length + ex.stored.length > 0 ? { 'image.name': [...ex.stored, ...ex.pushed].join(',') } : {}),
+      manifests: ex?.manifests.map((m) => ({ platform: formatPlatform(m.platform), digest: m.digest, config: m.config })) ?? [],
+      durationMs: result.durationMs,
+      steps: result.steps,
+    }, null, 2) + '\n')
+  }
+  if (req.progress === 'quiet') {
+    if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)
+    return 0
+  }
+  if (ex === undefined) {
+    io.stderr.write('WARNING: No output specified: the result stays in the build cache only (use -t NAME, -o or --push)\n')
+  } else {
+    for (const n of ex.stored) io.stderr.write(`naming to ${n} done\n`)
+    for (const n of ex.pushed) io.stderr.write(`pushed ${n}\n`)
+    if (ex.descriptor !== undefined) io.stderr.write(`${ex.descriptor.mediaType.includes('index') || ex.descriptor.mediaType.includes('list') ? 'index' : 'manifest'} ${ex.descriptor.digest}\n`)
+  }
+  return 0
+}
+
+async function readStdin (io: CommandIo): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of io.stdin) chunks.push(Buffer.from(c as Buffer))
+  return Buffer.concat(chunks).toString('utf8')
 }

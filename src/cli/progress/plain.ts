@@ -67,7 +67,8 @@ export class PlainPrinter {
         if (e.done === true) {
           const key = e.digest ?? (e.id as Digest)
           if (this.last !== key) { this.out.write('\n'); this.last = key }
-          this.out.write(`#${this.id(key)} ${e.name} ${formatBytes(e.total ?? e.current)} done\n`)
+          const size = e.total !== undefined && e.total > 1 ? ` ${formatBytes(e.total)}` : ''
+          this.out.write(`#${this.id(key)} ${e.name}${size} done\n`)
         }
         break
       case 'warning':
