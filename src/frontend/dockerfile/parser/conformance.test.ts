@@ -5,11 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import { DockerfileError } from '../../../common/errors.js'
 import { dumpAst, parse } from './index.js'
 
-const root = process.env.TSBUILD_PARSER_CONFORMANCE ?? '/work/shared/conformance/buildkit-parser'
+// The shared data sits beside the repository (../shared/conformance), never inside it.
+const root = process.env.TSBUILD_PARSER_CONFORMANCE ?? fileURLToPath(new URL('../../../../../shared/conformance/buildkit-parser/', import.meta.url))
 const hasData = existsSync(join(root, 'testfiles'))
 const cases = (sub: string): string[] => hasData ? readdirSync(join(root, sub)).sort() : []
 const read = (...p: string[]): string => readFileSync(join(root, ...p), 'utf8')
