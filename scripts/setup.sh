@@ -33,6 +33,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: with this npm, lock files written without
+  # registry addresses omit other platforms' optional packages and `npm ci` refuses them.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
