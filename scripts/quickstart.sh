@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One command from a fresh machine: install, then run tsbuild on the bundled example.
+# One command from a fresh Debian 12 machine (as root, with Node.js and npm):
+# install what tsbuild needs, then build and run the bundled example for two
+# platforms.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node bin/tsbuild.js --print=llb --platform linux/amd64,linux/arm64 examples/hello
+bash scripts/quickstart-build.sh
