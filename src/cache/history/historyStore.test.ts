@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, test } from 'vitest'
+import { hasCode } from '../../common/errors.js'
+import { HistoryStore } from './historyStore.js'
+import type { BuildRecord } from './types.js'
+
+const dirs: string[] = []
+afterEach(async () => { for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true }) })
+
+async function store (): Promise<HistoryStore> {
+  const d = await mkdtemp(join(tmpdir(), 'tsbuild-history-'))
+  dirs.push(d)
+  return new HistoryStore(d)
+}
+
+function record (id: string, createdAt: string): BuildRecord {
+  return {
+    id, name: 'app', createdAt, status: 'completed', warnings: [],
+    request: { context: '/ctx', dockerfile: 'Dockerfile', platforms: [], tags: [], outputs: [], push: false, noCache: false, buildArgs: {}, secretIds: [], sshIds: [] },
+    steps: [
+      { number: 1, digest: 'sha256:aaaa1111', name: '[1/2] FROM busybox', status: 'cached', cached: true, logBytes: 0 },
+      { number: 2, digest: 'sha256:bbbb2222', name: '[2/2] RUN make', status: 'completed', cached: false, logBytes: 3 },
+    ],
+  }
+}
+
+describe('HistoryStore', () => {
+  test('lists records newest first and skips unreadable ones', async () => {
+    const s = await store()
+    await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))
+    await s.create(record('bbbbbbbbb2', '2026-01-02T00:00:00.000Z'))
+    await s.create(record('ccccccccc3', '2026-01-03T00:00:00.000Z'))
+    await writeFile(join(s.recordDir('ccccccccc3'), 'record.json'), '{ half')
+    expect((await s.list()).map((r) => r.id)).toEqual(['bbbbbbbbb2', 'aaaaaaaaa1'])
+  })
+
+  test.each([
+    ['^1', 'bbbbbbbbb2'],
+    ['^2', 'aaaaaaaaa1'],
+    ['bb', 'bbbbbbbbb2'],
+    ['aaaaaaaaa1', 'aaaaaaaaa1'],
+  ])('resolves %s', async (ref, id) => {
+    const s = await store()
+    await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))
+    await s.create(record('bbbbbbbbb2', '2026-01-02T00:00:00.000Z'))
+    expect((await s.resolve(ref)).id).toBe(id)
+  })
+
+  test.each([
+    ['^3', 'NOT_FOUND'],
+    ['^0', 'NOT_FOUND'],
+    ['zz', 'NOT_FOUND'],
+    ['a', 'USAGE'],
+  ] as const)('refuses %s with %s', async (ref, code) => {
+    const s = await store()
+    await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))
+    await s.create(record('aaaaaaaaa2', '2026-01-02T00:00:00.000Z'))
+    const err = await s.resolve(ref).catch((e: unknown) => e)
+    expect(hasCode(err, code)).toBe(true)
+  })
+
+  test.each([
+    ['2', 2], ['#1', 1], ['bbbb', 2], ['sha256:aaaa1', 1],
+  ])('finds step %s', (ref, n) => {
+    expect(HistoryStore.findStep(record('aaaaaaaaa1', 'x'), ref).number).toBe(n)
+  })
+
+  test('an unknown step is NOT_FOUND', () => {
+    expect(() => HistoryStore.findStep(record('aaaaaaaaa1', 'x'), '9')).toThrow(/has no step "9"/)
+  })
+
+  test('prune keeps the newest builds', async () => {
+    const s = await store()
+    for (let i = 1; i <= 5; i++) await s.create(record(`build0000${i}`, `2026-01-0${i}T00:00:00.000Z`))
+    expect(await s.prune(2)).toEqual(['build00003', 'build00002', 'build00001'])
+    expect((await s.list()).map((r) => r.id)).toEqual(['build00005', 'build00004'])
+  })
+
+  test('a missing log reads as empty', async () => {
+    const s = await store()
+    await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))
+    expect((await s.readLog('aaaaaaaaa1', 7)).length).toBe(0)
+  })
+})

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { TsbuildError } from '../../common/errors.js'
+import type { BuildRecord, StepRecord } from './types.js'
+
+/** How many finished builds `prune` keeps by default. */
+export const DEFAULT_HISTORY_KEEP = 50
+
+const ID = /^[a-z0-9]{8,64}$/
+
+/**
+ * Build records under `<stateDir>/history/<id>/`: `record.json` plus
+ * `logs/<N>.log`, one complete log per step. Records are replaced atomically
+ * (temp file + rename), so a reader never sees half a record; a build that
+ * crashed stays listed with status `running`.
+ */
+export class HistoryStore {
+  readonly dir: string
+
+  constructor (stateDir: string) {
+    this.dir = join(stateDir, 'history')
+  }
+
+  static newId (): string {
+    return randomBytes(13).toString('hex').slice(0, 25)
+  }
+
+  recordDir (id: string): string {
+    if (!ID.test(id)) throw new Error(`invalid build id ${JSON.stringify(id)}`)
+    return join(this.dir, id)
+  }
+
+  logPath (id: string, step: number): string {
+    return join(this.recordDir(id), 'logs', `${step}.log`)
+  }
+
+  /** Create the record's directory and write its first version. */
+  async create (record: BuildRecord): Promise<void> {
+    await mkdir(join(this.recordDir(record.id), 'logs'), { recursive: true })
+    await this.save(record)
+  }
+
+  async save (record: BuildRecord): Promise<void> {
+    const dir = this.recordDir(record.id)
+    const tmp = join(dir, `.record-${randomBytes(6).toString('hex')}.json`)
+    await writeFile(tmp, JSON.stringify(record, null, 2) + '\n')
+    await rename(tmp, join(dir, 'record.json'))
+  }
+
+  /** Every readable record, newest first. */
+  async list (): Promise<BuildRecord[]> {
+    let names: string[]
+    try {
+      names = await readdir(this.dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw new TsbuildError('IO', `cannot read build history ${this.dir}: ${(err as Error).message}`, { cause: err })
+    }
+    const records = await Promise.all(names.filter((n) => ID.test(n)).map(async (n) => await this.read(n)))
+    return records.filter((r): r is BuildRecord => r !== undefined)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+  }
+
+  private async read (id: string): Promise<BuildRecord | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.recordDir(id), 'record.json'), 'utf8')) as BuildRecord
+    } catch {
+      return undefined // a record being created, or one a crash left unreadable
+    }
+  }
+
+  /**
+   * Find one build: `^N` is the N-th newest (`^1` the latest), anything else
+   * a unique prefix of a build id.
+   */
+  async resolve (ref: string): Promise<BuildRecord> {
+    const all = await this.list()
+    const nth = /^\^(\d+)$/.exec(ref)
+    if (nth !== null) {
+      const n = Number(nth[1])
+      const found = n >= 1 ? all[n - 1] : undefined
+      if (found === undefined) throw new TsbuildError('NOT_FOUND', `no build ${ref}: the history has ${all.length} build${all.length === 1 ? '' : 's'}`)
+      return found
+    }
+    const matches = all.filter((r) => r.id.startsWith(ref))
+    if (ref === '' || matches.length === 0) throw new TsbuildError('NOT_FOUND', `no build ${JSON.stringify(ref)} in the history`, { hint: 'list builds with tsbuild history ls' })
+    if (matches.length > 1) {
+      throw new TsbuildError('USAGE', `build id prefix ${JSON.stringify(ref)} is ambiguous: ${matches.map((m) => m.id).join(', ')}`)
+    }
+    return matches[0]!
+  }
+
+  /**
+   * Find a step of a build: its `#N` number, or a prefix of its digest
+   * (with or without `sha256:`).
+   */
+  static findStep (record: BuildRecord, ref: string): StepRecord {
+    const byNumber = /^#?(\d+)$/.exec(ref)
+    if (byNumber !== null) {
+      const step = record.steps.find((s) => s.number === Number(byNumber[1]))
+      if (step !== undefined) return step
+    }
+    const hex = ref.replace(/^sha256:/, '')
+    const matches = hex.length >= 4 ? record.steps.filter((s) => s.digest?.replace(/^sha256:/, '').startsWith(hex)) : []
+    if (matches.length === 1) return matches[0]!
+    if (matches.length > 1) throw new TsbuildError('USAGE', `step ${JSON.stringify(ref)} is ambiguous in build ${record.id}: #${matches.map((m) => m.number).join(', #')}`)
+    throw new TsbuildError('NOT_FOUND', `build ${record.id} has no step ${JSON.stringify(ref)}`, { hint: `steps are numbered #1 to #${record.steps.length}; see tsbuild history inspect ${record.id}` })
+  }
+
+  /** The step's complete output ('' when it printed nothing). */
+  async readLog (id: string, step: number): Promise<Buffer> {
+    try {
+      return await readFile(this.logPath(id, step))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0)
+      throw new TsbuildError('IO', `cannot read ${this.logPath(id, step)}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Delete all but the newest `keep` builds; returns the ids removed. */
+  async prune (keep: number = DEFAULT_HISTORY_KEEP): Promise<string[]> {
+    const old = (await this.list()).slice(keep)
+    for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })
+    return old.map((r) => r.id)
+  }
+}

@@ -1,0 +1,2 @@
+export { HistoryStore, DEFAULT_HISTORY_KEEP } from './historyStore.js'
+export type { BuildRecord, BuildStatus, BuildResultSummary, RequestSummary, StepRecord, StepStatus } from './types.js'
