@@ -1,0 +1,112 @@
+/**
+ * Dockerfile checks without building: every stage is examined (not only the
+ * target's), in the order a build would read them. Syntax errors still throw,
+ * as they would for a build.
+ */
+import { DockerfileError } from '../../../common/errors.js'
+import { normalizePlatform } from '../../../common/platform.js'
+import { buildMetaArgs, platformArgs } from '../convert/index.js'
+import { parseInstruction, type ArgInstruction } from '../instructions/index.js'
+import { parse } from '../parser/index.js'
+import { ShellLex } from '../shell/index.js'
+import { checkFrom, type GlobalScope } from './fromRules.js'
+import { defaultCheckConfig, Linter, parseCheckOptions, type CheckConfig } from './linter.js'
+import { checkStage, type StageScope } from './stageRules.js'
+import { checkInstructionCasing, checkNode, checkStageNames, type CheckedNode, type CheckedStage } from './syntaxRules.js'
+import type { CheckFinding, CheckReport, CheckRequest } from './types.js'
+
+export const CHECK_BUILD_ARG = 'BUILDKIT_DOCKERFILE_CHECK'
+
+/** The config in force: the build arg when given, else the file's `# check=` directive. */
+export function checkConfigFor (text: string, buildArgs: ReadonlyMap<string, string>, file: string): CheckConfig {
+  const arg = buildArgs.get(CHECK_BUILD_ARG)
+  if (arg !== undefined) return parseCheckOptions(arg, `--build-arg ${CHECK_BUILD_ARG}`)
+  const directive = parse(text, { file }).directives.find(d => d.name === 'check')
+  return directive === undefined ? defaultCheckConfig : parseCheckOptions(directive.value, `${file}:${directive.range.start.line}: check directive`)
+}
+
+export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> {
+  const { file } = req
+  const ast = parse(req.dockerfile, { file })
+  const config = checkConfigFor(req.dockerfile, req.buildArgs, file)
+  const root = new Linter(file, config)
+  for (const w of ast.warnings) if (w.rule === 'NoEmptyContinuation') root.report('NoEmptyContinuation', w.range, 'Empty continuation line')
+
+  const stages: CheckedStage[] = []
+  const metaArgs: ArgInstruction[] = []
+  for (const node of ast.nodes) {
+    const checked: CheckedNode = { node, instr: parseInstruction(node, { file }), lint: root.withComments(node.prevComment) }
+    checkNode(checked)
+    const { instr } = checked
+    if (instr.kind === 'from') {
+      stages.push({ from: { ...checked, instr }, ...(instr.stageName !== undefined ? { name: instr.stageName } : {}), commands: [] })
+    } else if (stages.length > 0) {
+      stages[stages.length - 1]!.commands.push(checked)
+    } else if (instr.kind === 'arg') {
+      metaArgs.push(instr)
+    } else {
+      throw new DockerfileError('INVALID_INSTRUCTION', `${file}:${node.range.start.line}: no build stage in current context: ${instr.kind.toUpperCase()} before the first FROM`, { file, ranges: [node.range] })
+    }
+  }
+  checkStageNames(stages)
+  checkInstructionCasing(stages)
+
+  const lex = new ShellLex({ escapeToken: ast.escapeToken })
+  const base = platformArgs(normalizePlatform(req.targetPlatform), normalizePlatform(req.buildPlatform))
+  const globals = buildMetaArgs({ base, metaArgs, buildArgs: req.buildArgs, lex, file })
+  let defaultsEnv: Map<string, string> | undefined
+  // A default that cannot even be expanded is the build's error to report, not a finding.
+  try { defaultsEnv = buildMetaArgs({ base, metaArgs, buildArgs: new Map(), lex, file }).env } catch { defaultsEnv = undefined }
+  const scope: GlobalScope = { env: globals.env, metaArgs, ...(defaultsEnv !== undefined ? { defaultsEnv } : {}) }
+
+  const done = new Map<CheckedStage, Promise<StageScope>>()
+  const runStage = (st: CheckedStage, path: readonly CheckedStage[]): Promise<StageScope> => {
+    let p = done.get(st)
+    if (p === undefined) {
+      p = (async () => {
+        checkFrom(st, scope, lex)
+        let start: StageScope
+        let baseName: string
+        try { baseName = lex.processWord(st.from.instr.image, globals.env) } catch { baseName = st.from.instr.image }
+        const parent = stages.find(s => s.name !== undefined && s.name === baseName.toLowerCase())
+        if (parent !== undefined && parent !== st && !path.includes(parent)) {
+          start = await runStage(parent, [...path, st])
+        } else if (baseName.toLowerCase() === 'scratch' || parent !== undefined) {
+          start = { env: new Map([['PATH', DEFAULT_PATH]]), declared: new Set(), isShellSet: false }
+        } else {
+          start = await imageScope(req, baseName)
+        }
+        return checkStage({ lex, globalEnv: globals.env, buildArgs: req.buildArgs, ...(req.dockerignore !== undefined ? { dockerignore: req.dockerignore } : {}) }, st, start)
+      })()
+      done.set(st, p)
+    }
+    return p
+  }
+  for (const st of stages) await runStage(st, [])
+  return { findings: sortFindings(root.findings), isError: config.isError }
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+async function imageScope (req: CheckRequest, ref: string): Promise<StageScope> {
+  const config = req.baseImageConfig === undefined ? undefined : await req.baseImageConfig(ref, req.targetPlatform)
+  const env = new Map<string, string>()
+  for (const e of config?.Env ?? []) {
+    const eq = e.indexOf('=')
+    if (eq < 0) env.set(e, ''); else env.set(e.slice(0, eq), e.slice(eq + 1))
+  }
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH)
+  return { env, declared: new Set(), isShellSet: (config?.Shell?.length ?? 0) > 0 }
+}
+
+/** By line, then rule; the same finding twice (one variable used twice on a line) is shown once. */
+function sortFindings (findings: readonly CheckFinding[]): CheckFinding[] {
+  const seen = new Set<string>()
+  const unique = findings.filter(f => {
+    const key = `${f.rule}\0${f.message}\0${f.range?.start.line ?? 0}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return unique.sort((a, b) => (a.range?.start.line ?? 0) - (b.range?.start.line ?? 0) || a.rule.localeCompare(b.rule))
+}

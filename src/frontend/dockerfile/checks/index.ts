@@ -1,0 +1,5 @@
+export { checkDockerfile, checkConfigFor, CHECK_BUILD_ARG } from './check.js'
+export { parseCheckOptions, type CheckConfig } from './linter.js'
+export { formatFinding, formatFindingsSummary, violatedRules } from './format.js'
+export { RULES, ruleNames, type CheckRule, type RuleName } from './rules.js'
+export type { BaseImageConfig, CheckFinding, CheckReport, CheckRequest, IgnoreMatcher } from './types.js'

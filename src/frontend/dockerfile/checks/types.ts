@@ -1,0 +1,48 @@
+import type { SourceRange } from '../../../common/errors.js'
+import type { Platform } from '../../../common/platform.js'
+import type { RuleName } from './rules.js'
+
+/** One check result: which rule, what it found, and where. */
+export interface CheckFinding {
+  rule: RuleName
+  /** One line, e.g. `JSON arguments recommended for CMD to prevent unintended behavior related to OS signals`. */
+  message: string
+  file: string
+  range?: SourceRange
+}
+
+/** The parts of a base image's config the checks read. */
+export interface BaseImageConfig {
+  Env?: readonly string[]
+  Shell?: readonly string[]
+}
+
+/** The context's ignore file, as the caller matched it. */
+export interface IgnoreMatcher {
+  readonly patterns: readonly string[]
+  /** `path` is context-relative, slash-separated and cleaned; true when the file or a parent is excluded. */
+  matches (path: string): boolean
+}
+
+export interface CheckRequest {
+  dockerfile: string
+  /** Display name used in findings (`Dockerfile`, `ci/Dockerfile`). */
+  file: string
+  buildArgs: ReadonlyMap<string, string>
+  targetPlatform: Platform
+  buildPlatform: Platform
+  /** Absent when the context has no ignore file. */
+  dockerignore?: IgnoreMatcher
+  /**
+   * Env and shell of a registry base image, for UndefinedVar and
+   * JSONArgsRecommended. Without it only PATH is assumed to be set.
+   */
+  baseImageConfig?: (ref: string, platform: Platform) => Promise<BaseImageConfig | undefined>
+}
+
+export interface CheckReport {
+  /** Sorted by line. */
+  findings: CheckFinding[]
+  /** `error=true` was set: findings should fail the build. */
+  isError: boolean
+}
