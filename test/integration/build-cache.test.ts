@@ -43,4 +43,71 @@ describe('tsbuild build: cache', () => {
     expect(bStart).toBeLessThan(aEnd)
     expect(logText(events)).toContain('a\nb\n')
   })
+
+  describe('rebuilds', () => {
+    const dockerfile = (from: string) => [
+      `FROM ${from}`,
+      'COPY a.txt /a.txt',
+      'RUN cat /a.txt > /from-a',
+      'COPY b.txt /b.txt',
+      'RUN cat /a.txt /b.txt > /both',
+    ].join('\n')
+    let root: string
+    let ctx: string
+    beforeAll(async () => {
+      root = await freshDir('tsb-root-')
+      ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: dockerfile(busybox), 'a.txt': 'a1\n', 'b.txt': 'b1\n' })
+      const first = await build(root, ctx)
+      expect(ranSteps(first).filter(isStep)).toHaveLength(4)
+    })
+    const isStep = (name: string): boolean => /\b(COPY|RUN)\b/.test(name)
+    const instructions = (names: string[]): string[] => names.filter(isStep).map((n) => n.replace(/^\[[^\]]*\]\s*/, '')).sort()
+
+    test('an unchanged rebuild hits the cache for every step', async () => {
+      const events = await build(root, ctx)
+      expect(instructions(ranSteps(events))).toEqual([])
+      expect(instructions(cachedSteps(events))).toEqual(instructions(['COPY a.txt /a.txt', 'RUN cat /a.txt > /from-a', 'COPY b.txt /b.txt', 'RUN cat /a.txt /b.txt > /both']))
+    })
+
+    test('after b.txt changes only its COPY and the steps after it run again', async () => {
+      await writeFile(join(ctx, 'b.txt'), 'b2\n')
+      const events = await build(root, ctx)
+      expect(instructions(ranSteps(events))).toEqual(['COPY b.txt /b.txt', 'RUN cat /a.txt /b.txt > /both'])
+      expect(instructions(cachedSteps(events))).toEqual(['COPY a.txt /a.txt', 'RUN cat /a.txt > /from-a'])
+    })
+
+    test('--no-cache runs every step', async () => {
+      const events = await build(root, ctx, '--no-cache')
+      expect(instructions(ranSteps(events))).toHaveLength(4)
+      expect(instructions(cachedSteps(events))).toEqual([])
+    })
+
+    test('--no-cache-filter runs the named stage only', async () => {
+      const multi = await writeContext(await freshDir('tsb-ctx-'), {
+        Dockerfile: [
+          `FROM ${busybox} AS base`, 'RUN echo base > /base',
+          'FROM base AS final', 'RUN echo final > /final',
+        ].join('\n'),
+      })
+      await build(root, multi)
+      const events = await build(root, multi, '--no-cache-filter', 'final')
+      expect(instructions(ranSteps(events))).toEqual(['RUN echo final > /final'])
+      expect(instructions(cachedSteps(events))).toEqual(['RUN echo base > /base'])
+    })
+  })
+
+  test('a cache mount keeps its files across builds', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        'ARG RUN_ID',
+        'RUN --mount=type=cache,target=/cache,id=counter echo "run $RUN_ID" >> /cache/log && cat /cache/log',
+      ].join('\n'),
+    })
+    const first = await build(root, ctx, '--build-arg', 'RUN_ID=1')
+    expect(logText(first)).toContain('run 1\n')
+    const second = await build(root, ctx, '--build-arg', 'RUN_ID=2')
+    expect(logText(second)).toContain('run 1\nrun 2\n')
+  })
 })

@@ -25,6 +25,7 @@ export interface SchedulerOptions {
  */
 export class Scheduler {
   private readonly keys = new Map<Digest, Promise<CacheKey>>()
+  private readonly keyed = new Map<Digest, SolverVertex>()
   private readonly results = new Map<Digest, Promise<SolvedVertex>>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly abort = new AbortController()
@@ -51,11 +52,25 @@ export class Scheduler {
    */
   async solve (heads: readonly SolverVertex[]): Promise<SolvedVertex[]> {
     try {
-      return await Promise.all(heads.map((h) => this.resultOf(h)))
+      const solved = await Promise.all(heads.map((h) => this.resultOf(h)))
+      this.reportSkippedAsCached()
+      return solved
     } catch (err) {
       if (!this.abort.signal.aborted) this.abort.abort(err)
       await this.drain()
       throw this.firstError ?? err
+    }
+  }
+
+  /**
+   * A vertex whose key was computed but whose result nobody needed sits below
+   * a cache hit: it did not run because its output is already part of the
+   * cached result. Report it as cached (bottom first), as BuildKit's progress
+   * does, so a no-op rebuild shows every step CACHED.
+   */
+  private reportSkippedAsCached (): void {
+    for (const v of [...this.keyed.values()].reverse()) {
+      if (!this.results.has(v.digest)) this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
     }
   }
 
@@ -83,6 +98,7 @@ export class Scheduler {
     if (p === undefined) {
       p = this.track(this.computeKey(v))
       this.keys.set(v.digest, p)
+      this.keyed.set(v.digest, v)
     }
     return p
   }
