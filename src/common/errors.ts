@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'MISSING_DEPENDENCY' // runc, qemu, git … not installed
   | 'CANCELLED'
   | 'NOT_IMPLEMENTED_YET' // an option parsed now whose machinery is not in this version
+  | 'CHECK_FAILED' // Dockerfile checks found problems and `check=error=true` asked to fail
   | 'IO'
 
 export interface TsbuildErrorOptions {
