@@ -1,0 +1,2 @@
+export { Lease, LeaseManager, isProcessAlive } from './leases.js'
+export type { LeaseFile, LeaseResources } from './leases.js'
