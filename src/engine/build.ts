@@ -8,6 +8,8 @@ import { HttpSource } from '../solver/ops/source/http.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
 import type { ImageConfig } from '../common/oci.js'
 import { convertDockerfile, type ConvertResult } from '../frontend/dockerfile/convert/index.js'
+import { violatedRules, type CheckReport } from '../frontend/dockerfile/checks/index.js'
+import { memoizeResolver, runChecks } from './checks.js'
 import { mergeDefinitions } from '../llb/index.js'
 import { createExportPool } from '../exporter/index.js'
 import { loadDockerignore } from '../solver/context/index.js'
@@ -30,6 +32,8 @@ export interface BuildOptions {
 
 export interface BuildResult {
   converted: ConvertResult
+  /** Dockerfile check findings; the CLI prints them after the build. */
+  checks: CheckReport
   exported?: ExportedImage
   steps: { total: number; cached: number }
   durationMs: number
@@ -45,6 +49,11 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
   const epoch = buildArgs.get('SOURCE_DATE_EPOCH') ?? opts.env.SOURCE_DATE_EPOCH
   const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
   const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
+  const resolver = memoizeResolver(images)
+  const checks = await runChecks({
+    text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
+    ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver,
+  })
   const converted = await convertDockerfile({
     dockerfile: text,
     file: req.dockerfile.displayName,
@@ -56,10 +65,10 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
     dockerignorePatterns: ignore.patterns,
     namedContexts: req.buildContexts,
     noCacheFilter: req.noCacheFilter,
-    imageResolver: images,
+    imageResolver: resolver,
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   })
-  return { converted, services, images, sourceDateEpoch, text }
+  return { converted, checks, services, images, sourceDateEpoch, text }
 }
 
 /**
@@ -69,12 +78,16 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
  */
 export async function build (req: BuildRequest, opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now()
-  const { converted, services, images, sourceDateEpoch, text } = await frontend(req, opts)
+  const { converted, checks, services, images, sourceDateEpoch, text } = await frontend(req, opts)
+  if (checks.isError && checks.findings.length > 0) {
+    throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`, { hint: 'run with --check to see each finding with its Dockerfile lines' })
+  }
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err
   })
-  for (const w of converted.warnings) opts.onEvent({ type: 'warning', message: w.message, time: Date.now() })
+  // NoEmptyContinuation is a check finding, printed with the others after the build.
+  for (const w of converted.warnings) if (w.rule !== 'NoEmptyContinuation') opts.onEvent({ type: 'warning', message: w.message, time: Date.now() })
 
   const merged = mergeDefinitions(converted.platforms.map((p) => p.definition))
   const localDirs = new Map<string, string>([['context', req.contextDir]])
@@ -121,7 +134,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
         await pool.destroy()
       }
     }
-    return { converted, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started }
+    return { converted, checks, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started }
   } catch (err) {
     if (failed === undefined) throw err
     const md = merged.metadata.get(failed)

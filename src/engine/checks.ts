@@ -1,0 +1,48 @@
+/**
+ * Running the Dockerfile checks for a build request: the context's ignore
+ * file and the base images' configs come from the same sources the build uses.
+ */
+import type { Platform } from '../common/platform.js'
+import { checkDockerfile, type CheckReport, type ImageMetaResolver, type ResolvedImage } from '../frontend/dockerfile/index.js'
+import { PatternMatcher } from '../solver/context/index.js'
+
+/** One lookup per image and platform, shared by the checks and the conversion. */
+export function memoizeResolver (resolver: ImageMetaResolver): ImageMetaResolver {
+  const seen = new Map<string, Promise<ResolvedImage>>()
+  return {
+    resolveImageConfig (ref, opts) {
+      const p = opts.platform
+      const key = `${ref}\0${p.os}/${p.architecture}/${p.variant ?? ''}`
+      let r = seen.get(key)
+      if (r === undefined) { r = resolver.resolveImageConfig(ref, opts); seen.set(key, r) }
+      return r
+    },
+  }
+}
+
+export async function runChecks (opts: {
+  text: string
+  file: string
+  buildArgs: ReadonlyMap<string, string>
+  targetPlatform: Platform
+  buildPlatform: Platform
+  /** undefined when the context has no ignore file. */
+  ignorePatterns?: readonly string[]
+  resolver: ImageMetaResolver
+}): Promise<CheckReport> {
+  const patterns = opts.ignorePatterns
+  const matcher = patterns !== undefined && patterns.length > 0 ? new PatternMatcher(patterns) : undefined
+  return checkDockerfile({
+    dockerfile: opts.text,
+    file: opts.file,
+    buildArgs: opts.buildArgs,
+    targetPlatform: opts.targetPlatform,
+    buildPlatform: opts.buildPlatform,
+    ...(matcher !== undefined ? { dockerignore: { patterns: patterns!, matches: (path: string) => matcher.matches(path) } } : {}),
+    // A base image that cannot be resolved is the conversion's error to report; the checks then assume only PATH.
+    baseImageConfig: async (ref, platform) => {
+      if (ref.toLowerCase() === 'scratch') return undefined
+      try { return (await opts.resolver.resolveImageConfig(ref, { platform })).config.config } catch { return undefined }
+    },
+  })
+}
