@@ -23,6 +23,7 @@ export async function layersOf (r: Result | undefined): Promise<string[]> {
   if (r === undefined) return []
   const ctx = contextOf(r)
   if (ctx !== undefined) return [await ctx.materialize()]
+  await r.ensure?.()
   return r.layers ?? []
 }
 

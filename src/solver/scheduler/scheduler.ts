@@ -12,6 +12,10 @@ export interface SchedulerOptions {
   /** Concurrent exec ops (default: CPUs). I/O ops get four times as many. */
   maxParallelism?: number
   signal?: AbortSignal
+  /** An imported cache (--cache-from), asked on a local miss; a hit's layers are fetched only when read. */
+  remote?: { lookup (key: CacheKey): Promise<{ layers: string[]; ensure: () => Promise<void> } | undefined> }
+  /** Told of every solved vertex, run or cached (streams the cache export). */
+  onSolved?: (v: SolverVertex, solved: SolvedVertex) => void
 }
 
 /**
@@ -121,6 +125,8 @@ export class Scheduler {
     let p = this.results.get(v.digest)
     if (p === undefined) {
       p = this.track(this.computeResult(v))
+      const onSolved = this.opts.onSolved
+      if (onSolved !== undefined) p.then((s) => onSolved(v, s), () => {})
       this.results.set(v.digest, p)
     }
     return p
@@ -134,6 +140,12 @@ export class Scheduler {
       if (rec !== undefined) {
         const result = v.op.load(rec)
         await records.touch(key)
+        emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+        return { key, result, cached: true }
+      }
+      const hit = await this.opts.remote?.lookup(key)
+      if (hit !== undefined) {
+        const result: Result = { ...v.op.load({ key, layers: hit.layers, createdAt: new Date().toISOString() }), ensure: hit.ensure }
         emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
         return { key, result, cached: true }
       }

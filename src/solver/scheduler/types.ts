@@ -13,6 +13,8 @@ export interface Result {
   context?: { readonly root: string }
   /** Anything an op wants to pass to its consumers (e.g. image config of a source). */
   meta?: Record<string, unknown>
+  /** Set when `layers` may not be on disk yet (an imported cache hit): call before reading them. */
+  ensure?: () => Promise<void>
 }
 
 /** How one input contributes to a vertex's cache key. */

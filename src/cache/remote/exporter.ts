@@ -1,0 +1,119 @@
+import type { Digest } from '../../common/digest.js'
+import { findTsbuildError } from '../../common/errors.js'
+import type { Descriptor } from '../../common/oci.js'
+import type { ContentProvider } from '../content/index.js'
+import { encodeCacheConfig, type CacheChain, type CacheLayer } from './format.js'
+import type { CacheTarget } from './target.js'
+
+export interface CacheExportDeps {
+  /** Describe a committed snapshot as a layer blob (archiving it if needed; the bytes may stay remote). */
+  layer: (snapshot: string) => Promise<CacheLayer>
+  /** Local content holding `desc` (fetched from an imported cache if need be). */
+  content: (desc: Descriptor) => Promise<ContentProvider>
+  warn: (message: string) => void
+  signal?: AbortSignal
+  /** Backoff before retry n (ms); tests shorten it. */
+  backoff?: (attempt: number) => number
+  attempts?: number
+}
+
+/** A solved step to export: its cache key and its filesystem (snapshot names, bottom first). */
+export interface SolvedChain { key: Digest; layers: readonly string[]; description?: string }
+
+/**
+ * Streams a build's cache to one target while the build runs: as each step
+ * is added its new layer blobs are uploaded (skipped when the target has
+ * them), then the cache manifest is rewritten to include it, so a build
+ * killed half-way leaves a usable cache of what finished. Records already
+ * at the target are kept (a key this build produced replaces its old entry).
+ *
+ * Failures are retried with backoff; after the last attempt the exporter
+ * stops, and `finish` reports the error — as a warning when `ignoreError`.
+ */
+export class CacheExporter {
+  private readonly base = new Map<string, CacheChain>()
+  private readonly current = new Map<string, CacheChain>()
+  private readonly uploads = new Map<string, Promise<void>>()
+  private commits: Promise<void>
+  private dirty = false
+  private failure: unknown
+  private committed = 0
+
+  constructor (readonly target: CacheTarget, private readonly opts: { ignoreError: boolean }, private readonly deps: CacheExportDeps) {
+    // What is there already survives this build's commits; reading it is best effort.
+    this.commits = target.read(deps.signal).then((chains) => {
+      for (const c of chains ?? []) this.base.set(c.key, c)
+    }, () => {})
+  }
+
+  /** Queue one step. Never throws: errors surface from `finish`. */
+  add (step: SolvedChain): void {
+    if (this.failure !== undefined) return
+    const ready = this.upload(step)
+    this.commits = this.commits.then(async () => {
+      if (this.failure !== undefined) return
+      try {
+        this.current.set(step.key, await ready)
+        this.dirty = true
+        // Steps that finished while the previous commit ran share the next one.
+        await Promise.resolve()
+        if (this.dirty) await this.commit()
+      } catch (err) {
+        this.fail(err)
+      }
+    })
+    ready.catch(() => {}) // observed by the chain above
+  }
+
+  /** Wait for every upload and commit. Throws the first failure unless `ignoreError`. */
+  async finish (): Promise<{ records: number; commits: number }> {
+    await this.commits
+    if (this.failure !== undefined && !this.opts.ignoreError) throw this.failure
+    return { records: this.current.size, commits: this.committed }
+  }
+
+  private fail (err: unknown): void {
+    if (this.failure !== undefined) return
+    this.failure = err
+    if (this.opts.ignoreError) this.deps.warn(`cache export to ${this.target.name} failed, continuing without it: ${findTsbuildError(err)?.message ?? (err as Error).message}`)
+  }
+
+  private async upload (step: SolvedChain): Promise<CacheChain> {
+    const layers = await Promise.all(step.layers.map((name) => this.deps.layer(name)))
+    await Promise.all(layers.map((l) => this.uploadBlob(l.descriptor)))
+    return { key: step.key, layers, ...(step.description !== undefined ? { description: step.description } : {}) }
+  }
+
+  private uploadBlob (desc: Descriptor): Promise<void> {
+    let p = this.uploads.get(desc.digest)
+    if (p === undefined) {
+      p = this.retry(`uploading ${desc.digest}`, async () => { await this.target.putBlob(desc, async () => await this.deps.content(desc), this.deps.signal) })
+      this.uploads.set(desc.digest, p)
+      p.catch(() => this.uploads.delete(desc.digest))
+    }
+    return p
+  }
+
+  private async commit (): Promise<void> {
+    this.dirty = false
+    const all = new Map(this.base)
+    for (const [k, c] of this.current) all.set(k, c)
+    await this.retry('writing the cache manifest', async () => { await this.target.commit(encodeCacheConfig(all.values()), this.deps.signal) })
+    this.committed++
+  }
+
+  private async retry (what: string, fn: () => Promise<void>): Promise<void> {
+    const attempts = this.deps.attempts ?? 4
+    const backoff = this.deps.backoff ?? ((n: number) => 250 * 2 ** n)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn()
+      } catch (err) {
+        const code = findTsbuildError(err)?.code
+        const final = attempt + 1 >= attempts || code === 'CANCELLED' || code === 'UNAUTHORIZED' || this.deps.signal?.aborted === true
+        if (final) throw err
+        await new Promise((resolve) => setTimeout(resolve, backoff(attempt)))
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { Digest } from '../../common/digest.js'
+import type { Descriptor } from '../../common/oci.js'
+import type { ContentStore } from '../content/index.js'
+import type { LayerIndex } from '../layers/index.js'
+import type { CacheKey, RecordStore } from '../records/index.js'
+import { unpackLayer, type Snapshotter } from '../snapshots/index.js'
+import type { CacheChain, CacheLayer } from './format.js'
+import type { CacheTarget } from './target.js'
+
+export interface CacheImportDeps {
+  content: ContentStore
+  snapshotter: Snapshotter
+  layerIndex: LayerIndex
+  records: RecordStore
+}
+
+/** A cache hit from an imported cache: layer names now, bytes on demand. */
+export interface RemoteHit {
+  /** Snapshot names (the layers' diffIDs), bottom first. */
+  layers: string[]
+  /**
+   * Download and unpack whatever of the chain is not on disk yet; idempotent
+   * and shared by concurrent callers. After it, the hit is also a local
+   * record, so later builds need no import.
+   */
+  ensure: () => Promise<void>
+}
+
+interface Imported { chain: CacheChain; from: CacheTarget }
+
+/**
+ * The caches named by `--cache-from`, read once at the start of a build
+ * (metadata only: no layer is downloaded here). The first source that has a
+ * key wins. A layer is fetched only when a consumer calls `ensure` (a step
+ * that runs on top of it, a COPY that reads it) or the exporter asks for its
+ * blob — which it can take from the blob alone, without unpacking.
+ */
+export class CacheImporter {
+  private readonly chains = new Map<string, Imported>()
+  private readonly blobSources = new Map<string, CacheTarget>()
+  private readonly unpacking = new Map<string, Promise<void>>()
+  private readonly ensured = new Map<string, Promise<void>>()
+
+  constructor (private readonly deps: CacheImportDeps, private readonly signal?: AbortSignal) {}
+
+  /** Read one source's metadata; later sources never override earlier ones. Returns the record count. */
+  async add (target: CacheTarget): Promise<number> {
+    const chains = await target.read(this.signal) ?? []
+    for (const chain of chains) {
+      if (!this.chains.has(chain.key)) this.chains.set(chain.key, { chain, from: target })
+      for (const l of chain.layers) if (!this.blobSources.has(l.descriptor.digest)) this.blobSources.set(l.descriptor.digest, target)
+    }
+    return chains.length
+  }
+
+  get size (): number { return this.chains.size }
+
+  async lookup (key: CacheKey): Promise<RemoteHit | undefined> {
+    const hit = this.chains.get(key)
+    if (hit === undefined) return undefined
+    // Remember each layer's blob, so an export reuses it (or fetches it) instead of re-archiving.
+    for (const l of hit.chain.layers) {
+      const known = await this.deps.layerIndex.get(l.diffID)
+      if (known?.blobs.some((b) => b.digest === l.descriptor.digest) !== true) await this.deps.layerIndex.addBlob(l.diffID, l.diffID, l.descriptor)
+    }
+    return {
+      layers: hit.chain.layers.map((l) => l.diffID),
+      ensure: async () => {
+        let p = this.ensured.get(key)
+        if (p === undefined) {
+          p = this.materialize(key, hit.chain)
+          this.ensured.set(key, p)
+          p.catch(() => this.ensured.delete(key))
+        }
+        await p
+      },
+    }
+  }
+
+  /** Bring a blob that an imported cache lists into the local store. False when no source lists it. */
+  async fetchBlob (desc: Descriptor): Promise<boolean> {
+    const from = this.blobSources.get(desc.digest)
+    if (from === undefined) return false
+    if (await this.deps.content.info(desc.digest) === undefined) await from.fetchBlob(desc, this.deps.content, this.signal)
+    return true
+  }
+
+  private async materialize (key: CacheKey, chain: CacheChain): Promise<void> {
+    await Promise.all(chain.layers.map((l) => this.unpack(l)))
+    await this.deps.records.put({
+      key, layers: chain.layers.map((l) => l.diffID), createdAt: new Date().toISOString(),
+      ...(chain.description !== undefined ? { description: chain.description } : {}),
+    })
+  }
+
+  private unpack (l: CacheLayer): Promise<void> {
+    let p = this.unpacking.get(l.diffID)
+    if (p === undefined) {
+      p = (async () => {
+        const { snapshotter, content } = this.deps
+        if (await snapshotter.stat(l.diffID as never) !== undefined) return
+        if (!await this.fetchBlob(l.descriptor)) throw new Error(`imported layer ${l.diffID} has no source`)
+        await unpackLayer(snapshotter, l.diffID as Digest, content.read(l.descriptor.digest), this.signal !== undefined ? { signal: this.signal } : {})
+      })()
+      this.unpacking.set(l.diffID, p)
+      p.catch(() => this.unpacking.delete(l.diffID))
+    }
+    return p
+  }
+}

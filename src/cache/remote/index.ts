@@ -1,0 +1,7 @@
+export { CACHE_ARTIFACT_TYPE, CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, cacheManifest, decodeCacheConfig, encodeCacheConfig } from './format.js'
+export type { CacheChain, CacheConfig, CacheEntry, CacheLayer } from './format.js'
+export type { CacheTarget } from './target.js'
+export { LocalCacheTarget } from './localTarget.js'
+export { RegistryCacheTarget } from './registryTarget.js'
+export { CacheImporter, type CacheImportDeps, type RemoteHit } from './importer.js'
+export { CacheExporter, type CacheExportDeps, type SolvedChain } from './exporter.js'

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { digestHex, sha256, type Digest } from '../../common/digest.js'
+import { TsbuildError } from '../../common/errors.js'
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../../common/oci.js'
+import type { ContentProvider, ContentStore } from '../content/index.js'
+import { cacheManifest, decodeCacheConfig, type CacheChain, type CacheConfig } from './format.js'
+import type { CacheTarget } from './target.js'
+
+const REF_NAME = 'org.opencontainers.image.ref.name'
+
+/**
+ * `type=local`: an OCI image layout dir (`oci-layout`, `index.json`,
+ * `blobs/sha256/`), as BuildKit's local cache is. `index.json` names the
+ * cache manifest under the tag (default `latest`); it is replaced by rename.
+ */
+export class LocalCacheTarget implements CacheTarget {
+  readonly name: string
+  constructor (readonly dir: string, private readonly tag = 'latest') {
+    this.name = `dir ${dir}`
+  }
+
+  private blobPath (digest: Digest): string { return join(this.dir, 'blobs', 'sha256', digestHex(digest)) }
+
+  async read (): Promise<CacheChain[] | undefined> {
+    let index: ImageIndex
+    try {
+      index = JSON.parse(await readFile(join(this.dir, 'index.json'), 'utf8')) as ImageIndex
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new TsbuildError('UNSUPPORTED_MEDIA_TYPE', `cache ${this.name}: index.json is not valid JSON`, { cause: err })
+    }
+    const entry = index.manifests?.find((m) => m.annotations?.[REF_NAME] === this.tag) ?? (index.manifests?.length === 1 ? index.manifests[0] : undefined)
+    if (entry === undefined) return undefined
+    const manifest = JSON.parse(await readFile(this.blobPath(entry.digest), 'utf8')) as ImageManifest
+    const config = JSON.parse(await readFile(this.blobPath(manifest.config.digest), 'utf8')) as unknown
+    return decodeCacheConfig(config, this.name)
+  }
+
+  private async hasBlob (digest: Digest): Promise<boolean> {
+    return await stat(this.blobPath(digest)).then(() => true, () => false)
+  }
+
+  async putBlob (desc: Descriptor, content: () => Promise<ContentProvider>): Promise<boolean> {
+    if (await this.hasBlob(desc.digest)) return false
+    const from = (await content()).path(desc.digest)
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true })
+    const tmp = join(this.dir, 'blobs', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
+    await copyFile(from, tmp)
+    await syncFile(tmp)
+    await rename(tmp, this.blobPath(desc.digest))
+    return true
+  }
+
+  async fetchBlob (desc: Descriptor, store: ContentStore, signal?: AbortSignal): Promise<void> {
+    if (await store.info(desc.digest) !== undefined) return
+    const path = this.blobPath(desc.digest)
+    if (!await this.hasBlob(desc.digest)) throw new TsbuildError('NOT_FOUND', `cache ${this.name}: blob ${desc.digest} is missing`)
+    await store.write(createReadStream(path), { expected: { digest: desc.digest, size: desc.size }, ...(signal !== undefined ? { signal } : {}) })
+  }
+
+  async commit (config: CacheConfig): Promise<void> {
+    const { manifest, config: configBytes, configDescriptor } = cacheManifest(config)
+    await this.writeBlob(configDescriptor.digest, configBytes)
+    const manifestDigest = sha256(manifest)
+    await this.writeBlob(manifestDigest, manifest)
+    const index: ImageIndex = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [{ mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifest.length, annotations: { [REF_NAME]: this.tag } }],
+    }
+    await writeAtomic(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+    await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index))
+  }
+
+  private async writeBlob (digest: Digest, bytes: Buffer): Promise<void> {
+    if (await this.hasBlob(digest)) return
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true })
+    await writeAtomic(this.blobPath(digest), bytes)
+  }
+}
+
+async function syncFile (path: string): Promise<void> {
+  const fh = await open(path, 'r+')
+  try { await fh.sync() } finally { await fh.close() }
+}
+
+async function writeAtomic (path: string, data: string | Buffer): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`
+  const fh = await open(tmp, 'w', 0o644)
+  try {
+    await fh.writeFile(data)
+    await fh.sync()
+  } catch (err) {
+    await fh.close()
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+  await fh.close()
+  await rename(tmp, path)
+}
