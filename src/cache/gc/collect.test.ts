@@ -128,6 +128,10 @@ describe('collectGarbage', () => {
   test('young orphans are spared, records with a missing snapshot are dropped', async () => {
     const s = await store()
     await s.snap('fresh', 100)
+    await s.snap('freed', 100)
+    await s.record('freed', ['freed'], 5)
+    const freed = await collectGarbage(s.root, { mode: 'all', olderThanMs: 60_000 })
+    expect(freed.snapshots).toEqual(['freed'])
     const broken = await s.record('broken', ['gone'], 5)
     const report = await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
     expect(report.records.map((r) => r.key)).toEqual([broken])

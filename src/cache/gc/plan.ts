@@ -64,12 +64,18 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
   const recordSnaps = (r: RecordEntry): Set<string> => new Set(r.layers.flatMap((l) => [...(closure(l) ?? [])]))
 
   for (const r of healthy) for (const s of recordSnaps(r)) refSnap(s, 1)
+  // The grace period shields only what nothing referenced when the collection began (a
+  // writer may be about to name it); what a removed record frees goes at once.
+  const heldByRecords = new Set(snapRefs.keys())
   for (const s of inv.snapshots.values()) {
-    const pinned = leasedSnapshots.has(s.name) || s.createdMs >= protectSince || s.createdMs > opts.now - opts.orphanGraceMs
+    const young = !heldByRecords.has(s.name) && s.createdMs > opts.now - opts.orphanGraceMs
+    const pinned = leasedSnapshots.has(s.name) || s.createdMs >= protectSince || young
     if (pinned) for (const c of closure(s.name) ?? []) refSnap(c, 1)
   }
+  const heldBlobs = new Set([...heldByRecords].flatMap((n) => inv.layerBlobs.get(n) ?? []))
   for (const b of inv.blobs.values()) {
-    if (inv.imageBlobs.has(b.digest) || leasedBlobs.has(b.digest) || b.mtimeMs >= protectSince || b.mtimeMs > opts.now - opts.orphanGraceMs) refBlob(b.digest, 1)
+    const young = !heldBlobs.has(b.digest) && b.mtimeMs > opts.now - opts.orphanGraceMs
+    if (inv.imageBlobs.has(b.digest) || leasedBlobs.has(b.digest) || b.mtimeMs >= protectSince || young) refBlob(b.digest, 1)
   }
   for (const [name, blobs] of inv.layerBlobs) if ((snapRefs.get(name) ?? 0) > 0) for (const b of blobs) refBlob(b, 1)
 
