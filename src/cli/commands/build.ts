@@ -26,7 +26,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     }
     return 0
   }
-  if (req.call === 'check') throw new TsbuildError('NOT_IMPLEMENTED_YET', '--call=check / --check are not available in this version yet')
+  if (req.call === 'check') return runCheck(req, io, stateDir)
   if (req.cacheFrom.length > 0 || req.cacheTo.length > 0) {
     throw new TsbuildError('NOT_IMPLEMENTED_YET', '--cache-from/--cache-to are parsed but cache import/export is not available in this version yet')
   }
@@ -60,7 +60,28 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     for (const n of ex.pushed) io.stderr.write(`pushed ${n}\n`)
     if (ex.descriptor !== undefined) io.stderr.write(`${ex.descriptor.mediaType.includes('index') || ex.descriptor.mediaType.includes('list') ? 'index' : 'manifest'} ${ex.descriptor.digest}\n`)
   }
+  if (result.checks.findings.length > 0) {
+    const { formatFindingsSummary } = await import('../../frontend/dockerfile/checks/index.js')
+    io.stderr.write(formatFindingsSummary(result.checks.findings))
+  }
   return 0
+}
+
+/** `--check` / `--call=check`: the findings with their Dockerfile lines; exit 1 when there are any (as buildx does). */
+async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
+  const { frontend } = await import('../../engine/build.js')
+  const { formatFinding } = await import('../../frontend/dockerfile/checks/index.js')
+  const { formatSource } = await import('../report.js')
+  const { checks, text } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+  const n = checks.findings.length
+  if (n === 0) { io.stdout.write('Check complete, no warnings found.\n'); return 0 }
+  let out = `Check complete, ${n} ${n === 1 ? 'warning has' : 'warnings have'} been found!\n`
+  for (const f of checks.findings) {
+    out += `\nWARNING: ${formatFinding(f)}\n`
+    if (f.range !== undefined) out += formatSource({ file: f.file, ranges: [f.range], text })
+  }
+  io.stdout.write(out)
+  return 1
 }
 
 async function readStdin (io: CommandIo): Promise<string> {
