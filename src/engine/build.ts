@@ -21,6 +21,9 @@ import { exportResults, type ExportedImage, type PlatformImage } from './export.
 import { imageProvider, mountProviders } from './providers.js'
 import type { BuildRequest } from './request.js'
 import { openServices } from './services.js'
+import { collectToCap, formatSize } from '../cache/gc/index.js'
+import { LeaseManager } from '../cache/leases/index.js'
+import { CacheMountManager } from '../solver/mounts/index.js'
 
 export interface BuildOptions {
   stateDir: string
@@ -112,7 +115,10 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     opts.onEvent(e)
   }
   const scheduler = new Scheduler({ records: services.records, emit: onEvent, ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  // The lease keeps what this build uses out of reach of collections running meanwhile (ours included).
+  const lease = await new LeaseManager(services.state.root).acquire()
   try {
+    await collectForBuild(services.state.root, opts)
     const heads = graph.heads.filter((h) => h !== null)
     const solved = await scheduler.solve(heads)
     const byDigest = new Map(heads.map((h, i) => [h.digest, solved[i]!]))
@@ -144,6 +150,20 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     })
   } finally {
     await mounts.close()
+    await lease.release()
+    if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)
+  }
+}
+
+/** Bring the build cache back under its cap; a failed collection never fails the build. */
+async function collectForBuild (root: string, opts: BuildOptions): Promise<void> {
+  try {
+    const report = await collectToCap(root, opts.env, { cacheMounts: new CacheMountManager(root) })
+    if (report === undefined) return
+    const name = `garbage collection: ${report.records.length} cache records removed, ${formatSize(report.reclaimedBytes)} reclaimed`
+    opts.onEvent({ type: 'progress', id: 'gc', name, current: 1, total: 1, done: true, time: Date.now() })
+  } catch (err) {
+    opts.onEvent({ type: 'warning', message: `garbage collection failed: ${err instanceof Error ? err.message : String(err)}`, time: Date.now() })
   }
 }
 
