@@ -6,30 +6,64 @@ import type { CommandIo } from './io.js'
 
 interface Located { file?: string; ranges: readonly SourceRange[]; text?: string }
 
+/** What the caller knows that an error may not carry: the Dockerfile's text for a located error. */
+export interface ReportContext {
+  dockerfileText?: string
+}
+
 /**
  * Print an error as a user sees it and return the exit code: 1 for a failed
  * build or a user mistake, 2 for bad usage, 130 when cancelled, 70 for a bug
  * (the only case with a stack trace).
+ *
+ * A one-line error is one `ERROR:` line. A failed step or a Dockerfile error
+ * is printed as BuildKit does, ending with the `ERROR:` line so a terminal
+ * shows it last: the step's last output lines between `------` rules, then
+ * the Dockerfile lines with a `>>>` marker (and a caret for one position).
  */
-export function reportError (err: unknown, io: CommandIo): number {
+export function reportError (err: unknown, io: CommandIo, ctx: ReportContext = {}): number {
   const t = findTsbuildError(err)
   if (t === undefined) {
     io.stderr.write(`tsbuild: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
     return 70
   }
-  io.stderr.write(`ERROR: ${t.message}\n`)
-  const loc = locate(t, io)
-  if (loc !== undefined) io.stderr.write(formatSource(loc))
+  const [first = '', ...rest] = t.message.split('\n')
+  const loc = locate(t, io, ctx)
+  const output = outputTail(t)
+  if (loc === undefined && output === undefined) {
+    io.stderr.write(`ERROR: ${t.message}\n`)
+  } else {
+    let text = ''
+    if (output !== undefined) {
+      const step = first.endsWith(`: ${output.firstLine}`) ? first.slice(0, -(output.firstLine.length + 2)) : first
+      text += `------\n > ${step}:\n${output.lines.map((l) => `${l}\n`).join('')}------\n`
+    }
+    if (loc !== undefined) text += formatSource(loc)
+    text += `ERROR: ${first}\n`
+    if (output === undefined) for (const l of rest) text += `${l}\n`
+    io.stderr.write(text)
+  }
   if (t.hint !== undefined) io.stderr.write(`hint: ${t.hint}\n`)
   if (t.code === 'CANCELLED') return 130
   return t.code === 'USAGE' ? 2 : 1
 }
 
-function locate (t: Error, io: CommandIo): Located | undefined {
-  if (t instanceof DockerfileError) return { file: t.file, ranges: t.ranges, ...readText(t.file, io) }
+/** The last output lines a failed process left (carried by the executor's error in the cause chain). */
+function outputTail (err: Error): { lines: readonly string[]; firstLine: string } | undefined {
+  for (let e: unknown = err, depth = 0; e != null && depth < 32; depth++) {
+    const lines = (e as { lastLines?: unknown }).lastLines
+    if (Array.isArray(lines) && lines.length > 0) return { lines: lines as string[], firstLine: (e as Error).message.split('\n')[0] ?? '' }
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+function locate (t: Error, io: CommandIo, ctx: ReportContext): Located | undefined {
+  if (t instanceof DockerfileError) return { file: t.file, ranges: t.ranges, ...(ctx.dockerfileText !== undefined ? { text: ctx.dockerfileText } : readText(t.file, io)) }
   const step = t as Error & { locations?: ReadonlyArray<{ file: string; ranges: readonly SourceRange[] }>; dockerfile?: string }
   const first = step.locations?.[0]
-  if (first !== undefined) return { file: first.file, ranges: first.ranges, ...(step.dockerfile !== undefined ? { text: step.dockerfile } : {}) }
+  const text = step.dockerfile ?? ctx.dockerfileText
+  if (first !== undefined) return { file: first.file, ranges: first.ranges, ...(text !== undefined ? { text } : {}) }
   return undefined
 }
 
@@ -38,22 +72,31 @@ function readText (file: string, io: CommandIo): { text?: string } {
   try { return { text: readFileSync(resolve(io.cwd, file), 'utf8') } } catch { return {} }
 }
 
-/** The lines of a range with numbers, a `>>>` marker and, for a single position, a caret (BuildKit's Source.Print). */
+/**
+ * `FILE:LINE[:COL]`, then the range's lines with two lines of context, line
+ * numbers and a `>>>` marker; a range on one line also gets a caret under
+ * the columns it covers (BuildKit's Source.Print, plus the caret).
+ */
 export function formatSource (loc: Located): string {
   const r = loc.ranges[0]
   if (r === undefined) return ''
-  let out = ` --> ${loc.file ?? 'Dockerfile'}:${r.start.line}${r.start.character > 0 ? `:${r.start.character + 1}` : ''}\n`
+  const column = r.start.character > 0 ? `:${r.start.character + 1}` : ''
+  let out = `${loc.file ?? 'Dockerfile'}:${r.start.line}${column}\n`
   if (loc.text === undefined) return out
   const lines = loc.text.split(/\r?\n/)
+  if (lines.at(-1) === '') lines.pop()
+  const last = Math.max(r.end.line, r.start.line)
   const from = Math.max(1, r.start.line - 2)
-  const to = Math.min(lines.length, Math.max(r.end.line, r.start.line) + 1)
+  const to = Math.min(lines.length, last + 1)
   const width = String(to).length
   out += '--------------------\n'
   for (let n = from; n <= to; n++) {
-    const inRange = n >= r.start.line && n <= Math.max(r.end.line, r.start.line)
-    out += ` ${inRange ? '>>>' : '   '} ${String(n).padStart(width)} | ${lines[n - 1] ?? ''}\n`
-    if (inRange && r.start.line === r.end.line && r.start.character > 0 && n === r.start.line) {
-      out += `     ${' '.repeat(width)} | ${' '.repeat(r.start.character)}^\n`
+    const inRange = n >= r.start.line && n <= last
+    const line = lines[n - 1] ?? ''
+    out += ` ${String(n).padStart(width)} | ${inRange ? '>>>' : '   '} ${line}\n`.replace(/ +\n$/, '\n')
+    if (inRange && n === r.start.line && r.start.line === r.end.line && (r.start.character > 0 || r.end.character > 0)) {
+      const span = Math.max(1, Math.min(r.end.character, line.length) - r.start.character)
+      out += ` ${' '.repeat(width)} |     ${' '.repeat(r.start.character)}${'^'.repeat(span)}\n`
     }
   }
   out += '--------------------\n'

@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { TsbuildError } from '../../common/errors.js'
-import { formatPlatform } from '../../common/platform.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
-import { createProgress } from '../progress/index.js'
+import { buildMetadata, createProgress, startHistory } from '../progress/index.js'
 import { stateDirFor } from '../stateDir.js'
 import { usage } from '../usage.js'
 
@@ -26,31 +25,36 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     }
     return 0
   }
-  if (req.call === 'check') return runCheck(req, io, stateDir)
+  if (req.call === 'check') throw new TsbuildError('NOT_IMPLEMENTED_YET', '--call=check / --check are not available in this version yet')
   if (req.cacheFrom.length > 0 || req.cacheTo.length > 0) {
     throw new TsbuildError('NOT_IMPLEMENTED_YET', '--cache-from/--cache-to are parsed but cache import/export is not available in this version yet')
   }
 
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')
+  const history = await startHistory(req, stateDir)
   let result
   try {
-    result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => progress.handle(e), ...(io.signal !== undefined ? { signal: io.signal } : {}) })
-  } finally {
-    progress.close()
+    result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+  } catch (err) {
+    progress.close(err)
+    await history?.finish({ error: err })
+    if (history !== undefined && req.progress !== 'quiet') io.stderr.write(`Full logs: tsbuild history logs ${history.id}\n`)
+    // Reported here, not in main: only the build knows the Dockerfile text an error points into.
+    const { reportError } = await import('../report.js')
+    const dockerfileText = req.dockerfile.content ?? await readFile(req.dockerfile.path ?? '', 'utf8').catch(() => undefined)
+    return reportError(err, io, dockerfileText !== undefined ? { dockerfileText } : {})
   }
+  progress.close()
   const ex = result.exported
+  await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
   if (req.metadataFile !== undefined) {
-    await writeFile(req.metadataFile, JSON.stringify({
-      ...(ex?.descriptor !== undefined ? { 'containerimage.digest': ex.descriptor.digest, 'containerimage.descriptor': ex.descriptor } : {}),
-      ...(ex !== undefined && ex.pushed.length + ex.stored.length > 0 ? { 'image.name': [...ex.stored, ...ex.pushed].join(',') } : {}),
-      manifests: ex?.manifests.map((m) => ({ platform: formatPlatform(m.platform), digest: m.digest, config: m.config })) ?? [],
-      durationMs: result.durationMs,
-      steps: result.steps,
-    }, null, 2) + '\n')
+    const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [] })
+    await writeFile(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n')
   }
   if (req.progress === 'quiet') {
     if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)
+    else for (const o of ex?.outputs ?? []) io.stdout.write(`${o}\n`)
     return 0
   }
   if (ex === undefined) {
@@ -60,28 +64,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     for (const n of ex.pushed) io.stderr.write(`pushed ${n}\n`)
     if (ex.descriptor !== undefined) io.stderr.write(`${ex.descriptor.mediaType.includes('index') || ex.descriptor.mediaType.includes('list') ? 'index' : 'manifest'} ${ex.descriptor.digest}\n`)
   }
-  if (result.checks.findings.length > 0) {
-    const { formatFindingsSummary } = await import('../../frontend/dockerfile/checks/index.js')
-    io.stderr.write(formatFindingsSummary(result.checks.findings))
-  }
   return 0
-}
-
-/** `--check` / `--call=check`: the findings with their Dockerfile lines; exit 1 when there are any (as buildx does). */
-async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
-  const { frontend } = await import('../../engine/build.js')
-  const { formatFinding } = await import('../../frontend/dockerfile/checks/index.js')
-  const { formatSource } = await import('../report.js')
-  const { checks, text } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
-  const n = checks.findings.length
-  if (n === 0) { io.stdout.write('Check complete, no warnings found.\n'); return 0 }
-  let out = `Check complete, ${n} ${n === 1 ? 'warning has' : 'warnings have'} been found!\n`
-  for (const f of checks.findings) {
-    out += `\nWARNING: ${formatFinding(f)}\n`
-    if (f.range !== undefined) out += formatSource({ file: f.file, ranges: [f.range], text })
-  }
-  io.stdout.write(out)
-  return 1
 }
 
 async function readStdin (io: CommandIo): Promise<string> {

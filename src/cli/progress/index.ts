@@ -2,25 +2,44 @@ import type { ProgressMode } from '../../engine/request.js'
 import type { SolveEvent } from '../../solver/events.js'
 import type { CommandIo } from '../io.js'
 import { PlainPrinter } from './plain.js'
+import { encodeRawJson } from './rawjson.js'
+import { TtyPrinter } from './tty.js'
 
+export { buildMetadata, startHistory, summarizeRequest, type ExportedSummary } from './buildReport.js'
+export { HistoryRecorder } from './recorder.js'
+export { PlainPrinter, formatBytes } from './plain.js'
+export { TtyPrinter } from './tty.js'
+export { encodeRawJson } from './rawjson.js'
+export { StepNumbers, stepKey } from './stepNumbers.js'
+
+/** A consumer of the build's event stream that draws it for a person or a program. */
 export interface Progress {
   handle (e: SolveEvent): void
-  close (): void
+  /** The build ended (`error` set when it failed): flush, and for tty draw the final summary. */
+  close (error?: unknown): void
 }
 
-/** Pick the progress display: auto is plain for now on every stream (a live tty view comes with the progress work). */
+/** auto is tty when stderr is a terminal (and TERM is not dumb), plain otherwise. */
+export function resolveProgressMode (mode: ProgressMode, io: Pick<CommandIo, 'stderr' | 'env'>): Exclude<ProgressMode, 'auto'> {
+  if (mode !== 'auto') return mode
+  return io.stderr.isTTY === true && io.env.TERM !== 'dumb' ? 'tty' : 'plain'
+}
+
+/** Pick the progress display for a mode; everything goes to stderr (stdout carries only results). */
 export function createProgress (mode: ProgressMode, io: CommandIo): Progress {
-  switch (mode) {
+  switch (resolveProgressMode(mode, io)) {
     case 'quiet':
       return { handle: () => {}, close: () => {} }
     case 'rawjson':
-      return {
-        handle: (e) => { io.stderr.write(JSON.stringify(e.type === 'log' ? { ...e, data: Buffer.from(e.data).toString('base64') } : e) + '\n') },
-        close: () => {},
-      }
-    default: {
+      return { handle: (e) => { io.stderr.write(encodeRawJson(e) + '\n') }, close: () => {} }
+    case 'tty': {
+      const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== ''
+      const t = new TtyPrinter(io.stderr, { color: !noColor, columns: () => io.stderr.columns ?? 80 })
+      return { handle: (e) => t.handle(e), close: (err) => t.close(err !== undefined) }
+    }
+    case 'plain': {
       const p = new PlainPrinter(io.stderr)
-      return { handle: (e) => p.handle(e), close: () => {} }
+      return { handle: (e) => p.handle(e), close: () => p.close() }
     }
   }
 }

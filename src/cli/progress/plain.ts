@@ -1,95 +1,155 @@
 import type { Digest } from '../../common/digest.js'
-import type { SolveEvent } from '../../solver/events.js'
+import type { ProgressEvent, SolveEvent, VertexEvent } from '../../solver/events.js'
+import { StepNumbers, stepKey } from './stepNumbers.js'
+
+interface StepState {
+  number: number
+  name: string
+  started?: number
+  /** Output after the last newline, printed when the line completes or the step ends. */
+  partial: string
+  done: boolean
+}
 
 /**
- * BuildKit's plain progress: `#N [stage i/n] INSTRUCTION`, log lines prefixed
- * with the seconds since the step started, then `#N DONE 1.2s`, `#N CACHED`
- * or `#N ERROR: ...`. Meant for CI logs: nothing is redrawn.
+ * BuildKit's plain progress, for logs and pipes; nothing is ever redrawn.
+ * Each step is a block: `#N NAME`, output lines `#N 1.234 text` (seconds
+ * since the step started), then `#N DONE 1.2s`, `#N CACHED` or `#N ERROR: …`.
+ * When parallel steps interleave, the block being left gets `#N ...` and the
+ * one being entered gets its header again, so every block reads on its own.
  */
 export class PlainPrinter {
-  private readonly ids = new Map<Digest, number>()
-  private readonly started = new Map<Digest, number>()
-  private readonly partial = new Map<Digest, string>()
-  private next = 1
-  private last: Digest | undefined
+  private readonly numbers = new StepNumbers()
+  private readonly steps = new Map<string, StepState>()
+  private current: string | undefined
+  private wroteAny = false
 
   constructor (private readonly out: NodeJS.WritableStream) {}
 
-  private id (d: Digest): number {
-    let n = this.ids.get(d)
-    if (n === undefined) { n = this.next++; this.ids.set(d, n) }
-    return n
-  }
-
-  private header (d: Digest, name: string): void {
-    if (this.last !== d) {
-      this.out.write(`\n#${this.id(d)} ${name}\n`)
-      this.last = d
-    }
-  }
-
   handle (e: SolveEvent): void {
+    const key = stepKey(e)
+    if (e.type === 'warning') {
+      this.leave()
+      this.write(`${this.wroteAny ? '\n' : ''}WARNING: ${e.message}\n`)
+      return
+    }
+    if (key === undefined) return
     switch (e.type) {
-      case 'vertex': {
-        const n = this.id(e.digest)
-        if (e.status === 'started') {
-          this.started.set(e.digest, e.time)
-          this.last = undefined
-          this.header(e.digest, e.name)
-        } else if (e.status === 'cached') {
-          this.last = undefined
-          this.header(e.digest, e.name)
-          this.out.write(`#${n} CACHED\n`)
-        } else {
-          this.flushPartial(e.digest)
-          this.header(e.digest, e.name)
-          const secs = ((e.time - (this.started.get(e.digest) ?? e.time)) / 1000).toFixed(1)
-          if (e.status === 'completed') this.out.write(`#${n} DONE ${secs}s\n`)
-          else if (e.status === 'cancelled') this.out.write(`#${n} CANCELED\n`)
-          else this.out.write(`#${n} ERROR: ${e.error ?? 'failed'}\n`)
-        }
-        break
-      }
-      case 'log': {
-        const name = this.ids.has(e.digest) ? '' : 'log'
-        if (name !== '') this.id(e.digest)
-        const start = this.started.get(e.digest) ?? e.time
-        const text = (this.partial.get(e.digest) ?? '') + Buffer.from(e.data).toString('utf8')
-        const lines = text.split('\n')
-        this.partial.set(e.digest, lines.pop()!)
-        if (lines.length === 0) break
-        if (this.last !== e.digest) { this.out.write('\n'); this.last = e.digest }
-        const t = ((e.time - start) / 1000).toFixed(3)
-        for (const line of lines) this.out.write(`#${this.id(e.digest)} ${t} ${line}\n`)
-        break
-      }
-      case 'progress':
-        if (e.done === true) {
-          const key = e.digest ?? (e.id as Digest)
-          if (this.last !== key) { this.out.write('\n'); this.last = key }
-          const size = e.total !== undefined && e.total > 1 ? ` ${formatBytes(e.total)}` : ''
-          this.out.write(`#${this.id(key)} ${e.name}${size} done\n`)
-        }
-        break
-      case 'warning':
-        this.out.write(`\nWARNING: ${e.message}\n`)
-        this.last = undefined
-        break
+      case 'vertex': return this.vertex(key, e)
+      case 'log': return this.log(key, e.data, e.time)
+      case 'progress': return this.progress(key, e)
     }
   }
 
-  private flushPartial (d: Digest): void {
-    const rest = this.partial.get(d)
-    if (rest) {
-      const start = this.started.get(d) ?? Date.now()
-      this.out.write(`#${this.id(d)} ${((Date.now() - start) / 1000).toFixed(3)} ${rest}\n`)
+  /** Print what is left of unfinished lines (the build ended). */
+  close (): void {
+    for (const [key, s] of this.steps) if (s.partial !== '') this.flushPartial(key, s, Date.now())
+  }
+
+  private step (key: string, name: string): StepState {
+    let s = this.steps.get(key)
+    if (s === undefined) {
+      s = { number: this.numbers.of(key), name, partial: '', done: false }
+      this.steps.set(key, s)
     }
-    this.partial.delete(d)
+    if (name !== '') s.name = name
+    return s
+  }
+
+  /** Make `key` the current block, closing the previous one with `#N ...` when it is unfinished. */
+  private enter (key: string, s: StepState): void {
+    if (this.current === key) return
+    this.leave()
+    this.write(`${this.wroteAny ? '\n' : ''}#${s.number} ${s.name}\n`)
+    this.current = key
+  }
+
+  private leave (): void {
+    if (this.current === undefined) return
+    const prev = this.steps.get(this.current)
+    if (prev !== undefined && !prev.done) this.write(`#${prev.number} ...\n`)
+    this.current = undefined
+  }
+
+  private vertex (key: string, e: VertexEvent): void {
+    const s = this.step(key, e.name)
+    switch (e.status) {
+      case 'started':
+        s.started = e.time
+        this.enter(key, s)
+        return
+      case 'cached':
+        s.done = true
+        this.enter(key, s)
+        this.write(`#${s.number} CACHED\n`)
+        return
+      default:
+        this.enter(key, s)
+        this.flushPartial(key, s, e.time)
+        s.done = true
+        if (e.status === 'completed') this.write(`#${s.number} DONE ${seconds(e.time - (s.started ?? e.time))}\n`)
+        else if (e.status === 'cancelled') this.write(`#${s.number} CANCELED\n`)
+        // Only the first line: the full message (with the output's tail) follows in the error report.
+        else this.write(`#${s.number} ERROR: ${(e.error ?? 'failed').split('\n')[0]}\n`)
+    }
+  }
+
+  private log (key: string, data: Uint8Array, time: number): void {
+    const s = this.step(key, '')
+    const lines = (s.partial + Buffer.from(data).toString('utf8')).split(/\r?\n/)
+    s.partial = lines.pop()!
+    if (lines.length === 0) return
+    this.enter(key, s)
+    const t = ((time - (s.started ?? time)) / 1000).toFixed(3)
+    for (const line of lines) this.write(`#${s.number} ${t} ${stripControl(line)}\n`)
+  }
+
+  private flushPartial (key: string, s: StepState, time: number): void {
+    if (s.partial === '') return
+    const rest = s.partial
+    s.partial = ''
+    this.enter(key, s)
+    this.write(`#${s.number} ${((time - (s.started ?? time)) / 1000).toFixed(3)} ${stripControl(rest)}\n`)
+  }
+
+  private progress (key: string, e: ProgressEvent): void {
+    if (e.digest === undefined) {
+      // A step of its own (exporting, pushing): a header when it starts, DONE when it ends.
+      const s = this.step(key, e.name)
+      s.started ??= e.time
+      this.enter(key, s)
+      if (e.done === true) {
+        s.done = true
+        this.write(`#${s.number} DONE ${seconds(e.time - s.started)}\n`)
+      }
+      return
+    }
+    if (e.done !== true) return
+    const s = this.step(e.digest as Digest, '')
+    this.enter(e.digest, s)
+    const size = e.total !== undefined && e.total > 1 ? ` ${formatBytes(e.total)}` : ''
+    this.write(`#${s.number} ${e.name}${size} done\n`)
+  }
+
+  private write (text: string): void {
+    this.out.write(text)
+    this.wroteAny = true
   }
 }
 
+function seconds (ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`
+}
+
+/** Carriage returns and cursor movement from a step's output would garble a log; keep what follows the last \r. */
+function stripControl (line: string): string {
+  const cr = line.lastIndexOf('\r')
+  // eslint-disable-next-line no-control-regex
+  return (cr >= 0 ? line.slice(cr + 1) : line).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+}
+
 export function formatBytes (n: number): string {
-  if (n < 1024) return `${n}B`
+  if (n < 1000) return `${n}B`
   const units = ['kB', 'MB', 'GB', 'TB']
   let v = n
   let u = -1

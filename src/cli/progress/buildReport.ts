@@ -1,0 +1,72 @@
+import { basename } from 'node:path'
+import { HistoryStore, type RequestSummary, type StepRecord } from '../../cache/history/index.js'
+import { formatPlatform, type Platform } from '../../common/platform.js'
+import type { Descriptor } from '../../common/oci.js'
+import type { BuildRequest } from '../../engine/request.js'
+import { HistoryRecorder } from './recorder.js'
+
+/** What a build exported, as the metadata file needs it (the engine's ExportedImage fits). */
+export interface ExportedSummary {
+  descriptor?: Descriptor
+  manifests: ReadonlyArray<{ platform: Platform; digest: string; config: string }>
+  pushed: readonly string[]
+  stored: readonly string[]
+  outputs: readonly string[]
+}
+
+/** The request as the history keeps it: secret and ssh ids, never their values or sources. */
+export function summarizeRequest (req: BuildRequest): RequestSummary {
+  return {
+    context: req.contextDir,
+    dockerfile: req.dockerfile.displayName,
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    platforms: req.platforms.map(formatPlatform),
+    tags: [...req.tags],
+    outputs: [...req.outputs],
+    push: req.push,
+    noCache: req.noCache,
+    buildArgs: Object.fromEntries(req.buildArgs),
+    secretIds: req.secrets.map((s) => s.id),
+    sshIds: req.ssh.map((s) => s.id),
+  }
+}
+
+/** Start recording a build in `<stateDir>/history`; undefined when the history cannot be written. */
+export async function startHistory (req: BuildRequest, stateDir: string): Promise<HistoryRecorder | undefined> {
+  const name = req.tags[0] ?? `${basename(req.contextDir) || req.contextDir}${req.target !== undefined ? `:${req.target}` : ''}`
+  try {
+    return await HistoryRecorder.start(new HistoryStore(stateDir), { name, request: summarizeRequest(req) })
+  } catch {
+    return undefined // e.g. a read-only state dir: the build itself may still work
+  }
+}
+
+/**
+ * The `--metadata-file` document: buildx's keys where they exist
+ * (`containerimage.digest`, `containerimage.descriptor`, `image.name`,
+ * `buildx.build.ref`), plus per-platform digests and each step's cache
+ * outcome. `buildx.build.ref` is the build id in `tsbuild history`.
+ */
+export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: string; durationMs: number; steps: readonly StepRecord[] }): Record<string, unknown> {
+  const ex = opts.exported
+  const names = ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])]
+  const vertices = opts.steps.filter((s) => s.digest !== undefined)
+  return {
+    ...(ex?.descriptor !== undefined ? { 'containerimage.digest': ex.descriptor.digest, 'containerimage.descriptor': ex.descriptor } : {}),
+    ...(names.length > 0 ? { 'image.name': names.join(',') } : {}),
+    ...(ex !== undefined && ex.outputs.length > 0 ? { outputs: [...ex.outputs] } : {}),
+    ...(opts.buildRef !== undefined ? { 'buildx.build.ref': opts.buildRef } : {}),
+    manifests: ex?.manifests.map((m) => ({ platform: formatPlatform(m.platform), digest: m.digest, config: m.config })) ?? [],
+    durationMs: opts.durationMs,
+    cache: { steps: vertices.length, cached: vertices.filter((s) => s.cached).length },
+    steps: vertices.map((s) => ({
+      step: s.number,
+      digest: s.digest,
+      name: s.name,
+      cache: s.cached ? 'hit' : 'miss',
+      ...(s.missReason !== undefined && !s.cached ? { missReason: s.missReason } : {}),
+      status: s.status,
+      ...(s.durationMs !== undefined && !s.cached ? { durationMs: s.durationMs } : {}),
+    })),
+  }
+}
