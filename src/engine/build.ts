@@ -19,6 +19,7 @@ import { Scheduler } from '../solver/scheduler/index.js'
 import { buildSolverGraph, makeRunnerFactory } from '../solver/worker.js'
 import { exportResults, type ExportedImage, type PlatformImage } from './export.js'
 import { imageProvider, mountProviders } from './providers.js'
+import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
 import { openServices } from './services.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
@@ -114,25 +115,31 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     if (e.type === 'vertex' && (e.status === 'cached' || e.status === 'completed')) total++
     opts.onEvent(e)
   }
-  const scheduler = new Scheduler({ records: services.records, emit: onEvent, ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  const remoteCache = await RemoteCache.open({
+    services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent,
+    signal: opts.signal ?? new AbortController().signal, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+  })
+  const scheduler = new Scheduler({ records: services.records, emit: onEvent, ...remoteCache.schedulerOptions(), ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   // The lease keeps what this build uses out of reach of collections running meanwhile (ours included).
   const lease = await new LeaseManager(services.state.root).acquire()
   try {
     await collectForBuild(services.state.root, opts)
     const heads = graph.heads.filter((h) => h !== null)
+    remoteCache.setHeads(heads)
     const solved = await scheduler.solve(heads)
     const byDigest = new Map(heads.map((h, i) => [h.digest, solved[i]!]))
     const platformImages: PlatformImage[] = converted.platforms.map((p, i) => {
       const head = graph.heads[i]
       const layers = head === null || head === undefined ? [] : byDigest.get(head.digest)!.result.layers ?? []
-      return { platform: p.platform, config: p.image as ImageConfig, layers }
+      const inlineCache = remoteCache.inlineFor(head)
+      return { platform: p.platform, config: p.image as ImageConfig, layers, ...(inlineCache !== undefined ? { inlineCache } : {}) }
     })
     let exported: ExportedImage | undefined
     if (req.tags.length > 0 || req.outputs.length > 0 || req.push) {
       const pool = await createExportPool()
       try {
         exported = await exportResults(platformImages, {
-          services, pool, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
+          services, pool, fetchBlob: remoteCache.fetchBlob, layerMemo: remoteCache.layerMemo, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
           baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
           ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         })
@@ -140,6 +147,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
         await pool.destroy()
       }
     }
+    await remoteCache.finish()
     return { converted, checks, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started }
   } catch (err) {
     if (failed === undefined) throw err
@@ -149,6 +157,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
       cause: err, locations: md?.locations ?? [], dockerfile: text, ...(t?.hint !== undefined ? { hint: t.hint } : {}),
     })
   } finally {
+    await remoteCache.close()
     await mounts.close()
     await lease.release()
     if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)

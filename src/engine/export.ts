@@ -3,12 +3,15 @@ import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
 import { compressionOfMediaType, createExporter, createLayer, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
+import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
 
 export interface PlatformImage {
   platform: Platform
   config: ImageConfig
   layers: string[] // snapshot names, bottom first
+  /** With `--cache-to type=inline`: cache keys whose results are the first `depth` layers of this image. */
+  inlineCache?: Array<{ key: Digest; depth: number; description?: string }>
 }
 
 export interface ExportedImage {
@@ -30,7 +33,13 @@ interface ExportOptions {
   baseRefs: string[]
   emit: EventSink
   signal: AbortSignal
+  /** Bring a blob known from an imported cache into the store; false when none lists it. */
+  fetchBlob?: (desc: Descriptor) => Promise<boolean>
+  /** Shared with the cache exporter, so a layer is archived once per build. */
+  layerMemo?: Map<string, Promise<LayerSource>>
 }
+
+export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob'>
 
 /**
  * Turn solved results into what the user asked for. Each snapshot becomes a
@@ -83,10 +92,11 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
 }
 
 async function imageSources (images: PlatformImage[], compression: Compression, force: boolean, opts: ExportOptions): Promise<ImageSource[]> {
-  const memo = new Map<string, Promise<LayerSource>>()
+  const memo = opts.layerMemo ?? new Map<string, Promise<LayerSource>>()
   const layerSource = (name: string): Promise<LayerSource> => {
-    let p = memo.get(name)
-    if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(name, p) }
+    const id = `${compression}:${String(force)}:${name}`
+    let p = memo.get(id)
+    if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(id, p) }
     return p
   }
   // Without SOURCE_DATE_EPOCH the image is stamped with the build time, as BuildKit does.
@@ -94,10 +104,25 @@ async function imageSources (images: PlatformImage[], compression: Compression, 
   const stamp = (c: ImageConfig): ImageConfig => opts.sourceDateEpoch !== undefined ? c : {
     ...c, created: now, history: c.history?.map((h) => (h.created === undefined ? { ...h, created: now } : h)),
   }
-  return await Promise.all(images.map(async (img) => ({ config: stamp(img.config), layers: await Promise.all(img.layers.map(layerSource)) })))
+  return await Promise.all(images.map(async (img) => {
+    const layers = await Promise.all(img.layers.map(layerSource))
+    const config = stamp(img.config)
+    return { config: img.inlineCache === undefined ? config : withInlineCache(config, img.inlineCache, layers), layers }
+  }))
 }
 
-async function makeLayerSource (name: string, compression: Compression, force: boolean, opts: ExportOptions): Promise<LayerSource> {
+/** Inline cache metadata in the image config: the image's own layers serve as the cache's blobs. */
+function withInlineCache (config: ImageConfig, entries: NonNullable<PlatformImage['inlineCache']>, layers: LayerSource[]): ImageConfig {
+  const described = layers.map((l) => (l.kind === 'blob' ? { descriptor: l.descriptor, diffID: l.diffID } : undefined))
+  const chains = entries.flatMap((e) => {
+    const chain = described.slice(0, e.depth)
+    return chain.every((l) => l !== undefined) ? [{ key: e.key, layers: chain, ...(e.description !== undefined ? { description: e.description } : {}) }] : []
+  })
+  return { ...config, [INLINE_CACHE_FIELD]: encodeCacheConfig(chains) } as ImageConfig
+}
+
+/** One snapshot as a layer blob: a remembered blob when there is one, else archived now. */
+export async function makeLayerSource (name: string, compression: Compression, force: boolean, opts: LayerOptions): Promise<LayerSource> {
   const { layerIndex, snapshotter, content } = opts.services
   // Pulled layers are named by their diffID and keep their blobs; a new layer under
   // SOURCE_DATE_EPOCH is archived again, with its times clamped.
@@ -105,7 +130,7 @@ async function makeLayerSource (name: string, compression: Compression, force: b
   if (info?.diffID !== undefined) {
     const exact = info.blobs.find((b) => compressionOfMediaType(b.mediaType) === compression)
     const usable = exact ?? (force ? undefined : info.blobs[0])
-    if (usable !== undefined && await content.info(usable.digest) !== undefined) {
+    if (usable !== undefined && (await content.info(usable.digest) !== undefined || await opts.fetchBlob?.(usable) === true)) {
       return { kind: 'blob', descriptor: usable, diffID: info.diffID }
     }
   }
