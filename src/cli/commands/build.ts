@@ -26,9 +26,6 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     return 0
   }
   if (req.call === 'check') throw new TsbuildError('NOT_IMPLEMENTED_YET', '--call=check / --check are not available in this version yet')
-  if (req.cacheFrom.length > 0 || req.cacheTo.length > 0) {
-    throw new TsbuildError('NOT_IMPLEMENTED_YET', '--cache-from/--cache-to are parsed but cache import/export is not available in this version yet')
-  }
 
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')
