@@ -6,7 +6,7 @@ import { LeaseManager, isProcessAlive } from '../leases/index.js'
 import { openStateDir } from '../stateDir.js'
 import { FileRecordStore } from '../records/index.js'
 import { layerIndexFile, takeInventory, type CacheMountStore, type Inventory, type RecordEntry } from './inventory.js'
-import { planCollection, totalSize, type Plan, type PlanOptions } from './plan.js'
+import { cacheSize, planCollection, type Plan, type PlanOptions } from './plan.js'
 import { SizeCache } from './sizeCache.js'
 
 export interface CollectOptions extends Partial<PlanOptions> {
@@ -25,8 +25,9 @@ export interface CollectReport {
   /** Temp files and crashed writers' leftovers swept. */
   tmp: number
   reclaimedBytes: number
-  totalBefore: number
-  totalAfter: number
+  /** Build cache bytes (all but stored images' blobs) before and after. */
+  cacheBefore: number
+  cacheAfter: number
 }
 
 const DEFAULT_GRACE_MS = 15 * 60_000
@@ -58,7 +59,7 @@ export async function collectGarbage (root: string, opts: CollectOptions = {}): 
     const removed = await applyPlan(root, inv, plan, opts.cacheMounts)
     const after = await takeInventory(root, opts.cacheMounts !== undefined ? { cacheMounts: opts.cacheMounts } : {})
     return { ...reportOf(plan, inv, removed.records, tmp), snapshots: removed.snapshots, blobs: removed.blobs, cacheMounts: removed.cacheMounts,
-      reclaimedBytes: Math.max(0, plan.totalBefore - totalSize(after)), totalAfter: totalSize(after) }
+      reclaimedBytes: Math.max(0, plan.cacheBefore - cacheSize(after)), cacheAfter: cacheSize(after) }
   }, { timeoutMs: 10 * 60_000 })
 }
 
@@ -66,7 +67,7 @@ function reportOf (plan: Plan, inv: Inventory, records: RecordEntry[], tmp: numb
   return {
     records: records.map((r) => ({ key: r.key, lastUsedMs: r.lastUsedMs, ...(r.description !== undefined ? { description: r.description } : {}) })),
     snapshots: [...plan.snapshots], blobs: [...plan.blobs], cacheMounts: plan.cacheMounts, tmp,
-    reclaimedBytes: plan.reclaimBytes, totalBefore: plan.totalBefore, totalAfter: totalSize(inv) - plan.reclaimBytes,
+    reclaimedBytes: plan.reclaimBytes, cacheBefore: plan.cacheBefore, cacheAfter: cacheSize(inv) - plan.reclaimBytes,
   }
 }
 

@@ -26,11 +26,12 @@ export interface Plan {
   snapshots: Set<string>
   blobs: Set<Digest>
   cacheMounts: string[]
-  totalBefore: number
+  /** Build cache bytes (cacheSize) before the collection. */
+  cacheBefore: number
   reclaimBytes: number
 }
 
-/** Bytes the state dir's build cache and images hold, as GC counts them. */
+/** Bytes the state dir's build cache and images hold. */
 export function totalSize (inv: Inventory): number {
   let total = 0
   for (const r of inv.records) total += r.fileSize
@@ -38,6 +39,16 @@ export function totalSize (inv: Inventory): number {
   for (const b of inv.blobs.values()) total += b.size
   for (const m of inv.cacheMounts) total += m.size
   return total
+}
+
+/**
+ * What the cap applies to: everything but the blobs of stored images, which
+ * are the user's to remove (`tsbuild rmi`), never the collector's.
+ */
+export function cacheSize (inv: Inventory): number {
+  let images = 0
+  for (const b of inv.blobs.values()) if (inv.imageBlobs.has(b.digest)) images += b.size
+  return totalSize(inv) - images
 }
 
 /**
@@ -102,8 +113,8 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
   for (const name of inv.snapshots.keys()) freeSnapshot(name)
   for (const d of inv.blobs.keys()) freeBlob(d)
 
-  const totalBefore = totalSize(inv)
-  const overTarget = (): boolean => opts.targetBytes === undefined || totalBefore - reclaim > opts.targetBytes
+  const cacheBefore = cacheSize(inv)
+  const overTarget = (): boolean => opts.targetBytes === undefined || cacheBefore - reclaim > opts.targetBytes
   const eligible = healthy
     .filter((r) => r.lastUsedMs < protectSince && !leasedRecords.has(r.key))
     .filter((r) => opts.olderThanMs === undefined || r.lastUsedMs <= opts.now - opts.olderThanMs)
@@ -127,7 +138,7 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
       reclaim += m.size
     }
   }
-  return { records, broken, snapshots, blobs, cacheMounts, totalBefore, reclaimBytes: reclaim }
+  return { records, broken, snapshots, blobs, cacheMounts, cacheBefore, reclaimBytes: reclaim }
 }
 
 /** The snapshot and its whole parent chain; undefined when any link is missing. */

@@ -19,6 +19,8 @@ export interface UsageSummary {
   blobs: CategoryUsage & { inUseByImages: number }
   cacheMounts: CategoryUsage
   total: number
+  /** What the GC cap applies to: the total less stored images' blobs. */
+  cacheTotal: number
   reclaimable: number
   perRecord: RecordUsage[]
 }
@@ -76,6 +78,7 @@ export function summarizeUsage (inv: Inventory, now: number = Date.now()): Usage
   return {
     records, snapshots, blobs, cacheMounts, perRecord,
     total: records.size + snapshots.size + blobs.size + cacheMounts.size,
+    cacheTotal: records.size + snapshots.size + blobs.size - blobs.inUseByImages + cacheMounts.size,
     reclaimable: records.reclaimable + snapshots.reclaimable + blobs.reclaimable + cacheMounts.reclaimable,
   }
 }

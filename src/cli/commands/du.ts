@@ -53,7 +53,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   io.stdout.write(`\nReclaimable:\t${formatSize(s.reclaimable)}\nTotal:\t\t${formatSize(s.total)}\n`)
   io.stdout.write(`State dir:\t${formatSize(onDisk)} on disk (${root})\n`)
   const why = policy.source === 'env' ? 'TSBUILD_GC_MAX_STORAGE' : policy.source === 'config' ? 'config.json' : 'default: 10% of the disk, at most 20GB'
-  io.stdout.write(`GC cap:\t\t${formatSize(policy.maxStorage)} (${why})\n`)
+  io.stdout.write(`Build cache:\t${formatSize(s.cacheTotal)} of a ${formatSize(policy.maxStorage)} cap (${why}; stored images do not count)\n`)
   return 0
 }
 
