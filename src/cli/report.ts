@@ -4,7 +4,13 @@ import { DockerfileError, findTsbuildError } from '../common/errors.js'
 import type { SourceRange } from '../common/errors.js'
 import type { CommandIo } from './io.js'
 
-interface Located { file?: string; ranges: readonly SourceRange[]; text?: string }
+interface Located {
+  file?: string
+  ranges: readonly SourceRange[]
+  text?: string
+  /** The error is about a place in the file (print line:column and a caret), not a whole step. */
+  isPosition?: boolean
+}
 
 /** What the caller knows that an error may not carry: the Dockerfile's text for a located error. */
 export interface ReportContext {
@@ -59,7 +65,7 @@ function outputTail (err: Error): { lines: readonly string[]; firstLine: string 
 }
 
 function locate (t: Error, io: CommandIo, ctx: ReportContext): Located | undefined {
-  if (t instanceof DockerfileError) return { file: t.file, ranges: t.ranges, ...(ctx.dockerfileText !== undefined ? { text: ctx.dockerfileText } : readText(t.file, io)) }
+  if (t instanceof DockerfileError) return { file: t.file, ranges: t.ranges, isPosition: true, ...(ctx.dockerfileText !== undefined ? { text: ctx.dockerfileText } : readText(t.file, io)) }
   const step = t as Error & { locations?: ReadonlyArray<{ file: string; ranges: readonly SourceRange[] }>; dockerfile?: string }
   const first = step.locations?.[0]
   const text = step.dockerfile ?? ctx.dockerfileText
@@ -80,7 +86,7 @@ function readText (file: string, io: CommandIo): { text?: string } {
 export function formatSource (loc: Located): string {
   const r = loc.ranges[0]
   if (r === undefined) return ''
-  const column = r.start.character > 0 ? `:${r.start.character + 1}` : ''
+  const column = r.start.character > 0 || loc.isPosition === true ? `:${r.start.character + 1}` : ''
   let out = `${loc.file ?? 'Dockerfile'}:${r.start.line}${column}\n`
   if (loc.text === undefined) return out
   const lines = loc.text.split(/\r?\n/)
@@ -94,9 +100,11 @@ export function formatSource (loc: Located): string {
     const inRange = n >= r.start.line && n <= last
     const line = lines[n - 1] ?? ''
     out += ` ${String(n).padStart(width)} | ${inRange ? '>>>' : '   '} ${line}\n`.replace(/ +\n$/, '\n')
-    if (inRange && n === r.start.line && r.start.line === r.end.line && (r.start.character > 0 || r.end.character > 0)) {
-      const span = Math.max(1, Math.min(r.end.character, line.length) - r.start.character)
-      out += ` ${' '.repeat(width)} |     ${' '.repeat(r.start.character)}${'^'.repeat(span)}\n`
+    if (inRange && n === r.start.line) {
+      // Underline part of a line; for a whole line, a caret at its start only when the error is about a position in it.
+      const isPartial = r.start.line === r.end.line && (r.start.character > 0 || (r.end.character > 0 && r.end.character < line.trimEnd().length))
+      const span = isPartial ? Math.max(1, Math.min(r.end.character, line.length) - r.start.character) : 1
+      if (isPartial || loc.isPosition === true) out += ` ${' '.repeat(width)} |     ${' '.repeat(r.start.character)}${'^'.repeat(span)}\n`
     }
   }
   out += '--------------------\n'
