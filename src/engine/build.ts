@@ -56,7 +56,7 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
   const resolver = memoizeResolver(images)
   const checks = await runChecks({
     text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
-    ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver,
+    ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver, namedContexts: new Set(req.buildContexts.keys()),
   })
   const converted = await convertDockerfile({
     dockerfile: text,

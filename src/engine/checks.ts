@@ -29,6 +29,8 @@ export async function runChecks (opts: {
   /** undefined when the context has no ignore file. */
   ignorePatterns?: readonly string[]
   resolver: ImageMetaResolver
+  /** --build-context names: never looked up in a registry. */
+  namedContexts: ReadonlySet<string>
 }): Promise<CheckReport> {
   const patterns = opts.ignorePatterns
   const matcher = patterns !== undefined && patterns.length > 0 ? new PatternMatcher(patterns) : undefined
@@ -41,7 +43,7 @@ export async function runChecks (opts: {
     ...(matcher !== undefined ? { dockerignore: { patterns: patterns!, matches: (path: string) => matcher.matches(path) } } : {}),
     // A base image that cannot be resolved is the conversion's error to report; the checks then assume only PATH.
     baseImageConfig: async (ref, platform) => {
-      if (ref.toLowerCase() === 'scratch') return undefined
+      if (ref.toLowerCase() === 'scratch' || opts.namedContexts.has(ref)) return undefined
       try { return (await opts.resolver.resolveImageConfig(ref, { platform })).config.config } catch { return undefined }
     },
   })

@@ -94,6 +94,15 @@ describe('findings', () => {
     expect(findings.map(f => f.message)).toEqual(["Usage of undefined variable '$GRETING' (did you mean $GREETING?)"])
   })
 
+  test('base image configs are asked for the stage platform', async () => {
+    const asked: string[] = []
+    await check('FROM --platform=$BUILDPLATFORM busybox AS build\nFROM alpine\n', {
+      buildPlatform: { os: 'linux', architecture: 'arm64' },
+      baseImageConfig: async (ref, p) => { asked.push(`${ref} ${p.os}/${p.architecture}`); return undefined },
+    })
+    expect(asked).toEqual(['busybox linux/arm64', 'alpine linux/amd64'])
+  })
+
   test('a stage built FROM another inherits its variables', async () => {
     expect(await rulesOf('FROM scratch AS base\nENV A=1\nFROM base\nENV B=$A\n')).toEqual([])
   })

@@ -4,7 +4,7 @@
  * as they would for a build.
  */
 import { DockerfileError } from '../../../common/errors.js'
-import { normalizePlatform } from '../../../common/platform.js'
+import { normalizePlatform, parsePlatform, type Platform } from '../../../common/platform.js'
 import { buildMetaArgs, platformArgs } from '../convert/index.js'
 import { parseInstruction, type ArgInstruction } from '../instructions/index.js'
 import { parse } from '../parser/index.js'
@@ -74,7 +74,7 @@ export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> 
         } else if (baseName.toLowerCase() === 'scratch' || parent !== undefined) {
           start = { env: new Map([['PATH', DEFAULT_PATH]]), declared: new Set(), isShellSet: false }
         } else {
-          start = await imageScope(req, baseName)
+          start = await imageScope(req, baseName, stagePlatform(st, lex, globals.env) ?? normalizePlatform(req.targetPlatform))
         }
         return checkStage({ lex, globalEnv: globals.env, buildArgs: req.buildArgs, ...(req.dockerignore !== undefined ? { dockerignore: req.dockerignore } : {}) }, st, start)
       })()
@@ -88,8 +88,15 @@ export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> 
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-async function imageScope (req: CheckRequest, ref: string): Promise<StageScope> {
-  const config = req.baseImageConfig === undefined ? undefined : await req.baseImageConfig(ref, req.targetPlatform)
+/** FROM --platform, when it expands to a valid platform. */
+function stagePlatform (st: CheckedStage, lex: ShellLex, env: ReadonlyMap<string, string>): Platform | undefined {
+  const text = st.from.instr.platform
+  if (text === undefined) return undefined
+  try { return parsePlatform(lex.processWord(text, env)) } catch { return undefined }
+}
+
+async function imageScope (req: CheckRequest, ref: string, platform: Platform): Promise<StageScope> {
+  const config = req.baseImageConfig === undefined ? undefined : await req.baseImageConfig(ref, platform)
   const env = new Map<string, string>()
   for (const e of config?.Env ?? []) {
     const eq = e.indexOf('=')
