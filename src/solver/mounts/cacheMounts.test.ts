@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -79,6 +80,8 @@ describe('CacheMountManager', () => {
     const a = await m.acquire({ id: 'xproc', sharing: 'locked' })
     const script = `
       import { CacheMountManager } from ${JSON.stringify(join(import.meta.dirname, 'cacheMounts.ts'))}
+      import { writeFileSync } from 'node:fs'
+      writeFileSync(${JSON.stringify(join(dir, 'child-started'))}, '')
       const t = Date.now()
       const l = await new CacheMountManager(${JSON.stringify(dir)}).acquire({ id: 'xproc', sharing: 'locked' })
       console.log(Date.now() - t)
@@ -87,7 +90,9 @@ describe('CacheMountManager', () => {
     await writeFile(scriptFile, script)
     const repo = join(import.meta.dirname, '../../..')
     const child = promisify(execFile)(join(repo, 'node_modules/.bin/vite-node'), [scriptFile], { cwd: repo })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    // Start timing only once the child really waits: its startup is slow on a loaded machine.
+    while (!existsSync(join(dir, 'child-started'))) await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 800))
     await a.release()
     const waited = Number((await child).stdout.trim())
     expect(waited).toBeGreaterThan(300)
