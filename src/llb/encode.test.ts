@@ -81,6 +81,42 @@ describe('digest stability', () => {
   })
 })
 
+describe('exec ops with an environment digest their canonical JSON', () => {
+  // digestOf streams exec ops in pieces around a remembered env text; every
+  // shape of the members around env must still hash the canonical JSON.
+  const sharedEnv = ['PATH=/bin', 'A=1']
+  const cases: Array<[string, ExecOp]> = [
+    ['plain', execOp],
+    ['cwd omitted as /', { ...execOp, meta: { ...execOp.meta, cwd: '/' } }],
+    ['no args, default cwd', { ...execOp, meta: { ...execOp.meta, args: [], cwd: '/' } }],
+    ['every member after env', {
+      ...execOp,
+      meta: {
+        ...execOp.meta, hostname: 'box', user: 'nobody', extraHosts: [{ host: 'db', ip: '10.0.0.2' }],
+        proxyEnv: { httpProxy: 'http://p:3128' }, secretEnv: [{ id: 't', name: 'T', optional: true }, { id: 's', name: 'S', optional: false }],
+      },
+    }],
+    ['no inputs, no mounts, no platform', { ...execOp, inputs: [], mounts: [], platform: undefined }],
+    ['constraints, network, security', { ...execOp, constraints: { workerFilter: ['b', 'a'] }, network: 'host', security: 'insecure' }],
+    ['empty constraints', { ...execOp, constraints: { workerFilter: [] } }],
+    ['env with quotes and unicode', { ...execOp, meta: { ...execOp.meta, env: ['Q="x\\y"', 'U=\u00e9\u2028', 'NL=a\nb'] } }],
+    ['shared env, first op', { ...execOp, meta: { ...execOp.meta, env: sharedEnv } }],
+    ['shared env, other args', { ...execOp, meta: { ...execOp.meta, env: sharedEnv, args: ['true'] } }],
+  ]
+  test.each(cases)('%s', (_, op) => {
+    expect(digestOf(op)).toBe(sha256(canonicalJson(encodeOp(op))))
+    expect(digestOf(deepFreeze(structuredClone(op)))).toBe(digestOf(op))
+  })
+
+  test('an env array shared by several ops is encoded per op, not per first use', () => {
+    const env = Object.freeze(['A=1', 'B=2'])
+    const a: ExecOp = { ...execOp, meta: { ...execOp.meta, env } }
+    const b: ExecOp = { ...execOp, meta: { ...execOp.meta, env, user: 'nobody' } }
+    expect(digestOf(a)).not.toBe(digestOf(b))
+    expect(digestOf(b)).toBe(sha256(canonicalJson(encodeOp(b))))
+  })
+})
+
 function deepFreeze<T> (v: T): T {
   if (v !== null && typeof v === 'object') {
     for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k])

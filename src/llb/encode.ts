@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { sha256, type Digest } from '../common/digest.js'
 import { normalizePlatform, type Platform } from '../common/platform.js'
 import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAttrs } from './ops.js'
@@ -44,7 +45,53 @@ export function encodeOp (op: Op): Record<string, unknown> {
  * whole history behind the op's outputs. Metadata is not part of it.
  */
 export function digestOf (op: Op): Digest {
-  return sha256(JSON.stringify(encodeOp(op)))
+  if (op.kind !== 'exec' || op.meta.env.length === 0) return sha256(JSON.stringify(encodeOp(op)))
+  const hash = createHash('sha256')
+  for (const part of execJsonParts(op)) hash.update(part)
+  return `sha256:${hash.digest('hex')}` as Digest
+}
+
+/**
+ * `JSON.stringify(encodeOp(op))` of an exec op with a non-empty env, in
+ * pieces whose concatenation is that text; the env's piece is the JSON text
+ * remembered by {@link stringListJson}. A measured hot path: every RUN of a
+ * stage carries the whole stage environment (hundreds of entries in big
+ * Dockerfiles), consecutive RUNs share one env array, and re-serialising and
+ * re-concatenating it per op dominated marshalling. encode.test.ts checks
+ * that the digests agree.
+ */
+function execJsonParts (op: ExecOp): string[] {
+  const constraints = op.constraints?.workerFilter === undefined ? undefined : pick({ workerFilter: [...op.constraints.workerFilter].sort() })
+  const inputs = op.inputs.map((e) => ({ digest: e.digest, index: e.index }))
+  const e = encodeExec(op, false)
+  const head = JSON.stringify(pick({ constraints, inputs, kind: op.kind }))
+  const beforeEnv = JSON.stringify(e.metaBeforeEnv)
+  const afterEnv = JSON.stringify(e.meta)
+  const tail = JSON.stringify(pick({ mounts: e.mounts, network: e.network, platform: op.platform === undefined ? undefined : encodePlatform(op.platform), security: e.security }))
+  // `head` always holds "kind" and `meta` holds "env": every later member follows a comma.
+  return [
+    head.slice(0, -1),
+    beforeEnv === '{}' ? ',"meta":{"env":' : `,"meta":${beforeEnv.slice(0, -1)},"env":`,
+    stringListJson(op.meta.env),
+    afterEnv === '{}' ? '}' : `,${afterEnv.slice(1)}`,
+    tail === '{}' ? '}' : `,${tail.slice(1)}`,
+  ]
+}
+
+/**
+ * JSON text of a string list, remembered per array. Lists inside ops are
+ * immutable (ops are values), so the text never goes stale; weak keys let it
+ * go with the op.
+ */
+const listJsonCache = new WeakMap<readonly string[], string>()
+
+function stringListJson (list: readonly string[]): string {
+  let json = listJsonCache.get(list)
+  if (json === undefined) {
+    json = JSON.stringify(list)
+    listJsonCache.set(list, json)
+  }
+  return json
 }
 
 /**
@@ -87,13 +134,21 @@ function encodeSourceAttrs (a: SourceAttrs): Record<string, unknown> {
   }
 }
 
-function encodeExec (op: ExecOp): { meta: unknown, mounts: unknown, network: unknown, security: unknown } {
+/**
+ * The exec-specific parts of the canonical form. With `withEnv` false, `meta`
+ * leaves out `env` and the members sorting before it are returned apart as
+ * `metaBeforeEnv`, so the caller can splice in the env's JSON text.
+ */
+function encodeExec (op: ExecOp, withEnv = true): { metaBeforeEnv: unknown, meta: unknown, mounts: unknown, network: unknown, security: unknown } {
   const m = op.meta
   const p = m.proxyEnv
-  const meta = pick({
+  const beforeEnv = {
     args: m.args,
     cwd: m.cwd === '' || m.cwd === '/' ? undefined : m.cwd,
-    env: m.env,
+  }
+  const meta = pick({
+    ...(withEnv ? beforeEnv : {}),
+    env: withEnv ? m.env : undefined,
     extraHosts: m.extraHosts.map((h) => ({ host: h.host, ip: h.ip })),
     hostname: m.hostname,
     proxyEnv: p === undefined ? undefined : pick({ allProxy: p.allProxy, ftpProxy: p.ftpProxy, httpProxy: p.httpProxy, httpsProxy: p.httpsProxy, noProxy: p.noProxy }),
@@ -101,6 +156,7 @@ function encodeExec (op: ExecOp): { meta: unknown, mounts: unknown, network: unk
     user: m.user,
   })
   return {
+    metaBeforeEnv: withEnv ? {} : pick(beforeEnv),
     meta,
     mounts: [...op.mounts].sort((a, b) => cmp(a.dest, b.dest)).map(encodeMount),
     network: op.network === 'default' ? undefined : op.network,

@@ -10,7 +10,7 @@ import { MetadataVertex, pickMetadata, toPlatform, type MetadataOptions, type Ou
 /** Per-State settings that later ops inherit (BuildKit's state values). */
 interface StateValues {
   /** Ordered; each key once, re-adding a key moves it to the end. */
-  readonly env: ReadonlyArray<readonly [string, string]>
+  readonly env: readonly EnvVar[]
   readonly dir: string
   readonly user: string
   readonly platform?: Platform
@@ -18,6 +18,13 @@ interface StateValues {
   readonly network: NetworkMode
   readonly security: SecurityMode
   readonly extraHosts: readonly HostIp[]
+}
+
+/** One environment variable with its `KEY=value` entry, built once and shared by every later env list. */
+interface EnvVar {
+  readonly key: string
+  readonly value: string
+  readonly entry: string
 }
 
 const DEFAULT_VALUES: StateValues = { env: [], dir: '/', user: '', network: 'default', security: 'sandbox', extraHosts: [] }
@@ -40,6 +47,30 @@ export interface RunOptions extends MetadataOptions {
   readonly proxyEnv?: ProxyEnv
   readonly extraHosts?: readonly HostIp[]
   readonly secretEnv?: readonly SecretEnv[]
+}
+
+/**
+ * `KEY=value` entries of an env list, built once per list. Every run from
+ * the same State settings gets the same (frozen) array, so ops share it and
+ * its canonical encoding is computed once (see encode.ts); in a big
+ * Dockerfile a stage's env is hundreds of entries carried by every RUN.
+ */
+const envEntryCache = new WeakMap<readonly EnvVar[], readonly string[]>()
+
+function envEntries (env: readonly EnvVar[]): readonly string[] {
+  let entries = envEntryCache.get(env)
+  if (entries === undefined) {
+    entries = Object.freeze(env.map((e) => e.entry))
+    envEntryCache.set(env, entries)
+  }
+  return entries
+}
+
+/** `env` with `key` set to `value` (moved to the end when present). */
+function setEnvVar (env: readonly EnvVar[], key: string, value: string): EnvVar[] {
+  const v: EnvVar = { key, value, entry: `${key}=${value}` }
+  for (let i = 0; i < env.length; i++) if (env[i]!.key === key) return [...env.slice(0, i), ...env.slice(i + 1), v]
+  return [...env, v]
 }
 
 /**
@@ -79,20 +110,20 @@ export class State {
 
   addEnv (key: string, value: string): State {
     if (key === '') throw new TsbuildError('INVALID_INSTRUCTION', 'environment variable name must not be empty')
-    return this.with({ env: [...this.values.env.filter(([k]) => k !== key), [key, value]] })
+    return this.with({ env: setEnvVar(this.values.env, key, value) })
   }
 
   delEnv (key: string): State {
-    return this.with({ env: this.values.env.filter(([k]) => k !== key) })
+    return this.with({ env: this.values.env.filter((e) => e.key !== key) })
   }
 
   getEnv (key: string): string | undefined {
-    return this.values.env.find(([k]) => k === key)?.[1]
+    return this.values.env.find((e) => e.key === key)?.value
   }
 
   /** `KEY=value` entries in order. */
   env (): string[] {
-    return this.values.env.map(([k, v]) => `${k}=${v}`)
+    return envEntries(this.values.env).slice()
   }
 
   user (user: string): State {
@@ -134,12 +165,12 @@ export class State {
     const args = opts.args ?? (opts.shlex !== undefined ? shlexSplit(opts.shlex) : [])
     if (args.length === 0) throw new TsbuildError('INVALID_INSTRUCTION', 'run needs a command (args or shlex)')
     let env = v.env
-    for (const [k, val] of Object.entries(opts.env ?? {})) env = [...env.filter(([x]) => x !== k), [k, val]]
+    if (opts.env !== undefined) for (const [k, val] of Object.entries(opts.env)) env = setEnvVar(env, k, val)
     const hostname = opts.hostname ?? v.hostname
     const vertex = new ExecVertex({
       meta: {
         args: [...args],
-        env: env.map(([k, val]) => `${k}=${val}`),
+        env: envEntries(env),
         cwd: opts.cwd !== undefined ? resolvePath(v.dir, opts.cwd) : v.dir,
         user: opts.user ?? v.user,
         ...(hostname !== undefined ? { hostname } : {}),

@@ -26,6 +26,8 @@ export function dispatchStage (ctx: ConvertContext, node: StageNode, path: reado
   return p
 }
 
+const NO_SOURCES: Map<string, State> = new Map()
+
 async function runStage (ctx: ConvertContext, node: StageNode, path: readonly StageNode[]): Promise<StageState> {
   const base = node.base !== undefined ? await dispatchStage(ctx, node.base, path) : undefined
   for (const dep of node.deps) await dispatchStage(ctx, dep, path)
@@ -39,7 +41,7 @@ async function runStage (ctx: ConvertContext, node: StageNode, path: readonly St
   for (let i = 0; i < commands.length; i++) {
     const instr = commands[i]!
     const names = fromNames(instr)
-    const sources = new Map<string, State>()
+    const sources = names.length === 0 ? NO_SOURCES : new Map<string, State>()
     for (const name of names) {
       const stage = findStage(ctx.graph, name)
       sources.set(name, stage !== undefined ? (await dispatchStage(ctx, stage, path)).state : await externalSource(ctx, name, ctx.targetPlatform, instr.range))

@@ -48,13 +48,12 @@ export function commitToHistory (img: ImageConfig, createdBy: string, opts: { wi
   ;(img.history ??= []).push(entry)
 }
 
-/** Set KEY=value in an Env list, replacing an existing entry in place. */
-export function setEnv (env: string[], key: string, value: string): string[] {
-  const out = env.slice()
-  const i = out.findIndex(e => e === key || e.startsWith(`${key}=`))
-  if (i >= 0) out[i] = `${key}=${value}`
-  else out.push(`${key}=${value}`)
-  return out
+/** Set KEY=value in an Env list (changing it), replacing an existing entry in place. */
+export function setEnv (env: string[], key: string, value: string): void {
+  const prefix = `${key}=`
+  const i = env.findIndex(e => e === key || e.startsWith(prefix))
+  if (i >= 0) env[i] = prefix + value
+  else env.push(prefix + value)
 }
 
 /** Go's `%q` of a []string: `["a" "b"]`. */

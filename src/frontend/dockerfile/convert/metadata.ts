@@ -32,10 +32,10 @@ function expandPairs (ctx: ConvertContext, st: StageState, pairs: ReadonlyArray<
 export function dispatchEnv (ctx: ConvertContext, st: StageState, instr: EnvInstruction): void {
   const pairs = expandPairs(ctx, st, instr.pairs)
   const config = st.image.config!
-  let env = config.Env ?? []
+  const env = config.Env?.slice() ?? []
   for (const { key, value } of pairs) {
     st.state = st.state.addEnv(key, value)
-    env = setEnv(env, key, value)
+    setEnv(env, key, value)
   }
   config.Env = env
   history(ctx, st, `ENV ${pairs.map(p => `${p.key}=${p.value}`).join(' ')}`)
