@@ -4,7 +4,7 @@ import { TsbuildError, findTsbuildError } from '../../common/errors.js'
 import type { CacheKey, RecordStore } from '../../cache/records/index.js'
 import type { EventSink } from '../events.js'
 import { Semaphore, cancelled } from './semaphore.js'
-import type { OpContext, Result, SolvedVertex, SolverVertex } from './types.js'
+import type { KeyFacts, OpContext, Result, SolvedVertex, SolverVertex } from './types.js'
 
 export interface SchedulerOptions {
   records: RecordStore
@@ -16,6 +16,10 @@ export interface SchedulerOptions {
   remote?: { lookup (key: CacheKey): Promise<{ layers: string[]; ensure: () => Promise<void> } | undefined> }
   /** Told of every solved vertex, run or cached (streams the cache export). */
   onSolved?: (v: SolverVertex, solved: SolvedVertex) => void
+  /** Told what each vertex's cache key was made of (cache-miss explanations). */
+  onKey?: (v: SolverVertex, facts: KeyFacts) => void
+  /** Why a vertex about to run missed the cache; undefined keeps the generic reason. */
+  explainMiss?: (v: SolverVertex, ctx: { parentRan: boolean }) => string | undefined
 }
 
 /**
@@ -118,7 +122,9 @@ export class Scheduler {
       }
       return { key: await this.keyOf(input), selector: dep.selector }
     }))
-    return sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
+    const key = sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
+    this.opts.onKey?.(v, { key, op: cm.digest, deps, ...(cm.explain !== undefined ? { explain: cm.explain } : {}) })
+    return key
   }
 
   resultOf (v: SolverVertex): Promise<SolvedVertex> {
@@ -154,7 +160,9 @@ export class Scheduler {
     if (this.abort.signal.aborted) throw cancelled(this.abort.signal)
     const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
     const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
-    const missReason = v.ignoreCache ? 'cache disabled (--no-cache)' : inputs.some((i) => !i.cached) ? 'parent step re-ran' : 'no cache record for this step'
+    const parentRan = inputs.some((i) => !i.cached)
+    const missReason = this.opts.explainMiss?.(v, { parentRan }) ??
+      (v.ignoreCache ? 'cache disabled (--no-cache)' : parentRan ? 'parent step re-ran' : 'no cache record for this step')
     emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now(), missReason })
     let result: Result
     try {

@@ -37,6 +37,15 @@ export interface CacheMap {
   explain?: Record<string, string>
 }
 
+/** What a vertex's cache key was computed from (kept to explain a later miss). */
+export interface KeyFacts {
+  key: CacheKey
+  op: Digest
+  /** Per input: its cache key, or the content checksum of what the op reads from it. */
+  deps: Array<{ key?: CacheKey; content?: Digest; selector?: string | undefined }>
+  explain?: Record<string, string>
+}
+
 export interface OpContext {
   signal: AbortSignal
   emit: EventSink

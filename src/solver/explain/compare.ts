@@ -1,0 +1,98 @@
+import { changedFiles } from './files.js'
+import type { StepFacts } from './facts.js'
+
+export interface FactChange { what: string; old?: string; new?: string }
+
+export interface MissReason {
+  /** One short line for the progress output. */
+  summary: string
+  changes: FactChange[]
+}
+
+export interface CompareContext {
+  /** Build args the request set; an env difference under such a name is a build arg change. */
+  buildArgs: ReadonlySet<string>
+  ignoreCache: boolean
+  /** Whether any input of the step ran in this build (rather than hitting the cache). */
+  parentRan: boolean
+  /** Whether there was any earlier build of this Dockerfile and target at all. */
+  hadPreviousBuild: boolean
+}
+
+const FILES_SHOWN = 3
+
+/**
+ * Why `cur` missed the cache, given the same step's facts from the last
+ * build (`prev`). The step's own inputs are named first (base image, files,
+ * build args, the instruction), then its parents.
+ */
+export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: CompareContext): MissReason {
+  if (ctx.ignoreCache) return { summary: '--no-cache', changes: [] }
+  if (prev === undefined) return { summary: ctx.hadPreviousBuild ? 'new step (not in the last build)' : 'first build', changes: [] }
+  if (prev.key === cur.key) return { summary: 'cache record was removed since the last build (prune or garbage collection)', changes: [] }
+
+  const changes: FactChange[] = []
+  const summaries: string[] = []
+  const image = diff(prev.facts['image'], cur.facts['image'])
+  if (image !== undefined) {
+    changes.push({ what: 'base image', ...image })
+    summaries.push(`base image digest changed (${shortImage(image.old)} → ${shortImage(image.new)})`)
+  }
+  for (const k of unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('files:'))) {
+    const before = parseListing(prev.facts[k])
+    const after = parseListing(cur.facts[k])
+    const files = changedFiles(before, after)
+    if (files.length === 0) continue
+    const src = k.slice('files:'.length)
+    for (const f of files) changes.push({ what: `file ${f}`, ...optional(before[f], after[f]) })
+    const shown = files.slice(0, FILES_SHOWN).join(', ')
+    summaries.push(`files changed under COPY ${src}: ${shown}${files.length > FILES_SHOWN ? ` (+${files.length - FILES_SHOWN} more)` : ''}`)
+  }
+  const envKeys = unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('env:') && prev.facts[k] !== cur.facts[k])
+  for (const k of envKeys) {
+    const name = k.slice('env:'.length)
+    const isArg = ctx.buildArgs.has(name)
+    changes.push({ what: isArg ? `build arg ${name}` : `ENV ${name}`, ...optional(prev.facts[k], cur.facts[k]) })
+    summaries.push(isArg ? `build arg ${name} changed` : `ENV ${name} changed`)
+  }
+  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:)/.test(k) && prev.facts[k] !== cur.facts[k])
+  for (const k of other) {
+    changes.push({ what: k, ...optional(prev.facts[k], cur.facts[k]) })
+    summaries.push(`${k} changed`)
+  }
+  if (prev.op !== cur.op && summaries.length === 0) {
+    changes.push({ what: 'instruction', ...optional(prev.facts['cmd'], cur.facts['cmd']) })
+    summaries.push('instruction changed')
+  }
+  if (summaries.length === 0 && prev.inputs.join() !== cur.inputs.join()) {
+    const changed = cur.inputs.flatMap((k, i) => (prev.inputs[i] !== k ? [cur.inputNames[i] ?? `input ${i}`] : []))
+    for (const n of changed) changes.push({ what: `parent ${n}` })
+    summaries.push(ctx.parentRan ? 'parent step re-ran' : 'parent step changed')
+  }
+  if (summaries.length === 0) summaries.push('cache key changed')
+  return { summary: summaries.join('; '), changes }
+}
+
+function diff (a: string | undefined, b: string | undefined): { old?: string; new?: string } | undefined {
+  return a === b ? undefined : optional(a, b)
+}
+
+function optional (a: string | undefined, b: string | undefined): { old?: string; new?: string } {
+  return { ...(a !== undefined ? { old: a } : {}), ...(b !== undefined ? { new: b } : {}) }
+}
+
+function unionKeys (a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()
+}
+
+function parseListing (text: string | undefined): Record<string, string> {
+  if (text === undefined) return {}
+  try { return JSON.parse(text) as Record<string, string> } catch { return {} }
+}
+
+/** `ref@sha256:0123456789ab…` shortened to the digest's first 12 hex digits. */
+function shortImage (ref: string | undefined): string {
+  if (ref === undefined) return 'none'
+  const at = ref.lastIndexOf('@sha256:')
+  return at === -1 ? ref : ref.slice(at + 1, at + 1 + 'sha256:'.length + 12)
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
+import type { Op } from '../../llb/index.js'
+import type { KeyFacts, SolverVertex } from '../scheduler/index.js'
+import { explainMiss, type FactChange } from './compare.js'
+import { opFacts, stepIdentity, type StepFacts } from './facts.js'
+
+/** Which builds compare with each other: the same Dockerfile, target and platforms. */
+export interface BuildIdentity {
+  dockerfile: string
+  target?: string
+  platforms: string[]
+}
+
+export interface StepExplanation {
+  step: string
+  name: string
+  status: 'cached' | 'ran'
+  /** Why it ran (absent for hits). */
+  reason?: string
+  changes: FactChange[]
+}
+
+interface FactSheet { identity: BuildIdentity; time: string; steps: StepFacts[] }
+
+/**
+ * Cache-miss explanations for one build. It collects each step's facts as
+ * its cache key is computed, compares a step that is about to run with the
+ * same step of the last build of this Dockerfile and target, and at the end
+ * stores this build's facts in `<stateDir>/explain/<identity>.json` for the
+ * next one. One file per identity, replaced atomically; the last build wins.
+ */
+export class Explainer {
+  private readonly current = new Map<Digest, StepFacts>()
+  private readonly reasons = new Map<Digest, { summary: string; changes: FactChange[] }>()
+  private readonly cached = new Set<Digest>()
+  private readonly previous: Map<string, StepFacts[]>
+
+  private constructor (
+    private readonly file: string,
+    private readonly identity: BuildIdentity,
+    private readonly prev: FactSheet | undefined,
+    private readonly opts: { buildArgs: ReadonlySet<string>; ops: ReadonlyMap<Digest, Op> },
+  ) {
+    this.previous = new Map()
+    for (const s of prev?.steps ?? []) this.previous.set(s.step, [...(this.previous.get(s.step) ?? []), s])
+  }
+
+  static async open (stateDir: string, identity: BuildIdentity, opts: { buildArgs: ReadonlySet<string>; ops: ReadonlyMap<Digest, Op> }): Promise<Explainer> {
+    const file = join(stateDir, 'explain', `${sha256(canonicalJson(identity)).slice(7)}.json`)
+    let prev: FactSheet | undefined
+    try { prev = JSON.parse(await readFile(file, 'utf8')) as FactSheet } catch { /* first build of this identity */ }
+    return new Explainer(file, identity, prev, opts)
+  }
+
+  /** Scheduler hook: a vertex's cache key and what it was made of. */
+  onKey (v: SolverVertex, k: KeyFacts): void {
+    this.current.set(v.digest, {
+      step: stepIdentity(v.name),
+      name: v.name,
+      key: k.key,
+      op: k.op,
+      inputs: k.deps.map((d) => d.content ?? d.key ?? ''),
+      inputNames: v.inputs.map((i) => i.name),
+      facts: { ...opFacts(this.opts.ops.get(v.digest), v.name), ...(k.explain ?? {}) },
+    })
+  }
+
+  /** Scheduler hook: the short reason a vertex about to run missed the cache. */
+  missReason (v: SolverVertex, ctx: { parentRan: boolean }): string | undefined {
+    const cur = this.current.get(v.digest)
+    if (cur === undefined) return undefined
+    const reason = explainMiss(this.previousOf(cur), cur, {
+      buildArgs: this.opts.buildArgs, ignoreCache: v.ignoreCache, parentRan: ctx.parentRan, hadPreviousBuild: this.prev !== undefined,
+    })
+    this.reasons.set(v.digest, reason)
+    return reason.summary
+  }
+
+  markCached (digest: Digest): void {
+    this.cached.add(digest)
+  }
+
+  /** Every step seen in this build, in the order their keys were computed. */
+  explanations (): StepExplanation[] {
+    const out: StepExplanation[] = []
+    for (const [digest, s] of this.current) {
+      const reason = this.reasons.get(digest)
+      if (reason === undefined && !this.cached.has(digest)) continue // neither hit nor ran: its result was not needed
+      out.push({ step: s.step, name: s.name, status: reason === undefined ? 'cached' : 'ran',
+        ...(reason !== undefined ? { reason: reason.summary } : {}), changes: reason?.changes ?? [] })
+    }
+    return out
+  }
+
+  /** When the compared-with build happened (undefined for a first build). */
+  get previousBuildTime (): string | undefined { return this.prev?.time }
+
+  async save (): Promise<void> {
+    const sheet: FactSheet = { identity: this.identity, time: new Date().toISOString(), steps: [...this.current.values()] }
+    await mkdir(join(this.file, '..'), { recursive: true })
+    const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}`
+    await writeFile(tmp, JSON.stringify(sheet))
+    await rename(tmp, this.file)
+  }
+
+  private previousOf (cur: StepFacts): StepFacts | undefined {
+    const candidates = this.previous.get(cur.step)
+    if (candidates === undefined) return undefined
+    return candidates.find((c) => c.key === cur.key) ?? candidates.find((c) => c.op === cur.op) ?? candidates[0]
+  }
+}

@@ -1,0 +1,8 @@
+export { Explainer } from './explainer.js'
+export type { BuildIdentity, StepExplanation } from './explainer.js'
+export { explainMiss } from './compare.js'
+export type { CompareContext, FactChange, MissReason } from './compare.js'
+export { opFacts, stepIdentity } from './facts.js'
+export type { StepFacts } from './facts.js'
+export { changedFiles, selectedFiles, MAX_LISTED_FILES } from './files.js'
+export { formatExplanations } from './format.js'
