@@ -1,0 +1,187 @@
+// Progress output of real builds, captured as a user sees it: plain and
+// rawjson on pipes, tty through a pseudo-terminal (util-linux `script`).
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { promisify } from 'node:util'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { main } from '../../src/cli/main.js'
+
+const run = promisify(execFile)
+const REPO = resolve(import.meta.dirname, '../..')
+const isRoot = process.getuid?.() === 0
+
+interface CliResult { code: number; stdout: string; stderr: string }
+
+async function tsbuild (root: string, cwd: string, ...argv: string[]): Promise<CliResult> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
+  stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
+  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { TSBUILD_ROOT: root, PATH: process.env.PATH }, cwd })
+  return { code, stdout: out, stderr: err }
+}
+
+let work: string
+let busybox: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tsbuild-progress-'))
+  busybox = inject('busybox')
+})
+afterAll(async () => { await rm(work, { recursive: true, force: true }) })
+
+/** A fresh state dir and a context dir holding `dockerfile`. */
+async function project (dockerfile: string): Promise<{ root: string; ctx: string }> {
+  const root = await mkdtemp(join(work, 'root-'))
+  const ctx = await mkdtemp(join(work, 'ctx-'))
+  await writeFile(join(ctx, 'Dockerfile'), dockerfile)
+  return { root, ctx }
+}
+
+describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', () => {
+  test('plain: BuildKit blocks with timed output lines, then CACHED on a rebuild', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo hello && echo to-stderr >&2\nRUN echo second\n`)
+    const first = await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'app', '.')
+    expect(first.code, first.stderr).toBe(0)
+    const hello = /^#(\d+) \[2\/3\] RUN echo hello && echo to-stderr >&2$/m.exec(first.stderr)
+    expect(hello).not.toBeNull()
+    const n = hello![1]
+    expect(first.stderr).toMatch(new RegExp(`^#${n} \\d+\\.\\d{3} hello$`, 'm'))
+    expect(first.stderr).toMatch(new RegExp(`^#${n} \\d+\\.\\d{3} to-stderr$`, 'm'))
+    expect(first.stderr).toMatch(new RegExp(`^#${n} DONE \\d+\\.\\ds$`, 'm'))
+    expect(first.stderr).toMatch(/^#\d+ exporting to image\n#\d+ DONE \d+\.\ds$/m)
+    expect(first.stdout).toBe('')
+
+    const again = await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'app', '.')
+    expect(again.code).toBe(0)
+    expect(again.stderr).toMatch(/^#(\d+) \[3\/3\] RUN echo second\n#\1 CACHED$/m)
+    expect(again.stderr).not.toMatch(/ hello$/m)
+  })
+
+  test('rawjson: every line is an event valid against docs/progress.schema.json; logs are base64', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN printf 'caf\\303\\251\\n'\n`)
+    const r = await tsbuild(root, ctx, 'build', '--progress=rawjson', '-t', 'app', '.')
+    expect(r.code, r.stderr).toBe(0)
+    const schema = JSON.parse(await readFile(join(REPO, 'docs/progress.schema.json'), 'utf8')) as object
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema)
+    const lines = r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('{'))
+    const tail = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('{'))
+    expect(tail.every((l) => /^(naming to|manifest|index) /.test(l)), tail.join('\n')).toBe(true)
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    for (const e of events) expect(validate(e), JSON.stringify(validate.errors)).toBe(true)
+    const logs = events.filter((e) => e.type === 'log').map((e) => Buffer.from(e.data as string, 'base64').toString('utf8')).join('')
+    expect(logs).toContain('café\n')
+    expect(events.filter((e) => e.type === 'vertex' && e.status === 'started').every((e) => typeof e.missReason === 'string')).toBe(true)
+    expect(events.some((e) => e.type === 'vertex' && e.status === 'completed')).toBe(true)
+  })
+
+  test('quiet: only the image digest on stdout; --metadata-file describes the result and each step', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo quiet-run\n`)
+    const meta = join(ctx, 'meta.json')
+    const r = await tsbuild(root, ctx, 'build', '--progress=quiet', '--metadata-file', meta, '-t', 'app', '.')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/)
+    const m = JSON.parse(await readFile(meta, 'utf8')) as Record<string, any>
+    expect(m['containerimage.digest']).toBe(r.stdout.trim())
+    expect(m['buildx.build.ref']).toMatch(/^[a-z0-9]{25}$/)
+    expect(m['containerimage.descriptor']).toMatchObject({ digest: r.stdout.trim(), mediaType: expect.stringMatching(/manifest|index/) })
+    expect(m['image.name']).toMatch(/^(docker\.io\/library\/)?app(:latest)?$/)
+    expect(m.manifests[0]).toMatchObject({ platform: expect.stringMatching(/^linux\//), digest: expect.stringMatching(/^sha256:/), config: expect.stringMatching(/^sha256:/) })
+    const run = (m.steps as any[]).find((s) => s.name === '[2/2] RUN echo quiet-run')
+    expect(run).toMatchObject({ cache: 'miss', missReason: expect.any(String), status: 'completed' })
+    const hist = await tsbuild(root, ctx, 'history', 'logs', m['buildx.build.ref'], String(run.step))
+    expect(hist.stdout).toBe('quiet-run\n')
+
+    const again = await tsbuild(root, ctx, 'build', '--progress=quiet', '--metadata-file', meta, '-t', 'app', '.')
+    expect(again.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/)
+    const m2 = JSON.parse(await readFile(meta, 'utf8')) as Record<string, any>
+    expect((m2.steps as any[]).some((s) => s.cache === 'hit')).toBe(true)
+    expect((m2.steps as any[]).filter((s) => s.cache === 'miss' && s.name.includes('RUN'))).toEqual([])
+    expect(m2['buildx.build.ref']).not.toBe(m['buildx.build.ref'])
+  })
+
+  test('a failed RUN prints its last 20 output lines, the Dockerfile line it came from, the command and exit code', async () => {
+    const dockerfile = `FROM ${busybox}\nRUN echo fine\nRUN for i in $(seq 1 30); do echo out $i; done; exit 7\nRUN echo never\n`
+    const { root, ctx } = await project(dockerfile)
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '.')
+    expect(r.code).toBe(1)
+    const report = r.stderr.slice(r.stderr.indexOf('------\n'))
+    const failing = dockerfile.split('\n')[2]
+    expect(report).toBe([
+      '------', ` > [3/4] ${failing}:`, ...Array.from({ length: 20 }, (_, i) => `out ${i + 11}`), '------',
+      'Dockerfile:3', '--------------------',
+      ` 1 |     FROM ${busybox}`, ' 2 |     RUN echo fine', ` 3 | >>> ${failing}`, ' 4 |     RUN echo never',
+      '--------------------',
+      `ERROR: [3/4] ${failing}: process "/bin/sh -c ${failing.slice(4)}" did not complete successfully: exit code: 7`, '',
+    ].join('\n'))
+    expect(r.stderr).toMatch(/^#(\d+) ERROR: process .* exit code: 7$/m)
+    expect(r.stderr).toMatch(/^Full logs: tsbuild history logs [a-z0-9]+$/m)
+  })
+})
+
+describe('errors before any step runs', () => {
+  test('a Dockerfile error prints file:line:column, the line, a caret and the suggestion', async () => {
+    const { root, ctx } = await project('FROM scratch\nCOPY a /a\nRUNN echo hi\n')
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '.')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain([
+      'Dockerfile:3:1', '--------------------', ' 1 |     FROM scratch', ' 2 |     COPY a /a', ' 3 | >>> RUNN echo hi', '   |     ^', '--------------------',
+    ].join('\n'))
+    expect(r.stderr).toMatch(/^ERROR: .*unknown instruction: RUNN \(did you mean RUN\?\)$/m)
+  })
+
+  test('a registry error names the image and the cause', async () => {
+    const { root, ctx } = await project('FROM 127.0.0.1:1/nothing:here\n')
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '.')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/ERROR: .*127\.0\.0\.1:1\/nothing:here.*(unreachable|refused)/)
+  })
+})
+
+describe.skipIf(!isRoot)('tty progress in a pseudo-terminal', () => {
+  beforeAll(async () => {
+    // The pty runs the CLI as a user would: from dist/.
+    await run('npm', ['run', 'build'], { cwd: REPO }).catch(() => undefined)
+    if (!existsSync(join(REPO, 'dist/cli/main.js'))) throw new Error('npm run build produced no dist/cli/main.js')
+  })
+
+  async function inPty (root: string, ctx: string, env: Record<string, string>, cols: number): Promise<string> {
+    const cmd = `stty cols ${cols} rows 30; node ${join(REPO, 'bin/tsbuild.js')} build -t app ${ctx}`
+    const { stdout } = await run('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm', TSBUILD_ROOT: root, ...env }, maxBuffer: 64 << 20 })
+    return stdout
+  }
+
+  test('auto is a live view in a terminal: redrawn in place, never wider than the terminal, FINISHED at the end', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN for i in $(seq 1 12); do printf '%s%s\\n' ti ck-$i-${'x'.repeat(80)}; sleep 0.1; done\n`)
+    const out = await inPty(root, ctx, {}, 60)
+    expect(out).toContain('[+] Building')
+    expect(out).toMatch(/\x1b\[\d+A/) // cursor up: frames are redrawn in place
+    expect(out).toMatch(/=> => # tick-/) // running step output
+    expect(out).toMatch(/\x1b\[34m/) // colour
+    // Every line of every frame (the result lines printed after the view are not part of it).
+    const frameLines = out.split(/\r?\n|\r|\x1b\[2K/).map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')).filter((l) => /^( =>|\[\+\])/.test(l))
+    expect(frameLines.length).toBeGreaterThan(3)
+    for (const l of frameLines) expect(l.length, l).toBeLessThanOrEqual(59)
+    const final = out.slice(out.lastIndexOf('[+] Building'))
+    expect(final).toMatch(/^\[\+\] Building \d+\.\ds \(\d+\/\d+\) FINISHED/)
+    expect(final).toMatch(/=> \[2\/2\] RUN for i in/)
+    expect(final).not.toContain('tick-') // the summary has no output lines
+    // Throttled: the 1.2s step cannot have produced one frame per output line and tick.
+    expect(out.split('[+] Building').length - 1).toBeLessThan(40)
+  })
+
+  test('NO_COLOR: the same view without colour codes', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo no-colour; sleep 0.3\n`)
+    const out = await inPty(root, ctx, { NO_COLOR: '1' }, 80)
+    expect(out).toContain('FINISHED')
+    expect(out).not.toMatch(/\x1b\[\d+m/)
+  })
+})
