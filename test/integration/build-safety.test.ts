@@ -1,0 +1,123 @@
+// tsbuild build where it must be careful: secrets leave no trace, symlinks in
+// an image or a context never reach the host, and a failing RUN says where.
+import { createHash, randomBytes } from 'node:crypto'
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  await ensureBuilt()
+})
+
+/** Every regular file under `dir` (gzip members decompressed) that contains `needle`. */
+async function filesContaining (dir: string, needle: string): Promise<string[]> {
+  const hits: string[] = []
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) await walk(p)
+      else if (e.isFile()) {
+        let data = await readFile(p)
+        if (data[0] === 0x1f && data[1] === 0x8b) data = gunzipSync(data)
+        if (data.includes(needle)) hits.push(p)
+      }
+    }
+  }
+  await walk(dir)
+  return hits
+}
+
+describe('secrets', () => {
+  test('a --secret file is readable in RUN and absent from every layer, the state dir and the logs', async () => {
+    const secret = `s3cret-${randomBytes(8).toString('hex')}`
+    const work = await freshDir('tsb-secret-')
+    const root = await freshDir('tsb-root-')
+    await writeContext(work, { 'secret.txt': secret })
+    const ctx = await writeContext(join(work, 'ctx'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        'RUN --mount=type=secret,id=s cat /run/secrets/s | md5sum | cut -d" " -f1 > /secret.md5 && ls -la /run/secrets',
+        'RUN --mount=type=secret,id=s,env=TOKEN sh -c \'test -n "$TOKEN" && echo token-len=${#TOKEN}\'',
+      ].join('\n'),
+    })
+    const out = join(work, 'out')
+    const r = await buildOk(['build', '--progress=plain', '--secret', `id=s,src=${join(work, 'secret.txt')}`,
+      '-t', 'secretive', '-o', `type=oci,dest=${join(out, 'image.tar')}`, '-o', `type=local,dest=${join(out, 'fs')}`, ctx], { root })
+    expect(r.stderr).toContain(`token-len=${secret.length}`)
+    expect(await readFile(join(out, 'fs/secret.md5'), 'utf8')).toBe(createHash('md5').update(secret).digest('hex') + '\n')
+    await expect(lstat(join(out, 'fs/run/secrets/s'))).rejects.toThrow(/ENOENT/)
+
+    const layers = join(out, 'layers')
+    const { execFile } = await import('node:child_process')
+    await new Promise<void>((resolve, reject) => {
+      execFile('sh', ['-c', `mkdir -p ${layers} && tar -xf ${join(out, 'image.tar')} -C ${layers}`], (err) => { if (err) reject(err); else resolve() })
+    })
+    expect(await filesContaining(layers, secret)).toEqual([])
+    expect(await filesContaining(join(out, 'fs'), secret)).toEqual([])
+    expect(await filesContaining(root, secret)).toEqual([])
+    expect(r.stderr + r.stdout).not.toContain(secret)
+  })
+})
+
+describe('symlinks never escape to the host', () => {
+  const hostPasswd = async (): Promise<string> => await readFile('/etc/passwd', 'utf8')
+
+  test('COPY to /evil/etc/passwd where the image has /evil -> / writes inside the image', async () => {
+    const before = await hostPasswd()
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN ln -s / /evil\nCOPY x /evil/etc/passwd\nRUN cat /etc/passwd\n`,
+      x: 'written-into-the-image\n',
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await hostPasswd()).toBe(before)
+    expect(await readFile(join(dest, 'etc/passwd'), 'utf8')).toBe('written-into-the-image\n')
+    expect(await readlink(join(dest, 'evil'))).toBe('/')
+  })
+
+  test('COPY link/passwd where the context has link -> /etc reads the context, not the host', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: 'FROM scratch\nCOPY link/passwd /\n',
+      link: { symlink: '/etc' },
+      'etc/passwd': 'context-passwd\n',
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(dest, 'passwd'), 'utf8')).toBe('context-passwd\n')
+  })
+
+  test('COPY link/passwd with no such file inside the context fails and copies nothing from the host', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: 'FROM scratch\nCOPY link/passwd /\n',
+      link: { symlink: '/etc' },
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    const r = await runTsbuild(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/link\/passwd/)
+    await expect(lstat(join(dest, 'passwd'))).rejects.toThrow(/ENOENT/)
+  })
+})
+
+describe('a failing RUN', () => {
+  test('exits non-zero and shows the Dockerfile line, the exit code and the last output', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN echo fine\nRUN echo first-line && \\\n  echo last-line && exit 3\nRUN echo never\n`,
+    })
+    const r = await runTsbuild(['build', '--progress=plain', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    const marked = r.stderr.split('\n').filter((l) => l.includes('>>>')).map((l) => l.replace(/\s+/g, ' ').trim())
+    expect(marked).toHaveLength(2)
+    expect(marked[0]).toMatch(/\b3 \|.*RUN echo first-line && \\$/)
+    expect(marked[1]).toMatch(/\b4 \|.*echo last-line && exit 3$/)
+    expect(r.stderr).toMatch(/exit code:? 3/)
+    const report = r.stderr.slice(r.stderr.lastIndexOf('ERROR'))
+    expect(report).toContain('last-line')
+    expect(r.stderr).toMatch(/^#\d+ [\d.]+ last-line$/m)
+    expect(r.stderr).not.toMatch(/^#\d+ [\d.]+ never$/m) // the step after the failure never ran
+  })
+})
