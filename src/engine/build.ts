@@ -5,7 +5,7 @@ import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOption
 import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/index.js'
 import { GitSource } from '../solver/ops/source/git.js'
 import { HttpSource } from '../solver/ops/source/http.js'
-import { hostPlatform, type Platform } from '../common/platform.js'
+import { formatPlatform, hostPlatform, type Platform } from '../common/platform.js'
 import type { ImageConfig } from '../common/oci.js'
 import { convertDockerfile, type ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { violatedRules, type CheckReport } from '../frontend/dockerfile/checks/index.js'
@@ -25,6 +25,7 @@ import { openServices } from './services.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
 import { LeaseManager } from '../cache/leases/index.js'
 import { CacheMountManager } from '../solver/mounts/index.js'
+import { Explainer, type StepExplanation } from '../solver/explain/index.js'
 
 export interface BuildOptions {
   stateDir: string
@@ -41,6 +42,8 @@ export interface BuildResult {
   exported?: ExportedImage
   steps: { total: number; cached: number }
   durationMs: number
+  /** Per step: cache hit, or why it ran, compared with the last build of this Dockerfile and target. */
+  explain: { previousBuild?: string; steps: StepExplanation[] }
 }
 
 /** Read the Dockerfile and convert it; shared by builds and by --print/--call. */
@@ -106,10 +109,16 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     },
   })
   const graph = buildSolverGraph(merged, makeRunner, { ignoreCache: () => req.noCache })
+  const explainer = await Explainer.open(services.state.root, {
+    dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin>`,
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
+  }, { buildArgs: new Set(req.buildArgs.keys()), ops: merged.ops })
   let total = 0
   let cached = 0
   let failed: Digest | undefined
   const onEvent: typeof opts.onEvent = (e) => {
+    if (e.type === 'vertex' && e.status === 'cached') explainer.markCached(e.digest)
     if (e.type === 'vertex' && e.status === 'error') failed ??= e.digest
     if (e.type === 'vertex' && e.status === 'cached') cached++
     if (e.type === 'vertex' && (e.status === 'cached' || e.status === 'completed')) total++
@@ -119,7 +128,10 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent,
     signal: opts.signal ?? new AbortController().signal, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   })
-  const scheduler = new Scheduler({ records: services.records, emit: onEvent, ...remoteCache.schedulerOptions(), ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  const scheduler = new Scheduler({
+    records: services.records, emit: onEvent, ...remoteCache.schedulerOptions(),
+    onKey: (v, k) => explainer.onKey(v, k), explainMiss: (v, c) => explainer.missReason(v, c),
+    ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   // The lease keeps what this build uses out of reach of collections running meanwhile (ours included).
   const lease = await new LeaseManager(services.state.root).acquire()
   try {
@@ -148,7 +160,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
       }
     }
     await remoteCache.finish()
-    return { converted, checks, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started }
+    const explain = { ...(explainer.previousBuildTime !== undefined ? { previousBuild: explainer.previousBuildTime } : {}), steps: explainer.explanations() }
+    return { converted, checks, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started, explain }
   } catch (err) {
     if (failed === undefined) throw err
     const md = merged.metadata.get(failed)
@@ -160,6 +173,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     await remoteCache.close()
     await mounts.close()
     await lease.release()
+    await explainer.save().catch(() => undefined) // explanations are advisory; never fail a build over them
     if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)
   }
 }

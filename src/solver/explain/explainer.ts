@@ -99,7 +99,10 @@ export class Explainer {
   get previousBuildTime (): string | undefined { return this.prev?.time }
 
   async save (): Promise<void> {
-    const sheet: FactSheet = { identity: this.identity, time: new Date().toISOString(), steps: [...this.current.values()] }
+    // Steps this build never reached (it failed first) keep their last known facts.
+    const seen = new Set([...this.current.values()].map((c) => c.step))
+    const kept = (this.prev?.steps ?? []).filter((p) => !seen.has(p.step))
+    const sheet: FactSheet = { identity: this.identity, time: new Date().toISOString(), steps: [...this.current.values(), ...kept] }
     await mkdir(join(this.file, '..'), { recursive: true })
     const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}`
     await writeFile(tmp, JSON.stringify(sheet))

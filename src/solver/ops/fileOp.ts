@@ -7,6 +7,7 @@ import { encodeOpForCache, SCRATCH_INPUT, type ChownOpt, type FileAction, type F
 import type { Snapshotter } from '../../cache/snapshots/index.js'
 import type { CacheRecord } from '../../cache/index.js'
 import { checksumSnapshot, PatternMatcher } from '../context/index.js'
+import { selectedFiles } from '../explain/index.js'
 import { resolveUser } from '../executor/index.js'
 import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../scheduler/index.js'
 import { copyAction, mkdirInRoot, type Owner } from './file/copy.js'
@@ -33,6 +34,8 @@ export class FileOpRunner implements OpRunner {
   constructor (private readonly op: FileOp, private readonly deps: FileOpDeps) {}
 
   async cacheMap (): Promise<CacheMap> {
+    // Filled in while the content keys are computed: what each context COPY selected, file by file.
+    const explain: Record<string, string> = {}
     const deps: CacheDep[] = this.op.inputs.map((_, i) => {
       const copies = this.op.actions.filter((a) => a.secondaryInput === i && a.action.type === 'copy')
       const selectors = copies.map((a) => (a.action.type === 'copy' ? a.action.src : ''))
@@ -43,6 +46,7 @@ export class FileOpRunner implements OpRunner {
           const sums = copies.map((a) => {
             const c = a.action
             if (c.type !== 'copy') return ''
+            explain[`files:${c.src}`] = JSON.stringify(selectedFiles(ctx.snapshot, c.src, { followSymlinks: c.followSymlink, wildcard: c.allowWildcard }))
             return checksumSnapshot(ctx.snapshot, c.src, {
               followSymlinks: c.followSymlink, wildcard: c.allowWildcard, allowEmptyWildcard: c.allowEmptyWildcard,
               includePatterns: c.includePatterns, excludePatterns: c.excludePatterns,
@@ -52,7 +56,7 @@ export class FileOpRunner implements OpRunner {
         },
       }
     })
-    return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps }
+    return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps, explain }
   }
 
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {
