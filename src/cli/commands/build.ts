@@ -36,7 +36,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   } catch (err) {
     progress.close(err)
     await history?.finish({ error: err })
-    if (history !== undefined && req.progress !== 'quiet') io.stderr.write(`Full logs: tsbuild history logs ${history.id}\n`)
+    if (history !== undefined && history.stepRecords().length > 0 && req.progress !== 'quiet') io.stderr.write(`Full logs: tsbuild history logs ${history.id}\n`)
     // Reported here, not in main: only the build knows the Dockerfile text an error points into.
     const { reportError } = await import('../report.js')
     const dockerfileText = req.dockerfile.content ?? await readFile(req.dockerfile.path ?? '', 'utf8').catch(() => undefined)
