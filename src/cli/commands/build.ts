@@ -43,6 +43,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     return reportError(err, io, dockerfileText !== undefined ? { dockerfileText } : {})
   }
   progress.close()
+  if (req.explain) {
+    const { formatExplanations } = await import('../../solver/explain/index.js')
+    io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
+  }
   const ex = result.exported
   await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
   if (req.metadataFile !== undefined) {
