@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'vitest'
+import type { StepRecord } from '../../cache/history/index.js'
+import type { Digest } from '../../common/digest.js'
+import { buildMetadata, resolveProgressMode, summarizeRequest } from './index.js'
+import type { BuildRequest } from '../../engine/request.js'
+
+describe('resolveProgressMode', () => {
+  test.each([
+    ['auto', true, 'xterm', 'tty'],
+    ['auto', true, 'dumb', 'plain'],
+    ['auto', false, 'xterm', 'plain'],
+    ['auto', undefined, undefined, 'plain'],
+    ['tty', false, undefined, 'tty'],
+    ['rawjson', true, 'xterm', 'rawjson'],
+    ['quiet', true, 'xterm', 'quiet'],
+  ] as const)('%s with isTTY=%s TERM=%s is %s', (mode, isTTY, term, want) => {
+    expect(resolveProgressMode(mode, { stderr: { isTTY } as never, env: term === undefined ? {} : { TERM: term } })).toBe(want)
+  })
+})
+
+test('summarizeRequest keeps secret and ssh ids, never their sources', () => {
+  const req = {
+    contextDir: '/ctx', dockerfile: { displayName: 'Dockerfile' }, tags: ['app'], platforms: [{ os: 'linux', architecture: 'arm64' }],
+    buildArgs: new Map([['V', '1']]), outputs: [], push: false, noCache: true,
+    secrets: [{ id: 'tok', kind: 'env', env: 'MY_TOKEN' }, { id: 'key', kind: 'file', src: '/home/me/.key' }], ssh: [{ id: 'default', paths: ['/run/agent.sock'] }],
+  } as unknown as BuildRequest
+  const s = summarizeRequest(req)
+  expect(s).toEqual({ context: '/ctx', dockerfile: 'Dockerfile', platforms: ['linux/arm64'], tags: ['app'], outputs: [], push: false, noCache: true, buildArgs: { V: '1' }, secretIds: ['tok', 'key'], sshIds: ['default'] })
+  expect(JSON.stringify(s)).not.toMatch(/MY_TOKEN|\.key|agent\.sock/)
+})
+
+test('buildMetadata: buildx keys, build ref and each vertex step with its cache outcome', () => {
+  const steps: StepRecord[] = [
+    { number: 1, digest: 'sha256:aa', name: '[1/2] FROM busybox', status: 'cached', cached: true, logBytes: 0 },
+    { number: 2, digest: 'sha256:bb', name: '[2/2] RUN make', status: 'completed', cached: false, durationMs: 1200, missReason: 'no cache record for this step', logBytes: 10 },
+    { number: 3, name: 'exporting to image', status: 'completed', cached: false, logBytes: 0 },
+  ]
+  const descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:cafe' as Digest, size: 400 }
+  const m = buildMetadata({
+    exported: { descriptor, manifests: [{ platform: { os: 'linux', architecture: 'amd64' }, digest: 'sha256:cafe', config: 'sha256:c0' }], stored: ['app'], pushed: ['reg/app:1'], outputs: [] },
+    buildRef: 'abc', durationMs: 2000, steps,
+  })
+  expect(m).toEqual({
+    'containerimage.digest': 'sha256:cafe',
+    'containerimage.descriptor': descriptor,
+    'image.name': 'app,reg/app:1',
+    'buildx.build.ref': 'abc',
+    manifests: [{ platform: 'linux/amd64', digest: 'sha256:cafe', config: 'sha256:c0' }],
+    durationMs: 2000,
+    cache: { steps: 2, cached: 1 },
+    steps: [
+      { step: 1, digest: 'sha256:aa', name: '[1/2] FROM busybox', cache: 'hit', status: 'cached' },
+      { step: 2, digest: 'sha256:bb', name: '[2/2] RUN make', cache: 'miss', missReason: 'no cache record for this step', status: 'completed', durationMs: 1200 },
+    ],
+  })
+})
