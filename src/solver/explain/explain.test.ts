@@ -1,0 +1,105 @@
+import { mkdtemp, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { sha256, type Digest } from '../../common/digest.js'
+import type { CacheKey } from '../../cache/records/index.js'
+import { scanContext } from '../context/index.js'
+import { makeTree, writeTree } from '../context/testContext.js'
+import type { KeyFacts, SolverVertex } from '../scheduler/index.js'
+import { explainMiss, type CompareContext } from './compare.js'
+import { Explainer } from './explainer.js'
+import { stepIdentity, type StepFacts } from './facts.js'
+import { changedFiles, selectedFiles } from './files.js'
+import { formatExplanations } from './format.js'
+
+const d = (s: string): Digest => sha256(s)
+const facts = (over: Partial<StepFacts> = {}): StepFacts => ({
+  step: '[2]', name: '[2/3] RUN make', key: d('k1'), op: d('op1'), inputs: [d('in1')], inputNames: ['[1/3] FROM busybox'],
+  facts: { cmd: 'RUN make' }, ...over,
+})
+const ctx = (over: Partial<CompareContext> = {}): CompareContext => ({ buildArgs: new Set(['VERSION']), ignoreCache: false, parentRan: false, hadPreviousBuild: true, ...over })
+
+describe('explainMiss', () => {
+  test.each<[string, StepFacts | undefined, StepFacts, Partial<CompareContext>, string]>([
+    ['no earlier build', undefined, facts(), { hadPreviousBuild: false }, 'first build'],
+    ['a step the last build did not have', undefined, facts(), {}, 'new step (not in the last build)'],
+    ['--no-cache', facts(), facts(), { ignoreCache: true }, '--no-cache'],
+    ['same key, record gone', facts(), facts(), {}, 'cache record was removed since the last build (prune or garbage collection)'],
+    ['base image', facts({ facts: { image: 'busybox@sha256:' + 'a'.repeat(64) } }), facts({ key: d('k2'), op: d('op2'), facts: { image: 'busybox@sha256:' + 'b'.repeat(64) } }), {},
+      'base image digest changed (sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb)'],
+    ['build arg', facts({ facts: { cmd: 'RUN make', 'env:VERSION': '1' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', 'env:VERSION': '2' } }), {}, 'build arg VERSION changed'],
+    ['env', facts({ facts: { cmd: 'RUN make' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', 'env:CC': 'gcc' } }), {}, 'ENV CC changed'],
+    ['instruction', facts(), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make all' } }), {}, 'instruction changed'],
+    ['parent re-ran', facts(), facts({ key: d('k2'), inputs: [d('in2')] }), { parentRan: true }, 'parent step re-ran'],
+    ['files', facts({ facts: { 'files:/src': JSON.stringify({ 'a.ts': '1', 'b.ts': '1', 'c.ts': '1', 'd.ts': '1', 'e.ts': '1' }) } }),
+      facts({ key: d('k2'), inputs: [d('in2')], facts: { 'files:/src': JSON.stringify({ 'a.ts': '2', 'b.ts': '2', 'c.ts': '1', 'd.ts': '2', 'f.ts': '1' }) } }), {},
+      'files changed under COPY /src: a.ts, b.ts, d.ts (+2 more)'],
+  ])('%s', (_, prev, cur, over, summary) => {
+    expect(explainMiss(prev, cur, ctx(over)).summary).toBe(summary)
+  })
+
+  test('changes carry the old and new values', () => {
+    const r = explainMiss(facts({ facts: { 'env:VERSION': '1' } }), facts({ key: d('k2'), op: d('op2'), facts: { 'env:VERSION': '2' } }), ctx())
+    expect(r.changes).toEqual([{ what: 'build arg VERSION', old: '1', new: '2' }])
+  })
+})
+
+test.each([
+  ['[linux/amd64 build 3/5] RUN make', '[linux/amd64 build 3]'],
+  ['[2/3] COPY . /src', '[2]'],
+  ['[internal] load build context', '[internal] load build context'],
+])('stepIdentity(%j)', (name, id) => { expect(stepIdentity(name)).toBe(id) })
+
+test('selectedFiles lists what a COPY selects, and changedFiles names the differences', async () => {
+  const root = makeTree({ 'src/a.ts': 'a', 'src/lib/b.ts': 'b', 'other.txt': 'o', 'src/link': { symlink: 'a.ts' } })
+  const before = selectedFiles(await scanContext(root), '/src', { followSymlinks: true, wildcard: true })
+  expect(Object.keys(before).sort()).toEqual(['src/a.ts', 'src/lib/b.ts', 'src/link'])
+  writeTree(root, { 'src/lib/b.ts': 'b2', 'src/new.ts': 'n', 'other.txt': 'o2' })
+  const after = selectedFiles(await scanContext(root), '/src', { followSymlinks: true, wildcard: true })
+  expect(changedFiles(before, after)).toEqual(['src/lib/b.ts', 'src/new.ts'])
+  expect(Object.keys(selectedFiles(await scanContext(root), '/src/*.ts', { followSymlinks: true, wildcard: true })).sort()).toEqual(['src/a.ts', 'src/new.ts'])
+})
+
+describe('Explainer', () => {
+  const vertex = (name: string, inputs: SolverVertex[] = []): SolverVertex => ({
+    digest: d(name), name, inputs, ignoreCache: false, op: { resource: 'none', cacheMap: async () => ({ digest: d(name), deps: [] }), exec: async () => ({}) },
+  })
+  const key = (v: SolverVertex, k: string, explain: Record<string, string> = {}, deps: KeyFacts['deps'] = []): KeyFacts =>
+    ({ key: d(k) as CacheKey, op: d(`op ${v.name}`), deps, explain })
+
+  test('compares with the last build of the same identity and persists across builds', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tsbuild-explain-'))
+    const identity = { dockerfile: '/ctx/Dockerfile', platforms: ['linux/amd64'] }
+    const opts = { buildArgs: new Set<string>(), ops: new Map() }
+    const base = vertex('[1/2] FROM busybox')
+    const run = vertex('[2/2] RUN make', [base])
+
+    const first = await Explainer.open(root, identity, opts)
+    first.onKey(base, key(base, 'b1', { image: 'busybox@sha256:' + '1'.repeat(64) }))
+    first.onKey(run, key(run, 'r1', {}, [{ key: d('b1') as CacheKey }]))
+    expect(first.missReason(base, { parentRan: false })).toBe('first build')
+    expect(first.missReason(run, { parentRan: true })).toBe('first build')
+    await first.save()
+
+    const second = await Explainer.open(root, identity, opts)
+    second.onKey(base, key(base, 'b2', { image: 'busybox@sha256:' + '2'.repeat(64) }))
+    second.onKey(run, key(run, 'r2', {}, [{ key: d('b2') as CacheKey }]))
+    expect(second.missReason(base, { parentRan: false })).toMatch(/^base image digest changed/)
+    expect(second.missReason(run, { parentRan: true })).toBe('parent step re-ran')
+    const text = formatExplanations(second.explanations(), second.previousBuildTime)
+    expect(text).toMatch(/^cache explanation: compared with the build of \d{4}-/)
+    expect(text).toContain('MISS [1/2] FROM busybox: base image digest changed')
+    expect(text).toContain(`base image: busybox@sha256:${'1'.repeat(64)} → busybox@sha256:${'2'.repeat(64)}`)
+    await second.save()
+
+    const third = await Explainer.open(root, identity, opts)
+    third.onKey(base, key(base, 'b2', { image: 'busybox@sha256:' + '2'.repeat(64) }))
+    third.markCached(base.digest)
+    expect(third.explanations()).toEqual([{ step: '[1]', name: '[1/2] FROM busybox', status: 'cached', changes: [] }])
+    const other = await Explainer.open(root, { ...identity, target: 'dev' }, opts)
+    other.onKey(base, key(base, 'b2'))
+    expect(other.missReason(base, { parentRan: false })).toBe('first build')
+    expect(await readdir(join(root, 'explain'))).toHaveLength(1)
+  })
+})
