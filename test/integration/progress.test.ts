@@ -65,6 +65,27 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(again.stderr).not.toMatch(/ hello$/m)
   })
 
+  test('plain: parallel stages interleave as BuildKit prints them, every block readable on its own', async () => {
+    const stage = (name: string): string => `FROM ${busybox} AS ${name}\nRUN for i in 1 2 3 4 5; do echo ${name}-$i; sleep 0.2; done > /dev/stderr; echo ${name} > /${name}\n`
+    const { root, ctx } = await project(`${stage('left')}${stage('right')}FROM ${busybox}\nCOPY --from=left /left /\nCOPY --from=right /right /\n`)
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'app', '.')
+    expect(r.code, r.stderr).toBe(0)
+    const blocks = r.stderr.trim().split('\n\n').filter((b) => b.startsWith('#')).map((b) => b.split('\n').filter((l) => l.startsWith('#')))
+    for (const b of blocks) {
+      const n = /^#(\d+) /.exec(b[0]!)![1]
+      for (const line of b) expect(line.startsWith(`#${n} `), b.join('\n')).toBe(true)
+      expect(b.at(-1)!, b.join('\n')).toMatch(/ (DONE \d+\.\ds|CACHED|\.\.\.)$/)
+    }
+    // Both RUN steps were in flight at once, so at least one block was left unfinished and re-entered.
+    const paused = blocks.filter((b) => b.at(-1)!.endsWith(' ...'))
+    expect(paused.length).toBeGreaterThan(0)
+    for (const b of paused) expect(blocks.filter((o) => o[0] === b[0]).length).toBeGreaterThan(1)
+    for (const name of ['left', 'right']) {
+      const lines = r.stderr.split('\n').filter((l) => new RegExp(`^#\\d+ \\d+\\.\\d{3} ${name}-\\d$`).test(l))
+      expect(lines.map((l) => l.split(' ').at(-1))).toEqual([1, 2, 3, 4, 5].map((i) => `${name}-${i}`))
+    }
+  })
+
   test('rawjson: every line is an event valid against docs/progress.schema.json; logs are base64', async () => {
     const { root, ctx } = await project(`FROM ${busybox}\nRUN printf 'caf\\303\\251\\n'\n`)
     const r = await tsbuild(root, ctx, 'build', '--progress=rawjson', '-t', 'app', '.')
