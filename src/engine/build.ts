@@ -93,6 +93,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err
   })
+  // A build killed earlier (kill -9) leaves containers and mounts behind; live builds' are kept.
+  await services.executor.sweepStale()
   // NoEmptyContinuation is a check finding, printed with the others after the build.
   for (const w of converted.warnings) if (w.rule !== 'NoEmptyContinuation') opts.onEvent({ type: 'warning', message: w.message, time: Date.now() })
 

@@ -1,6 +1,8 @@
 export { RuncExecutor, ExecFailedError } from './runc.js'
 export type { ExecMount, ExecRequest, ExecResult } from './runc.js'
 export { resolveUser } from './user.js'
+export { sweepStaleSandboxes, ownerPid } from './sweep.js'
+export type { SweepResult } from './sweep.js'
 export type { ExecUser } from './user.js'
 export { canRunPlatform, listRunnablePlatforms, assertCanRunPlatform } from './binfmt.js'
 export { generateSpec, hostsFile, resolvConf, DEFAULT_CAPABILITIES } from './spec.js'

@@ -8,6 +8,8 @@ import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
 import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
 import { findMountStubs, removeMountStubs } from './stubs.js'
+import { runCommand } from './command.js'
+import { sweepStaleSandboxes, type SweepResult } from './sweep.js'
 import { resolveUser, type ExecUser } from './user.js'
 
 /** A mount the process sees besides its rootfs. */
@@ -84,11 +86,17 @@ export class RuncExecutor {
     await this.checked
   }
 
+  /** Remove what dead tsbuild processes left in this state dir (see sweepStaleSandboxes). */
+  async sweepStale (): Promise<SweepResult> {
+    return await sweepStaleSandboxes(this.stateDir, { runc: this.runcBinary })
+  }
+
   async run (req: ExecRequest): Promise<ExecResult> {
     await this.checkInstalled()
     if (req.platform !== undefined) await assertCanRunPlatform(req.platform)
     if (req.signal?.aborted === true) throw cancelled()
-    const id = `tsb-${randomBytes(8).toString('hex')}`
+    // The pid in the id lets sweepStaleSandboxes tell a dead build's leftovers from a live one's.
+    const id = `tsb-${process.pid}-${randomBytes(6).toString('hex')}`
     const bundle = join(this.stateDir, 'executor', id)
     const rootfs = join(bundle, 'rootfs')
     const hostMounted: string[] = []
@@ -202,16 +210,4 @@ export class RuncExecutor {
 
 function cancelled (): TsbuildError {
   return new TsbuildError('CANCELLED', 'the build step was cancelled')
-}
-
-async function runCommand (cmd: string, args: readonly string[]): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let errOut = ''
-    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { errOut += c.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${errOut.trim()}`)))
-  })
 }

@@ -1,0 +1,101 @@
+// tsbuild build interrupted and concurrent: kill -9 mid-RUN then a clean
+// rebuild, SIGINT mid-RUN, and two builds at once on one state dir.
+import { execFile } from 'node:child_process'
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
+
+let busybox: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  await ensureBuilt()
+})
+
+/** Host mount points under `dir` (from the mount table this process sees). */
+async function mountsUnder (dir: string): Promise<string[]> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8')
+  return table.split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m === dir || m.startsWith(dir + '/'))
+}
+
+async function runcContainers (root: string): Promise<string[]> {
+  const { stdout } = await run('runc', ['--root', join(root, 'runc'), 'list', '-q']).catch(() => ({ stdout: '' }))
+  return stdout.split('\n').filter((l) => l !== '')
+}
+
+/** Processes whose command line is exactly `sleep <marker>` (the RUN we interrupt). */
+async function sleepers (marker: string): Promise<number[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,args='])
+  return stdout.split('\n').filter((l) => l.trim().endsWith(`sleep ${marker}`)).map((l) => Number(l.trim().split(' ')[0]))
+}
+
+/** Start a build whose RUN sleeps; resolve once that RUN has started and its sandbox is up. */
+async function startSleepingBuild (root: string, seconds: string) {
+  const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+    Dockerfile: `FROM ${busybox}\nARG SECONDS\nRUN echo start && sleep $SECONDS\n`,
+  })
+  const build = spawnTsbuild(['build', '--progress=plain', '--build-arg', `SECONDS=${seconds}`, ctx], { root })
+  const deadline = Date.now() + 60_000
+  while (!/#\d+ [\d.]+ start$/m.test(build.stderrSoFar()) || (await sleepers(seconds)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`the RUN never started:\n${build.stderrSoFar()}`)
+    if (build.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${build.stderrSoFar()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { ...build, ctx }
+}
+
+describe('interrupted builds', () => {
+  test('kill -9 in the middle of a RUN, then a rebuild on the same state dir succeeds and leaves nothing behind', async () => {
+    const root = await freshDir('tsb-root-')
+    const first = await startSleepingBuild(root, '31')
+    first.child.kill('SIGKILL')
+    expect((await first.done).signal).toBe('SIGKILL')
+
+    const r = await buildOk(['build', '--progress=plain', '--build-arg', 'SECONDS=0', first.ctx], { root })
+    expect(r.stderr).toMatch(/#\d+ [\d.]+ start$/m)
+    expect(await runcContainers(root)).toEqual([])
+    expect(await mountsUnder(root)).toEqual([])
+    expect(await sleepers('31')).toEqual([])
+    expect(await readdir(join(root, 'executor')).catch(() => [])).toEqual([])
+  })
+
+  test('SIGINT during a RUN exits 130 with the container stopped and its mounts gone', async () => {
+    const root = await freshDir('tsb-root-')
+    const build = await startSleepingBuild(root, '32')
+    build.child.kill('SIGINT')
+    const r = await build.done
+    expect(r.code, r.stderr).toBe(130)
+    expect(await runcContainers(root)).toEqual([])
+    expect(await mountsUnder(root)).toEqual([])
+    expect(await sleepers('32')).toEqual([])
+  })
+})
+
+describe('concurrent builds', () => {
+  test('two builds at once on one state dir both succeed with their own results', async () => {
+    const root = await freshDir('tsb-root-')
+    const make = async (name: string) => await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN echo shared > /shared && sleep 1\nCOPY name.txt /name.txt\nRUN cat /shared /name.txt > /out\n`,
+      'name.txt': `${name}\n`,
+    })
+    const [a, b] = await Promise.all([make('alpha'), make('beta')])
+    const out = await freshDir('tsb-out-')
+    await Promise.all([
+      buildOk(['build', '-t', 'alpha', '-o', `type=local,dest=${join(out, 'a')}`, a], { root }),
+      buildOk(['build', '-t', 'beta', '-o', `type=local,dest=${join(out, 'b')}`, b], { root }),
+    ])
+    expect(await readFile(join(out, 'a/out'), 'utf8')).toBe('shared\nalpha\n')
+    expect(await readFile(join(out, 'b/out'), 'utf8')).toBe('shared\nbeta\n')
+    // Both tags are stored even though each build wrote index.json at the same time.
+    await buildOk(['build', '-t', 'alpha', a], { root })
+    await buildOk(['build', '-t', 'beta', b], { root })
+    const index = JSON.parse(await readFile(join(root, 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> }
+    const names = index.manifests.flatMap((m) => Object.values(m.annotations ?? {}))
+    expect(names.some((n) => n.includes('alpha'))).toBe(true)
+    expect(names.some((n) => n.includes('beta'))).toBe(true)
+    expect(await mountsUnder(root)).toEqual([])
+  })
+})
