@@ -9,13 +9,18 @@ import { main } from '../../src/cli/main.js'
 interface CliResult { code: number; stdout: string; stderr: string }
 
 async function tsbuild (root: string, cwd: string, env: Record<string, string>, ...argv: string[]): Promise<CliResult> {
+  return await tsbuildWith({ root, cwd, env }, ...argv)
+}
+
+async function tsbuildWith (o: { root: string; cwd: string; env: Record<string, string>; signal?: AbortSignal; onStderr?: (text: string) => void }, ...argv: string[]): Promise<CliResult> {
+  const { root, cwd, env } = o
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
   let err = ''
   stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { TSBUILD_ROOT: root, PATH: process.env.PATH, ...env }, cwd })
+  stderr.setEncoding('utf8').on('data', (c: string) => { err += c; o.onStderr?.(err) })
+  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { TSBUILD_ROOT: root, PATH: process.env.PATH, ...env }, cwd, ...(o.signal !== undefined ? { signal: o.signal } : {}) })
   return { code, stdout: out, stderr: err }
 }
 
@@ -104,5 +109,24 @@ describe.skipIf(!isRoot)('tsbuild history (RUN needs root for runc)', () => {
     const r = await tsbuild(root, ctx, {}, ...argv)
     expect(r.code).toBe(code)
     expect(r.stderr).toMatch(message)
+  })
+})
+
+describe.skipIf(!isRoot)('a cancelled build (RUN needs root for runc)', () => {
+  test('exits 130 and is recorded as cancelled with the output it had', async () => {
+    const root = await mkdtemp(join(work, 'root-'))
+    const ctx = await mkdtemp(join(work, 'ctx-'))
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN echo started-sleeping; sleep 60\n`)
+    const ac = new AbortController()
+    const t0 = Date.now()
+    const r = await tsbuildWith({ root, cwd: ctx, env: {}, signal: ac.signal, onStderr: (text) => { if (/^#\d+ \d+\.\d{3} started-sleeping$/m.test(text)) ac.abort(new Error('interrupted by SIGINT')) } }, 'build', '--progress=plain', '.')
+    expect(r.code, r.stderr).toBe(130)
+    expect(Date.now() - t0).toBeLessThan(30_000)
+    expect(r.stderr).toMatch(/^#\d+ CANCELED$/m)
+    const record = JSON.parse((await tsbuild(root, ctx, {}, 'history', 'inspect', '^1', '--format', 'json')).stdout) as { status: string; steps: Array<{ number: number; name: string; status: string }> }
+    expect(record.status).toBe('cancelled')
+    const step = record.steps.find((s) => s.name.includes('RUN echo started-sleeping'))!
+    expect(step.status).toBe('cancelled')
+    expect((await tsbuild(root, ctx, {}, 'history', 'logs', '^1', String(step.number))).stdout).toBe('started-sleeping\n')
   })
 })
