@@ -20,7 +20,7 @@ async function quickstart (root: string): Promise<string> {
   return stdout
 }
 
-/** Step names whose vertex ran (a `DONE` line) rather than came from the cache. */
+/** Build steps (`[...]` names) whose vertex ran (a `DONE` line) rather than came from the cache; exporting is not a step. */
 function stepsThatRan (log: string): string[] {
   const names = new Map<string, string>()
   const ran: string[] = []
@@ -29,7 +29,7 @@ function stepsThatRan (log: string): string[] {
     if (m === null) continue
     const [, id, rest] = m as unknown as [string, string, string]
     if (rest.startsWith('[')) names.set(id, rest)
-    else if (rest.startsWith('DONE') && !(names.get(id) ?? '').includes('[internal]')) ran.push(names.get(id) ?? `#${id}`)
+    else if (rest.startsWith('DONE') && names.has(id) && !names.get(id)!.startsWith('[internal]')) ran.push(names.get(id)!)
   }
   return ran
 }
