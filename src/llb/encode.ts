@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { sha256, type Digest } from '../common/digest.js'
+import { hash } from 'node:crypto'
+import type { Digest } from '../common/digest.js'
 import { normalizePlatform, type Platform } from '../common/platform.js'
 import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAttrs } from './ops.js'
 
@@ -45,10 +45,9 @@ export function encodeOp (op: Op): Record<string, unknown> {
  * whole history behind the op's outputs. Metadata is not part of it.
  */
 export function digestOf (op: Op): Digest {
-  if (op.kind !== 'exec' || op.meta.env.length === 0) return sha256(JSON.stringify(encodeOp(op)))
-  const hash = createHash('sha256')
-  for (const part of execJsonParts(op)) hash.update(part)
-  return `sha256:${hash.digest('hex')}` as Digest
+  const text = op.kind === 'exec' && op.meta.env.length > 0 ? execJsonParts(op).join('') : JSON.stringify(encodeOp(op))
+  // One-shot hashing: a Hash object per op cost more than hashing the text.
+  return `sha256:${hash('sha256', text, 'hex')}` as Digest
 }
 
 /**
@@ -79,19 +78,21 @@ function execJsonParts (op: ExecOp): string[] {
 }
 
 /**
- * JSON text of a string list, remembered per array. Lists inside ops are
- * immutable (ops are values), so the text never goes stale; weak keys let it
- * go with the op.
+ * JSON text of a string list, remembered for the last list seen. Lists
+ * inside ops are immutable (ops are values), so the text never goes stale.
+ * Marshalling visits a stage's ops in order, so the RUNs that share an env
+ * list come one after another; remembering one list keeps every env text
+ * from surviving into the old generation of the heap.
  */
-const listJsonCache = new WeakMap<readonly string[], string>()
+let lastList: readonly string[] | undefined
+let lastListJson = ''
 
 function stringListJson (list: readonly string[]): string {
-  let json = listJsonCache.get(list)
-  if (json === undefined) {
-    json = JSON.stringify(list)
-    listJsonCache.set(list, json)
+  if (list !== lastList) {
+    lastListJson = JSON.stringify(list)
+    lastList = list
   }
-  return json
+  return lastListJson
 }
 
 /**

@@ -60,23 +60,23 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
     mode = parsed!.kind === 'octal' ? parsed!.mode : text
   }
   const excludes = instr.excludes.map(expand)
-  const common = { ...(owner !== undefined ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) }
   const from = instr.kind === 'copy' && instr.from !== undefined ? sourceOf(instr.from) : ctx.buildContext
   const actions: llb.FileActionChain[] = []
   for (const src of sources) {
     if (isAdd && isGitSource(src)) {
       const { remote, ref, subdir } = splitGitFragment(src)
       const repo = llb.git(remote, ref, { keepGitDir: (instr as AddInstruction).keepGitDir, ...(subdir !== undefined ? { subdir } : {}) })
-      actions.push(llb.copy(repo, '/', dest, { ...common, dirCopyContents: true, createDestPath: true, followSymlink: true }))
+      actions.push(llb.copy(repo, '/', dest, { owner, mode, dirCopyContents: true, createDestPath: true, followSymlink: true }))
     } else if (isAdd && isHttpUrl(src)) {
       const checksum = (instr as AddInstruction).checksum
       const filename = httpFilename(src)
       const download = llb.http(src, { filename, ...(checksum !== undefined ? { checksum: expand(checksum) } : {}) })
-      actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { ...common, createDestPath: true }))
+      actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { owner, mode, createDestPath: true }))
     } else {
       if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
       actions.push(llb.copy(from, posix.join('/', src) + (src.endsWith('/') && src !== '/' ? '/' : ''), dest, {
-        ...common,
+        owner,
+        mode,
         followSymlink: true,
         dirCopyContents: true,
         attemptUnpack: isAdd && ((instr as AddInstruction).unpack ?? true),
@@ -92,7 +92,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
     const data = doc.expand ? expand(doc.data) : doc.data
     const file = posix.join('/', doc.path)
     const content = llb.scratch().file(llb.mkfile(file, typeof mode === 'number' ? mode : 0o644, data), { customName: '[internal] preparing inline document' })
-    actions.push(llb.copy(content, file, dest, { ...common, createDestPath: true }))
+    actions.push(llb.copy(content, file, dest, { owner, mode, createDestPath: true }))
   }
   const chain = actions.reduce((a, b) => a.then(b))
   const md = instructionMetadata(ctx, st, { name: displayCommand(ctx, st, instr.original), original: instr.original.trim(), range: instr.range })
