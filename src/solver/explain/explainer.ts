@@ -72,6 +72,10 @@ export class Explainer {
   missReason (v: SolverVertex, ctx: { parentRan: boolean }): string | undefined {
     const cur = this.current.get(v.digest)
     if (cur === undefined) return undefined
+    if (v.op.noCache === true) {
+      this.reasons.set(v.digest, { summary: 'never cached (runs on every build)', changes: [] })
+      return this.reasons.get(v.digest)!.summary
+    }
     const reason = explainMiss(this.previousOf(cur), cur, {
       buildArgs: this.opts.buildArgs, ignoreCache: v.ignoreCache, parentRan: ctx.parentRan, hadPreviousBuild: this.prev !== undefined,
     })
