@@ -76,7 +76,14 @@ export class RemoteCache {
   inlineFor (head: SolverVertex | null | undefined): PlatformImage['inlineCache'] {
     if (!this.isInline || head === null || head === undefined) return undefined
     const top = this.solved.get(head.digest)
-    return top === undefined ? [] : this.prefixesOf(top).map((s) => ({ key: s.key, depth: s.layers.length, description: s.name }))
+    if (top === undefined) return []
+    // Steps below an imported hit were not solved: the import still knows them, so the
+    // metadata (and the image config carrying it) is the same as the build that made it.
+    const entries = new Map(this.prefixesOf(top).map((s) => [s.key, { key: s.key, depth: s.layers.length, description: s.name }]))
+    for (const c of this.importer?.prefixesOf(top.layers) ?? []) {
+      if (!entries.has(c.key)) entries.set(c.key, { key: c.key, depth: c.layers.length, description: c.description ?? '' })
+    }
+    return [...entries.values()]
   }
 
   /** Wait for every export. Throws the first failure of a target without ignore-error. */

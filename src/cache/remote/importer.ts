@@ -77,6 +77,15 @@ export class CacheImporter {
     }
   }
 
+  /** Imported chains whose layers are a bottom part of `layers` (snapshot names = diffIDs). */
+  prefixesOf (layers: readonly string[]): CacheChain[] {
+    return [...this.chains.values()].map((i) => i.chain)
+      .filter((c) => c.layers.length <= layers.length && c.layers.every((l, i) => layers[i] === l.diffID))
+  }
+
+  /** Whether an imported cache has this blob. */
+  lists (digest: Digest): boolean { return this.blobSources.has(digest) }
+
   /** Bring a blob that an imported cache lists into the local store. False when no source lists it. */
   async fetchBlob (desc: Descriptor): Promise<boolean> {
     const from = this.blobSources.get(desc.digest)

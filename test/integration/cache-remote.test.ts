@@ -1,0 +1,153 @@
+// --cache-to / --cache-from through the CLI against the loopback registries
+// and local dirs: a rebuild on an empty state dir runs no step, downloads
+// only what is read, and exports the same image.
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { freePort } from '../setup/registry.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, runTsbuild, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+let registry: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  registry = inject('registry')
+  await ensureBuilt()
+})
+
+const SDE = ['--build-arg', 'SOURCE_DATE_EPOCH=1700000000']
+
+/** Two stages; every RUN prints a marker, so a rebuild that runs one shows it. */
+const twoStage = (from: string, tag: string) => [
+  `FROM ${from} AS deps`,
+  'COPY pkg.txt /app/pkg.txt',
+  `RUN echo MARKER-deps-${tag} && mkdir -p /app/node_modules && for i in 1 2 3 4 5; do echo "module $i" > /app/node_modules/m$i; done`,
+  `FROM ${from}`,
+  'COPY --from=deps /app/node_modules /app/node_modules',
+  'COPY main.txt /app/main.txt',
+  `RUN echo MARKER-final-${tag} && cat /app/main.txt /app/node_modules/m1 > /app/out`,
+].join('\n')
+
+interface Built { events: ReturnType<typeof parseEvents>; digest: string; stderr: string }
+
+async function build (ctx: string, extra: string[], env: Record<string, string> = {}): Promise<Built> {
+  const root = await freshDir('tsb-root-')
+  const meta = join(root, 'meta.json')
+  const tag = extra.includes('-t') ? [] : ['-t', 'app:latest']
+  const r = await buildOk(['build', '--progress=rawjson', ...SDE, ...tag, '--metadata-file', meta, ...extra, ctx], { root, env })
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string }
+  return { events: parseEvents(r.stderr), digest: m['containerimage.digest'], stderr: r.stderr }
+}
+
+async function context (tag: string): Promise<string> {
+  return await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: twoStage(busybox, tag), 'pkg.txt': 'deps v1\n', 'main.txt': 'main v1\n' })
+}
+
+describe('cache export and import', () => {
+  test.each([
+    ['registry', (id: string) => `type=registry,ref=${registry}/cache-${id}:ci`, (id: string) => `type=registry,ref=${registry}/cache-${id}:ci`],
+    ['local', (id: string) => `type=local,dest=/tmp/tsb-cache-${id}`, (id: string) => `type=local,src=/tmp/tsb-cache-${id}`],
+  ])('%s, mode=max: a rebuild on an empty state dir runs nothing and exports the same image', async (kind, to, from) => {
+    const id = `${kind}-${Date.now()}`
+    const ctx = await context(id)
+    const first = await build(ctx, ['--cache-to', `${to(id)},mode=max`])
+    expect(logText(first.events)).toContain(`MARKER-deps-${id}`)
+    const second = await build(ctx, ['--cache-from', from(id)])
+    expect(steps(second.events)).toEqual([])
+    expect(logText(second.events)).not.toContain('MARKER')
+    expect(cachedSteps(second.events).some((n) => n.includes('RUN echo MARKER-final'))).toBe(true)
+    expect(second.digest).toBe(first.digest)
+  })
+
+  test('mode=max keeps intermediate steps: a changed last file re-runs only the final RUN', async () => {
+    const id = `max-${Date.now()}`
+    const ctx = await context(id)
+    const ref = `${registry}/cache-${id}:ci`
+    await build(ctx, ['--cache-to', `type=registry,ref=${ref},mode=max`])
+    await writeFile(join(ctx, 'main.txt'), 'main v2\n')
+    const second = await build(ctx, ['--cache-from', `type=registry,ref=${ref}`])
+    const ran = ranSteps(second.events)
+    expect(ran.some((n) => n.includes('MARKER-final'))).toBe(true)
+    expect(ran.some((n) => n.includes('MARKER-deps'))).toBe(false)
+  })
+
+  test('inline cache in a pushed image serves a rebuild', async () => {
+    const id = `inline-${Date.now()}`
+    const ctx = await context(id)
+    const image = `${registry}/app-${id}:latest`
+    const first = await build(ctx, ['--cache-to', 'type=inline', '--push', '-t', image])
+    const second = await build(ctx, ['--cache-from', image, '--cache-to', 'type=inline', '--push', '-t', image])
+    expect(steps(second.events)).toEqual([])
+    expect(second.digest).toBe(first.digest)
+  })
+
+  test('several --cache-from: a missing one is skipped, the next one serves', async () => {
+    const id = `multi-${Date.now()}`
+    const ctx = await context(id)
+    await build(ctx, ['--cache-to', `type=local,dest=/tmp/tsb-cache-${id},mode=max`])
+    const second = await build(ctx, ['--cache-from', `type=registry,ref=${registry}/nothing-${id}:x`, '--cache-from', `type=local,src=/tmp/tsb-cache-${id}`])
+    expect(steps(second.events)).toEqual([])
+  })
+
+  test('ignore-error=true with a registry that is down: the build succeeds with a warning', async () => {
+    const ctx = await context(`down-${Date.now()}`)
+    const down = `127.0.0.1:${await freePort()}`
+    const r = await build(ctx, ['--cache-to', `type=registry,ref=${down}/cache:x,mode=max,ignore-error=true`])
+    expect(r.stderr).toMatch(/cache export to registry 127\.0\.0\.1:\d+\/cache:x failed/)
+  })
+
+  test('without ignore-error, a registry that is down fails the build', async () => {
+    const ctx = await context(`down2-${Date.now()}`)
+    const down = `127.0.0.1:${await freePort()}`
+    const r = await runTsbuild(['build', '--progress=plain', '--cache-to', `type=registry,ref=${down}/cache:x`, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/127\.0\.0\.1/)
+  })
+
+  test('authenticated registry: credentials from DOCKER_CONFIG', async () => {
+    const auth = inject('authRegistry')
+    const dockerConfig = await freshDir('tsb-docker-')
+    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [auth.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } }))
+    const id = `auth-${Date.now()}`
+    const ctx = await context(id)
+    const ref = `type=registry,ref=${auth.host}/cache-${id}:ci`
+    const first = await build(ctx, ['--cache-to', `${ref},mode=max`], { DOCKER_CONFIG: dockerConfig })
+    const second = await build(ctx, ['--cache-from', ref], { DOCKER_CONFIG: dockerConfig })
+    expect(steps(second.events)).toEqual([])
+    expect(second.digest).toBe(first.digest)
+  })
+
+  test('a build killed half-way leaves a cache of the steps that finished', async () => {
+    const id = `kill-${Date.now()}`
+    const dir = `/tmp/tsb-cache-${id}`
+    const slow = (last: string) => [`FROM ${busybox}`, `RUN echo MARKER-one-${id} > /one`, `RUN echo MARKER-two-${id} > /two`, `RUN ${last}`].join('\n')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: slow('sleep 60') })
+    const run = spawnTsbuild(['build', '--progress=rawjson', '--cache-to', `type=local,dest=${dir},mode=max`, ctx], { root: await freshDir('tsb-root-') })
+    // Wait until the second RUN's record is in the exported cache, then kill -9.
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      const index = await readFile(join(dir, 'index.json'), 'utf8').catch(() => '')
+      if (index !== '' && await recordCount(dir) >= 3) break
+      if (Date.now() > deadline) throw new Error(`no cache appeared:\n${run.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    run.child.kill('SIGKILL')
+    await run.done
+    await writeFile(join(ctx, 'Dockerfile'), slow('true'))
+    const r = await buildOk(['build', '--progress=rawjson', '--cache-from', `type=local,src=${dir}`, ctx], { root: await freshDir('tsb-root-') })
+    const events = parseEvents(r.stderr)
+    expect(logText(events)).not.toContain('MARKER')
+    expect(steps(events)).toEqual([expect.stringContaining('RUN true')])
+  })
+})
+
+/** Records in a local cache dir's current manifest. */
+async function recordCount (dir: string): Promise<number> {
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
+  const blob = async (d: string) => JSON.parse(await readFile(join(dir, 'blobs', 'sha256', d.slice(7)), 'utf8')) as Record<string, unknown>
+  const manifest = await blob(index.manifests[0]!.digest) as { config: { digest: string } }
+  return ((await blob(manifest.config.digest)).records as unknown[]).length
+}
+
+/** Steps that ran, leaving out loading the context (it is scanned on every build). */
+const steps = (events: ReturnType<typeof parseEvents>): string[] => ranSteps(events).filter((n) => !n.startsWith('[internal]'))
