@@ -61,3 +61,4 @@ for (const { n, root } of contexts) {
 for (const { root } of contexts) rmSync(root, { recursive: true, force: true })
 console.table(rows)
 console.log('cold = empty stat cache (page cache warm); no-op = unchanged context with a warm stat cache')
+console.log(`BENCH_RESULT ${JSON.stringify(rows)}`)

@@ -116,4 +116,4 @@ if (rssMB > 0) {
   console.log(`peak RSS exporting a ${rssMB} MB layer (gzip): ${results.peakRssMB} MB`)
   await rm(big, { recursive: true, force: true })
 }
-console.log(JSON.stringify(results))
+console.log(`BENCH_RESULT ${JSON.stringify(results)}`)

@@ -87,3 +87,4 @@ console.log(`  parse only, median:                           ${fmt(median(parseT
 console.log(`  parse + convert, 1 platform, median:          ${fmt(median(one))}   (${cold.ops} ops)`)
 console.log(`  parse + convert, 2 platforms, median:         ${fmt(median(two))}   (${ops} ops in both)`)
 console.log(`  bar: < 100 ms  → ${median(one) < 100 ? 'ok' : 'SLOW'}`)
+console.log(`BENCH_RESULT ${JSON.stringify({ instructions: instructionCount, coldMs: cold.ms, parseMedianMs: median(parseTimes), medianMs: median(one), twoPlatformMedianMs: median(two) })}`)
