@@ -137,4 +137,21 @@ describe('Scheduler', () => {
     expect(slow.calls.cancelled).toBe(1)
     void make
   })
+
+  test('explanation hooks: every key is reported with its deps, a step about to run takes its miss reason from explainMiss', async () => {
+    const { records } = await newScheduler()
+    const base = vtx('base')
+    const top = vtx('top', [base.v])
+    const keys: Array<{ name: string; deps: number }> = []
+    const events: SolveEvent[] = []
+    const s = new Scheduler({
+      records, emit: (e) => events.push(e),
+      onKey: (v, k) => keys.push({ name: v.name, deps: k.deps.length }),
+      explainMiss: (v, c) => (v.name === 'top' ? `because (parent ran: ${c.parentRan})` : undefined),
+    })
+    await s.solve([top.v])
+    expect(keys.sort((a, b) => a.name.localeCompare(b.name))).toEqual([{ name: 'base', deps: 0 }, { name: 'top', deps: 1 }])
+    const started = events.flatMap((e) => (e.type === 'vertex' && e.status === 'started' ? [`${e.name}: ${e.missReason ?? ''}`] : []))
+    expect(started.sort()).toEqual(['base: no cache record for this step', 'top: because (parent ran: true)'])
+  })
 })
