@@ -4,6 +4,7 @@ import { TsbuildError, hasCode } from '../../common/errors.js'
 import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../../common/oci.js'
 import { formatPlatform, normalizePlatform, type Platform } from '../../common/platform.js'
 import { familiarName, formatReference, parseReference, type ImageReference, type RegistryClient } from '../../registry/index.js'
+import { copyLayoutBlobs, parseOciLayoutRef, resolveOciLayout } from './ociLayout.js'
 
 /**
  * What the Dockerfile converter needs to know about a base image: its config
@@ -21,11 +22,14 @@ export interface ImageLayer {
 
 /** A base image resolved for one platform. */
 export interface ResolvedSourceImage {
-  /** Fully qualified reference as written (`docker.io/library/busybox:latest`). */
+  /** Fully qualified reference as written (`docker.io/library/busybox:latest`, or `oci-layout://<dir>:<tag>`). */
   ref: string
+  /** For an OCI layout: registry `oci-layout`, the directory as repository (a layout has no registry). */
   reference: ImageReference
-  /** Where the manifest came from: the local image store, or the registry. */
-  origin: 'local' | 'registry'
+  /** Where the manifest came from: the local image store, the registry, or an OCI layout directory. */
+  origin: 'local' | 'registry' | 'oci-layout'
+  /** For origin `oci-layout`: the layout directory blobs are copied from. */
+  layoutDir?: string
   /** The platform manifest (its digest pins the image in cache keys). */
   manifestDescriptor: Descriptor
   /** What the name points at: an index or the manifest itself. */
@@ -94,6 +98,15 @@ export class ImageSource implements ImageMetaResolver {
   }
 
   private async resolveUncached (input: string, platform: Platform): Promise<ResolvedSourceImage> {
+    const layoutRef = parseOciLayoutRef(input)
+    if (layoutRef !== undefined) {
+      const img = await resolveOciLayout(layoutRef, platform)
+      return {
+        ref: input, reference: { registry: 'oci-layout', repository: layoutRef.dir, ...(layoutRef.tag !== undefined ? { tag: layoutRef.tag } : {}), ...(layoutRef.digest !== undefined ? { digest: layoutRef.digest } : {}) },
+        origin: 'oci-layout', layoutDir: layoutRef.dir, manifestDescriptor: img.manifestDescriptor, rootDescriptor: img.root,
+        manifest: img.manifest, config: img.config, documents: img.documents,
+      }
+    }
     const reference = parseReference(input)
     const ref = formatReference(reference)
     let localError: unknown
@@ -155,6 +168,10 @@ export class ImageSource implements ImageMetaResolver {
       if (await content.info(layer.digest) === undefined) missing.push(layer)
     }
     if (missing.length === 0) return
+    if (r.layoutDir !== undefined) {
+      await copyLayoutBlobs(r.layoutDir, content, missing, this.opts.signal)
+      return
+    }
     // A local image may lack layers (e.g. a manifest seeded without blobs): fetch them from where the name points.
     const from = r.origin === 'local' ? r.reference : { registry: r.reference.registry, repository: r.reference.repository, digest: r.manifestDescriptor.digest }
     await Promise.all(missing.map(async (layer) => {
