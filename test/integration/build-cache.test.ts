@@ -1,9 +1,13 @@
 // tsbuild build through the CLI: parallel stages, cache hits and exactly what
 // re-runs after a change, --no-cache and --no-cache-filter, cache mounts.
+import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, vertexEvents, writeContext } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
 
 let busybox: string
 beforeAll(async () => {
@@ -109,5 +113,34 @@ describe('tsbuild build: cache', () => {
     expect(logText(first)).toContain('run 1\n')
     const second = await build(root, ctx, '--build-arg', 'RUN_ID=2')
     expect(logText(second)).toContain('run 1\nrun 2\n')
+  })
+
+  test('COPY --link does not depend on the layers below it: its copy stays cached and its layer blob is reused when an earlier step changes', async () => {
+    const root = await freshDir('tsb-root-')
+    const out = await freshDir('tsb-out-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        'ARG V',
+        'RUN echo "$V" > /v',
+        'COPY --link linked.txt /linked.txt',
+        'COPY plain.txt /plain.txt',
+      ].join('\n'),
+      'linked.txt': 'linked\n',
+      'plain.txt': 'plain\n',
+    })
+    const layersOf = async (tar: string): Promise<string[]> =>
+      (JSON.parse((await run('skopeo', ['inspect', `oci-archive:${tar}`])).stdout) as { Layers: string[] }).Layers
+    await build(root, ctx, '--build-arg', 'V=1', '-o', `type=oci,dest=${join(out, '1.tar')}`)
+    const events = await build(root, ctx, '--build-arg', 'V=2', '-o', `type=oci,dest=${join(out, '2.tar')}`)
+    const strip = (n: string): string => n.replace(/^\[[^\]]*\]\s*/, '')
+    expect(ranSteps(events).map(strip)).toEqual(expect.arrayContaining(['RUN echo "2" > /v', 'COPY plain.txt /plain.txt']))
+    // The copy onto its own empty layer is cached; only the (cheap) merge onto the new RUN layer runs.
+    expect(cachedSteps(events).map(strip)).toContain('COPY --link linked.txt /linked.txt')
+    const [one, two] = [await layersOf(join(out, '1.tar')), await layersOf(join(out, '2.tar'))]
+    expect(one).toHaveLength(4)
+    expect(two[0]).toBe(one[0])
+    expect(two[1]).not.toBe(one[1])
+    expect(two[2]).toBe(one[2])
   })
 })
