@@ -69,8 +69,9 @@ function envEntries (env: readonly EnvVar[]): readonly string[] {
 /** `env` with `key` set to `value` (moved to the end when present). */
 function setEnvVar (env: readonly EnvVar[], key: string, value: string): EnvVar[] {
   const v: EnvVar = { key, value, entry: `${key}=${value}` }
-  for (let i = 0; i < env.length; i++) if (env[i]!.key === key) return [...env.slice(0, i), ...env.slice(i + 1), v]
-  return [...env, v]
+  const out = env.filter((e) => e.key !== key)
+  out.push(v)
+  return out
 }
 
 /**

@@ -90,6 +90,6 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
   }
   const unused = [...req.buildArgs.keys()].filter(k => !declaredArgs.has(k) && !isBuiltinArg(k)).sort()
   if (unused.length > 0) warnings.push({ message: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed`, rule: 'UnusedBuildArgs' })
-  const outline = buildOutline({ text: req.dockerfile, file, dockerfile, ...outlineInput!, secrets, ssh })
+  const outline = buildOutline({ dockerfile, ...outlineInput!, secrets, ssh })
   return { platforms, warnings, outline }
 }

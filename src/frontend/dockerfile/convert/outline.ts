@@ -4,7 +4,6 @@
  * mounts, and every stage with its description (the `# name description`
  * comment directly above FROM).
  */
-import { parse, type AstNode } from '../parser/index.js'
 import type { ArgInstruction, Dockerfile } from '../instructions/index.js'
 import type { StageNode } from './graph.js'
 import type { Outline, OutlineArg, OutlineTarget, OutlineUse } from './types.js'
@@ -21,8 +20,6 @@ function docComment (comments: readonly string[] | undefined, name: string | und
 }
 
 export function buildOutline (opts: {
-  text: string
-  file: string
   dockerfile: Dockerfile
   nodes: readonly StageNode[]
   target: StageNode
@@ -30,10 +27,7 @@ export function buildOutline (opts: {
   secrets: ReadonlyMap<string, boolean>
   ssh: ReadonlyMap<string, boolean>
 }): Outline {
-  const comments = new Map<number, string[]>()
-  const collect = (n: AstNode): void => { if (n.prevComment.length > 0) comments.set(n.range.start.line, n.prevComment) }
-  for (const n of parse(opts.text, { file: opts.file }).nodes) collect(n)
-  const commentAt = (line: number): string[] | undefined => comments.get(line)
+  const commentAt = (line: number): string[] | undefined => opts.dockerfile.comments.get(line)
 
   const args: OutlineArg[] = []
   const seen = new Set<string>()

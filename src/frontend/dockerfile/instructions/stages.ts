@@ -13,7 +13,9 @@ export function parseDockerfile (text: string, opts: { file?: string } = {}): Do
   const stages: Stage[] = []
   const metaArgs: ArgInstruction[] = []
   const names = new Set<string>()
+  const comments = new Map<number, string[]>()
   for (const node of ast.nodes) {
+    if (node.prevComment.length > 0) comments.set(node.range.start.line, node.prevComment)
     const instruction = parseInstruction(node, { file })
     if (instruction.kind === 'from') {
       const name = instruction.stageName
@@ -36,5 +38,5 @@ export function parseDockerfile (text: string, opts: { file?: string } = {}): Do
   if (stages.length === 0) {
     throw new DockerfileError('INVALID_INSTRUCTION', `${file}: the Dockerfile contains no stages to build (no FROM instruction)`, { file, ranges: [ast.range] })
   }
-  return { stages, metaArgs, directives: ast.directives, warnings: ast.warnings, escapeToken: ast.escapeToken }
+  return { stages, metaArgs, directives: ast.directives, warnings: ast.warnings, escapeToken: ast.escapeToken, comments }
 }

@@ -160,4 +160,6 @@ export interface Dockerfile {
   directives: Directive[]
   warnings: ParseWarning[]
   escapeToken: '\\' | '`'
+  /** The comment lines directly above an instruction, by the instruction's first line (for outline descriptions). */
+  comments: Map<number, string[]>
 }
