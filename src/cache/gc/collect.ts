@@ -55,7 +55,8 @@ export async function collectGarbage (root: string, opts: CollectOptions = {}): 
       ...(opts.targetBytes !== undefined ? { targetBytes: opts.targetBytes } : {}),
       ...(opts.olderThanMs !== undefined ? { olderThanMs: opts.olderThanMs } : {}),
     })
-    if (opts.dryRun === true) return reportOf(plan, inv, plan.records, 0)
+    const nothingToDo = plan.records.length + plan.broken.length + plan.snapshots.size + plan.blobs.size + plan.cacheMounts.length === 0
+    if (opts.dryRun === true || nothingToDo) return reportOf(plan, inv, plan.records, tmp)
     const removed = await applyPlan(root, inv, plan, opts.cacheMounts)
     const after = await takeInventory(root, opts.cacheMounts !== undefined ? { cacheMounts: opts.cacheMounts } : {})
     return { ...reportOf(plan, inv, removed.records, tmp), snapshots: removed.snapshots, blobs: removed.blobs, cacheMounts: removed.cacheMounts,
