@@ -161,6 +161,11 @@ describe('collectGarbage', () => {
     const report = await collectGarbage(s.root, { ...later(), includeCacheMounts: true, targetBytes: MB + MB / 2, cacheMounts: mounts })
     expect(report.cacheMounts).toEqual(['old'])
     expect(removed).toEqual(['old'])
+
+    const lease = await new LeaseManager(s.root).acquire()
+    const during = await collectGarbage(s.root, { ...later(), includeCacheMounts: true, targetBytes: 0, cacheMounts: mounts })
+    await lease.release()
+    expect(during.cacheMounts).toEqual([])
   })
 
   test('inventory sizes match the tree on disk', async () => {

@@ -130,7 +130,9 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
     for (const s of snaps) freeSnapshot(s)
   }
   const cacheMounts: string[] = []
-  if (opts.includeCacheMounts) {
+  // A mount's last use is recorded when a build releases it, and `shared` users hold no lock, so
+  // while any build runs no mount can be shown to be idle: they are only removed when none does.
+  if (opts.includeCacheMounts && inv.leases.length === 0) {
     for (const m of [...inv.cacheMounts].sort((a, b) => a.lastUsedMs - b.lastUsedMs)) {
       if (m.lastUsedMs >= protectSince) continue
       if (opts.targetBytes !== undefined && !overTarget()) break
