@@ -23,7 +23,7 @@ import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
 import { openServices } from './services.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
-import { LeaseManager } from '../cache/leases/index.js'
+import { LeaseManager, type Lease } from '../cache/leases/index.js'
 import { CacheMountManager } from '../solver/mounts/index.js'
 import { Explainer, type StepExplanation } from '../solver/explain/index.js'
 
@@ -130,12 +130,19 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent,
     signal: opts.signal ?? new AbortController().signal, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   })
+  // The lease keeps what this build uses out of reach of collections running meanwhile (ours included);
+  // each solved result's snapshots are named in it, so the steps reading them are safe too.
+  let lease: Lease | undefined
+  const remoteOptions = remoteCache.schedulerOptions()
   const scheduler = new Scheduler({
-    records: services.records, emit: onEvent, ...remoteCache.schedulerOptions(),
+    records: services.records, emit: onEvent, ...remoteOptions,
+    onSolved: (v, solved) => {
+      remoteOptions.onSolved?.(v, solved)
+      if (solved.result.layers !== undefined && solved.result.layers.length > 0) lease?.add({ snapshots: solved.result.layers }).catch(() => undefined)
+    },
     onKey: (v, k) => explainer.onKey(v, k), explainMiss: (v, c) => explainer.missReason(v, c),
     ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
-  // The lease keeps what this build uses out of reach of collections running meanwhile (ours included).
-  const lease = await new LeaseManager(services.state.root).acquire()
+  lease = await new LeaseManager(services.state.root).acquire()
   try {
     await collectForBuild(services.state.root, opts)
     const heads = graph.heads.filter((h) => h !== null)
@@ -174,7 +181,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   } finally {
     await remoteCache.close()
     await mounts.close()
-    await lease.release()
+    await lease?.release()
     await explainer.save().catch(() => undefined) // explanations are advisory; never fail a build over them
     if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)
   }

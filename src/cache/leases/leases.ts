@@ -34,6 +34,7 @@ export interface LeaseFile {
 export class Lease {
   private state: LeaseFile
   private writing: Promise<void> = Promise.resolve()
+  private released = false
 
   constructor (private readonly dir: string, state: LeaseFile) {
     this.state = state
@@ -42,7 +43,9 @@ export class Lease {
   get id (): string { return this.state.id }
   get startedMs (): number { return this.state.startedMs }
 
+  /** Name more resources; a no-op once released (a late caller must not revive the lease). */
   async add (res: LeaseResources): Promise<void> {
+    if (this.released) return
     const merge = (a: string[], b: readonly string[] | undefined): string[] => b === undefined ? a : [...new Set([...a, ...b])]
     this.state = {
       ...this.state,
@@ -51,11 +54,12 @@ export class Lease {
       blobs: merge(this.state.blobs, res.blobs),
     }
     const snapshot = this.state
-    this.writing = this.writing.then(async () => await writeLease(this.dir, snapshot))
+    this.writing = this.writing.catch(() => undefined).then(async () => { if (!this.released) await writeLease(this.dir, snapshot) })
     await this.writing
   }
 
   async release (): Promise<void> {
+    this.released = true
     await this.writing.catch(() => undefined)
     await unlink(join(this.dir, `${this.state.id}.json`)).catch(() => undefined)
   }
