@@ -71,17 +71,23 @@ export function marshalDefinition (head: Output | null, opts: MarshalOptions = {
  * repeatedly, and this makes every marshal after the first cost only the walk.
  * Weak keys: entries go away with the builder graph.
  */
-const builtOps = new WeakMap<Vertex, Map<string, { op: Op, digest: Digest }>>()
+const builtOps = new WeakMap<Vertex, BuiltOp>()
 
-function buildOp (v: Vertex, done: ReadonlyMap<Vertex, Digest>, ctx: MarshalContext, ctxKey: string): { op: Op, digest: Digest } {
-  let perCtx = builtOps.get(v)
-  const hit = perCtx?.get(ctxKey)
-  if (hit !== undefined) return hit
+/** One built op; a vertex marshalled in several contexts keeps a short list (usually one entry, so no Map). */
+interface BuiltOp {
+  readonly op: Op
+  readonly digest: Digest
+  readonly ctxKey: string
+  readonly next: BuiltOp | undefined
+}
+
+function buildOp (v: Vertex, done: ReadonlyMap<Vertex, Digest>, ctx: MarshalContext, ctxKey: string): BuiltOp {
+  const first = builtOps.get(v)
+  for (let b = first; b !== undefined; b = b.next) if (b.ctxKey === ctxKey) return b
   const edges = v.inputs.map((inp) => ({ digest: done.get(inp.vertex)!, index: inp.index }))
   const op = v.toOp(edges, ctx)
-  const built = { op, digest: digestOf(op) }
-  if (perCtx === undefined) builtOps.set(v, perCtx = new Map())
-  perCtx.set(ctxKey, built)
+  const built: BuiltOp = { op, digest: digestOf(op), ctxKey, next: first }
+  builtOps.set(v, built)
   return built
 }
 

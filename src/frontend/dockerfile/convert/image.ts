@@ -23,7 +23,11 @@ export function emptyImage (platform: Platform): ImageConfig {
 
 /** A deep copy a stage may change freely; the base image's `created` is dropped, as BuildKit does. */
 export function cloneImage (img: ImageConfig): ImageConfig {
-  const copy = structuredClone(img)
+  // History entries hold only primitives, so copying each is a deep copy; a
+  // structuredClone of thousands of them was a measured cost in big Dockerfiles.
+  const { history, ...rest } = img
+  const copy: ImageConfig = structuredClone(rest)
+  if (history !== undefined) copy.history = history.map(h => ({ ...h }))
   delete copy.created
   copy.config ??= {}
   return copy
