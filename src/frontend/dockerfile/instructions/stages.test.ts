@@ -22,6 +22,19 @@ test('groups instructions into stages and collects meta args', () => {
   expect(df.escapeToken).toBe('\\')
 })
 
+test('keeps the comment lines directly above each instruction, by its first line', () => {
+  const df = parseDockerfile([
+    '# VERSION the release',
+    'ARG VERSION=1',
+    '',
+    '# build compiles',
+    '# everything',
+    'FROM alpine AS build',
+    'RUN make',
+  ].join('\n') + '\n')
+  expect([...df.comments]).toEqual([[2, ['VERSION the release']], [6, ['build compiles', 'everything']]])
+})
+
 test.each([
   ['RUN x\nFROM a\n', 'INVALID_INSTRUCTION', /Dockerfile:1: no build stage in current context: RUN before the first FROM/],
   ['ARG A\n', 'INVALID_INSTRUCTION', /contains no stages to build/],
