@@ -1,11 +1,15 @@
 // tsbuild build where it must be careful: secrets leave no trace, symlinks in
 // an image or a context never reach the host, and a failing RUN says where.
 import { createHash, randomBytes } from 'node:crypto'
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { lstat, mkdir, readFile, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
 
 let busybox: string
 beforeAll(async () => {
@@ -52,10 +56,8 @@ describe('secrets', () => {
     await expect(lstat(join(out, 'fs/run/secrets/s'))).rejects.toThrow(/ENOENT/)
 
     const layers = join(out, 'layers')
-    const { execFile } = await import('node:child_process')
-    await new Promise<void>((resolve, reject) => {
-      execFile('sh', ['-c', `mkdir -p ${layers} && tar -xf ${join(out, 'image.tar')} -C ${layers}`], (err) => { if (err) reject(err); else resolve() })
-    })
+    await mkdir(layers)
+    await run('tar', ['-xf', join(out, 'image.tar'), '-C', layers])
     expect(await filesContaining(layers, secret)).toEqual([])
     expect(await filesContaining(join(out, 'fs'), secret)).toEqual([])
     expect(await filesContaining(root, secret)).toEqual([])
@@ -100,6 +102,31 @@ describe('symlinks never escape to the host', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/link\/passwd/)
     await expect(lstat(join(dest, 'passwd'))).rejects.toThrow(/ENOENT/)
+  })
+})
+
+describe('archives and whole-context copies never escape either', () => {
+  test('ADD of a tar whose symlinks point at a host directory extracts inside the image', async () => {
+    const hostDir = await freshDir('tsb-host-target-')
+    // The tar holds two links to hostDir (absolute, and relative with too many ..), then a file under each.
+    const links = await writeContext(await freshDir('tsb-tar-'), { escape: { symlink: hostDir }, up: { symlink: '../../../../../../..' + hostDir } })
+    const payload = await writeContext(await freshDir('tsb-tar-'), { 'escape/pwned': 'via absolute link\n', 'up/pwned2': 'via relative link\n' })
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nADD evil.tar /x/\n` })
+    await run('tar', ['-cf', join(ctx, 'evil.tar'), '-C', links, 'escape', 'up'])
+    await run('tar', ['-rf', join(ctx, 'evil.tar'), '-C', payload, 'escape/pwned', 'up/pwned2'])
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readdir(hostDir)).toEqual([])
+    expect(await readFile(join(dest, hostDir, 'pwned'), 'utf8')).toBe('via absolute link\n')
+    expect(await readFile(join(dest, hostDir, 'pwned2'), 'utf8')).toBe('via relative link\n')
+  })
+
+  test('COPY . keeps a context symlink to /etc as a link and copies nothing of the host', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM scratch\nCOPY . /ctx/\n', link: { symlink: '/etc' } })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readlink(join(dest, 'ctx/link'))).toBe('/etc')
+    expect((await readdir(dest)).sort()).toEqual(['ctx'])
   })
 })
 
