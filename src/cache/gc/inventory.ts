@@ -107,6 +107,7 @@ async function listSnapshots (root: string): Promise<Map<string, SnapshotEntry>>
     const createdMs = meta.created !== undefined ? Date.parse(meta.created) : 0
     out.set(meta.name, { name: meta.name, id, parents: meta.parents ?? [], size, createdMs, link })
   }))
+  sizes.retainOnly(new Set([...out.values()].map((s) => s.id)))
   await sizes.save()
   return out
 }

@@ -28,6 +28,11 @@ export class SizeCache {
     return size
   }
 
+  /** Drop remembered sizes of snapshots that no longer exist. */
+  retainOnly (ids: ReadonlySet<string>): void {
+    for (const id of this.sizes.keys()) if (!ids.has(id)) { this.sizes.delete(id); this.dirty = true }
+  }
+
   forget (id: string): void {
     if (this.sizes.delete(id)) this.dirty = true
   }

@@ -39,6 +39,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     ])
     table(io, [['ID', 'STEP', 'SIZE', 'SHARED', 'LAST USED'], ...rows])
     io.stdout.write('\n')
+    if (inv.cacheMounts.length > 0) {
+      table(io, [['CACHE MOUNT', 'SIZE', 'LAST USED'], ...inv.cacheMounts.map((m) => [m.id, formatSize(m.size), ago(m.lastUsedMs)])])
+      io.stdout.write('\n')
+    }
   }
   const s = usage
   table(io, [
