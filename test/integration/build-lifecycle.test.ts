@@ -5,7 +5,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { buildOk, ensureBuilt, freshDir, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, ranSteps, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 
@@ -96,6 +96,26 @@ describe('concurrent builds', () => {
     const names = index.manifests.flatMap((m) => Object.values(m.annotations ?? {}))
     expect(names.some((n) => n.includes('alpha'))).toBe(true)
     expect(names.some((n) => n.includes('beta'))).toBe(true)
+    expect(await mountsUnder(root)).toEqual([])
+  })
+
+  test('three builds of the same Dockerfile at once race for the same cache keys and all succeed', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nCOPY f.txt /f.txt\nRUN sleep 1 && cat /f.txt > /g.txt\nCOPY --link f.txt /h.txt\n`,
+      'f.txt': 'same\n',
+    })
+    const out = await freshDir('tsb-out-')
+    const results = await Promise.all(['a', 'b', 'c'].map(async (n) =>
+      await buildOk(['build', '-t', 'same', '-o', `type=local,dest=${join(out, n)}`, ctx], { root })))
+    expect(results.every((r) => r.code === 0)).toBe(true)
+    for (const n of ['a', 'b', 'c']) {
+      expect(await readFile(join(out, n, 'g.txt'), 'utf8')).toBe('same\n')
+      expect(await readFile(join(out, n, 'h.txt'), 'utf8')).toBe('same\n')
+    }
+    const again = parseEvents((await buildOk(['build', '--progress=rawjson', '-t', 'same', ctx], { root })).stderr)
+    expect(ranSteps(again).filter((n) => /^\[\d+\/\d+\]/.test(n))).toEqual([])
+    expect(cachedSteps(again).filter((n) => /^\[\d+\/\d+\]/.test(n)).length).toBeGreaterThanOrEqual(4)
     expect(await mountsUnder(root)).toEqual([])
   })
 })
