@@ -1,7 +1,7 @@
 // tsbuild build through the CLI: parallel stages, cache hits and exactly what
 // re-runs after a change, --no-cache and --no-cache-filter, cache mounts.
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { chmod, readdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
@@ -80,6 +80,19 @@ describe('tsbuild build: cache', () => {
       expect(instructions(cachedSteps(events))).toEqual(['COPY a.txt /a.txt', 'RUN cat /a.txt > /from-a'])
     })
 
+    test('touching a file (new mtime, same content) keeps every step cached', async () => {
+      const later = new Date(Date.now() + 60_000)
+      await utimes(join(ctx, 'a.txt'), later, later)
+      const events = await build(root, ctx)
+      expect(instructions(ranSteps(events))).toEqual([])
+    })
+
+    test('a changed file mode re-runs its COPY and what follows', async () => {
+      await chmod(join(ctx, 'a.txt'), 0o755)
+      const events = await build(root, ctx)
+      expect(instructions(ranSteps(events))).toEqual(instructions(['COPY a.txt /a.txt', 'RUN cat /a.txt > /from-a', 'COPY b.txt /b.txt', 'RUN cat /a.txt /b.txt > /both']))
+    })
+
     test('--no-cache runs every step', async () => {
       const events = await build(root, ctx, '--no-cache')
       expect(instructions(ranSteps(events))).toHaveLength(4)
@@ -98,6 +111,28 @@ describe('tsbuild build: cache', () => {
       expect(instructions(ranSteps(events))).toEqual(['RUN echo final > /final'])
       expect(instructions(cachedSteps(events))).toEqual(['RUN echo base > /base'])
     })
+  })
+
+  test('COPY . re-runs only for files the context keeps: .dockerignore\'d changes stay cached', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nCOPY . /app\nRUN ls /app > /listing\n`,
+      '.dockerignore': '*.log\nbuild/\n',
+      'main.txt': 'main\n',
+      'debug.log': 'one\n',
+      'build/out.bin': 'x',
+    })
+    await build(root, ctx)
+    await writeFile(join(ctx, 'debug.log'), 'two\n')
+    await writeFile(join(ctx, 'build/new.bin'), 'y')
+    const ignored = await build(root, ctx)
+    expect(ranSteps(ignored).filter((n) => /COPY|RUN/.test(n))).toEqual([])
+    await writeFile(join(ctx, 'main.txt'), 'main2\n')
+    const changed = await build(root, ctx)
+    expect(ranSteps(changed).filter((n) => /COPY|RUN/.test(n)).length).toBe(2)
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await build(root, ctx, '-o', `type=local,dest=${dest}`)
+    expect((await readdir(join(dest, 'app'))).sort()).toEqual(['.dockerignore', 'Dockerfile', 'main.txt'])
   })
 
   test('a cache mount keeps its files across builds', async () => {
