@@ -118,4 +118,22 @@ describe('concurrent builds', () => {
     expect(cachedSteps(again).filter((n) => /^\[\d+\/\d+\]/.test(n)).length).toBeGreaterThanOrEqual(4)
     expect(await mountsUnder(root)).toEqual([])
   })
+
+  test('a sharing=locked cache mount is used by one build at a time across processes', async () => {
+    const root = await freshDir('tsb-root-')
+    const make = async (name: string) => await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        `RUN --mount=type=cache,target=/c,id=shared-lock,sharing=locked sh -c 'test ! -e /c/busy && touch /c/busy && sleep 1 && echo ${name} >> /c/log && rm /c/busy'`,
+        'RUN --mount=type=cache,target=/c,id=shared-lock,sharing=locked cat /c/log',
+      ].join('\n'),
+    })
+    const [a, b] = await Promise.all([make('alpha'), make('beta')])
+    await Promise.all([buildOk(['build', a], { root }), buildOk(['build', b], { root })])
+    const c = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN --mount=type=cache,target=/c,id=shared-lock,sharing=locked sort /c/log\n`,
+    })
+    const r = await buildOk(['build', '--progress=plain', c], { root })
+    expect(r.stderr).toMatch(/#\d+ [\d.]+ alpha\n#\d+ [\d.]+ beta\n/)
+  })
 })
