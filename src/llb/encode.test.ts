@@ -108,6 +108,14 @@ describe('exec ops with an environment digest their canonical JSON', () => {
     expect(digestOf(deepFreeze(structuredClone(op)))).toBe(digestOf(op))
   })
 
+  test('env lists that extend, shrink or reorder the previous one all digest their canonical JSON', () => {
+    const lists = [['A=1'], ['A=1', 'B=2'], ['A=1', 'B=2', 'C="3"', 'D=\u00e9'], ['A=1'], ['B=2', 'A=1'], ['B=2', 'A=1', 'A=1'], ['X=1', 'A=1', 'B=2', 'C=3']]
+    for (const env of lists) {
+      const op: ExecOp = { ...execOp, meta: { ...execOp.meta, env } }
+      expect(digestOf(op)).toBe(sha256(canonicalJson(encodeOp(op))))
+    }
+  })
+
   test('an env array shared by several ops is encoded per op, not per first use', () => {
     const env = Object.freeze(['A=1', 'B=2'])
     const a: ExecOp = { ...execOp, meta: { ...execOp.meta, env } }

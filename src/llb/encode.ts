@@ -80,19 +80,31 @@ function execJsonParts (op: ExecOp): string[] {
 /**
  * JSON text of a string list, remembered for the last list seen. Lists
  * inside ops are immutable (ops are values), so the text never goes stale.
- * Marshalling visits a stage's ops in order, so the RUNs that share an env
- * list come one after another; remembering one list keeps every env text
- * from surviving into the old generation of the heap.
+ * Marshalling visits a stage's ops in order: the RUNs that share an env list
+ * come one after another, and a later list usually extends the previous one
+ * (ENV appends), so only the new entries are serialised. Remembering one
+ * list keeps env texts from piling up in the old generation of the heap.
  */
 let lastList: readonly string[] | undefined
 let lastListJson = ''
 
 function stringListJson (list: readonly string[]): string {
-  if (list !== lastList) {
-    lastListJson = JSON.stringify(list)
-    lastList = list
+  if (list === lastList) return lastListJson
+  const prev = lastList
+  let json: string
+  if (prev !== undefined && prev.length > 0 && list.length > prev.length && startsWithList(list, prev)) {
+    json = `${lastListJson.slice(0, -1)},${JSON.stringify(list.slice(prev.length)).slice(1)}`
+  } else {
+    json = JSON.stringify(list)
   }
-  return lastListJson
+  lastList = list
+  lastListJson = json
+  return json
+}
+
+function startsWithList (list: readonly string[], prefix: readonly string[]): boolean {
+  for (let i = 0; i < prefix.length; i++) if (list[i] !== prefix[i]) return false
+  return true
 }
 
 /**
