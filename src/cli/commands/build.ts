@@ -25,7 +25,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     }
     return 0
   }
-  if (req.call === 'check') throw new TsbuildError('NOT_IMPLEMENTED_YET', '--call=check / --check are not available in this version yet')
+  if (req.call === 'check') return runCheck(req, io, stateDir)
 
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')
@@ -50,7 +50,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const ex = result.exported
   await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
   if (req.metadataFile !== undefined) {
-    const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [] })
+    const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
     await writeFile(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n')
   }
   if (req.progress === 'quiet') {
@@ -65,7 +65,28 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     for (const n of ex.pushed) io.stderr.write(`pushed ${n}\n`)
     if (ex.descriptor !== undefined) io.stderr.write(`${ex.descriptor.mediaType.includes('index') || ex.descriptor.mediaType.includes('list') ? 'index' : 'manifest'} ${ex.descriptor.digest}\n`)
   }
+  if (result.checks.findings.length > 0) {
+    const { formatFindingsSummary } = await import('../../frontend/dockerfile/checks/index.js')
+    io.stderr.write(formatFindingsSummary(result.checks.findings))
+  }
   return 0
+}
+
+/** `--check` / `--call=check`: the findings with their Dockerfile lines; exit 1 when there are any (as buildx does). */
+async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
+  const { frontend } = await import('../../engine/build.js')
+  const { formatFinding } = await import('../../frontend/dockerfile/checks/index.js')
+  const { formatSource } = await import('../report.js')
+  const { checks, text } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+  const n = checks.findings.length
+  if (n === 0) { io.stdout.write('Check complete, no warnings found.\n'); return 0 }
+  let out = `Check complete, ${n} ${n === 1 ? 'warning has' : 'warnings have'} been found!\n`
+  for (const f of checks.findings) {
+    out += `\nWARNING: ${formatFinding(f)}\n`
+    if (f.range !== undefined) out += formatSource({ file: f.file, ranges: [f.range], text })
+  }
+  io.stdout.write(out)
+  return 1
 }
 
 async function readStdin (io: CommandIo): Promise<string> {

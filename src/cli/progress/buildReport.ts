@@ -47,7 +47,9 @@ export async function startHistory (req: BuildRequest, stateDir: string): Promis
  * `buildx.build.ref`), plus per-platform digests and each step's cache
  * outcome. `buildx.build.ref` is the build id in `tsbuild history`.
  */
-export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: string; durationMs: number; steps: readonly StepRecord[] }): Record<string, unknown> {
+export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: string; durationMs: number; steps: readonly StepRecord[]; explain?: { previousBuild?: string; steps: ReadonlyArray<{ name: string; status: string; reason?: string; changes: readonly unknown[] }> } }): Record<string, unknown> {
+  // The full miss explanation of each step that ran (old and new values), by step name.
+  const explained = new Map((opts.explain?.steps ?? []).filter((s) => s.status === 'ran').map((s) => [s.name, s]))
   const ex = opts.exported
   const names = ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])]
   const vertices = opts.steps.filter((s) => s.digest !== undefined)
@@ -58,6 +60,7 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
     ...(opts.buildRef !== undefined ? { 'buildx.build.ref': opts.buildRef } : {}),
     manifests: ex?.manifests.map((m) => ({ platform: formatPlatform(m.platform), digest: m.digest, config: m.config })) ?? [],
     durationMs: opts.durationMs,
+    ...(opts.explain?.previousBuild !== undefined ? { comparedWith: opts.explain.previousBuild } : {}),
     cache: { steps: vertices.length, cached: vertices.filter((s) => s.cached).length },
     steps: vertices.map((s) => ({
       step: s.number,
@@ -65,6 +68,7 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
       name: s.name,
       cache: s.cached ? 'hit' : 'miss',
       ...(s.missReason !== undefined && !s.cached ? { missReason: s.missReason } : {}),
+      ...(!s.cached && explained.get(s.name)?.changes.length ? { missDetails: explained.get(s.name)!.changes } : {}),
       status: s.status,
       ...(s.durationMs !== undefined && !s.cached ? { durationMs: s.durationMs } : {}),
     })),

@@ -77,6 +77,7 @@ export class PlainPrinter {
       case 'started':
         s.started = e.time
         this.enter(key, s)
+        if (e.missReason !== undefined) this.write(`#${s.number} cache miss: ${e.missReason}\n`)
         return
       case 'cached':
         s.done = true

@@ -15,6 +15,8 @@ interface TtyStep {
   number: number
   name: string
   status: 'running' | 'cached' | 'completed' | 'error' | 'cancelled'
+  /** Why a running step did not hit the cache (shown under it while it runs). */
+  missReason?: string
   started?: number
   ended?: number
   tail: string[]
@@ -64,7 +66,7 @@ export class TtyPrinter {
     switch (e.type) {
       case 'vertex':
         s.name = e.name
-        if (e.status === 'started') { s.status = 'running'; s.started = e.time } else { s.status = e.status; s.ended = e.time }
+        if (e.status === 'started') { s.status = 'running'; s.started = e.time; if (e.missReason !== undefined) s.missReason = e.missReason } else { s.status = e.status; s.ended = e.time }
         break
       case 'log': {
         const lines = (s.partial + Buffer.from(e.data).toString('utf8')).split('\n')
@@ -128,6 +130,7 @@ export class TtyPrinter {
       const label = s.status === 'cached' ? 'CACHED ' : s.status === 'error' ? 'ERROR ' : s.status === 'cancelled' ? 'CANCELED ' : ''
       body.push(this.paint(row(` => ${label}${s.name}`, time, width), s.status === 'error' ? '31' : s.status === 'running' && !final ? '34' : undefined))
       if (final || s.status !== 'running') continue
+      if (s.missReason !== undefined) body.push(this.paint(fit(` => => cache miss: ${s.missReason}`, width), '2'))
       if (s.bytes !== undefined && s.bytes.total !== undefined && s.bytes.total > 0) body.push(row(` => => ${s.bytes.name} ${bar(s.bytes.current, s.bytes.total)}`, `${formatBytes(s.bytes.current)} / ${formatBytes(s.bytes.total)}`, width))
       for (const l of s.partial !== '' ? [...s.tail, cleanLine(s.partial)].slice(-TAIL_LINES) : s.tail) body.push(this.paint(fit(` => => # ${l}`, width), '2'))
     }
