@@ -74,6 +74,27 @@ describe('interrupted builds', () => {
   })
 })
 
+describe('a failure in one stage', () => {
+  test('cancels a parallel stage\'s RUN, stops its container and releases its mounts', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS slow`, 'RUN sleep 33',
+        `FROM ${busybox} AS failing`, 'RUN sleep 1 && exit 4',
+        `FROM ${busybox}`, 'COPY --from=slow /etc/hostname /a', 'COPY --from=failing /etc/hostname /b',
+      ].join('\n'),
+    })
+    const started = Date.now()
+    const r = await spawnTsbuild(['build', '--progress=plain', ctx], { root }).done
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/exit code:? 4/)
+    expect(Date.now() - started).toBeLessThan(20_000)
+    expect(await sleepers('33')).toEqual([])
+    expect(await runcContainers(root)).toEqual([])
+    expect(await mountsUnder(root)).toEqual([])
+  })
+})
+
 describe('concurrent builds', () => {
   test('two builds at once on one state dir both succeed with their own results', async () => {
     const root = await freshDir('tsb-root-')
