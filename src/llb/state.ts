@@ -119,7 +119,11 @@ export class State {
   }
 
   getEnv (key: string): string | undefined {
-    return this.values.env.find((e) => e.key === key)?.value
+    // A plain loop: word expansion asks for variables on every instruction,
+    // and a stage's env can hold hundreds of them.
+    const env = this.values.env
+    for (let i = env.length - 1; i >= 0; i--) if (env[i]!.key === key) return env[i]!.value
+    return undefined
   }
 
   /** `KEY=value` entries in order. */
