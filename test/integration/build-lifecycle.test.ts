@@ -33,11 +33,11 @@ async function sleepers (marker: string): Promise<number[]> {
 }
 
 /** Start a build whose RUN sleeps; resolve once that RUN has started and its sandbox is up. */
-async function startSleepingBuild (root: string, seconds: string) {
+async function startSleepingBuild (root: string, seconds: string, extraArgs: string[] = []) {
   const ctx = await writeContext(await freshDir('tsb-ctx-'), {
     Dockerfile: `FROM ${busybox}\nARG SECONDS\nRUN echo start && sleep $SECONDS\n`,
   })
-  const build = spawnTsbuild(['build', '--progress=plain', '--build-arg', `SECONDS=${seconds}`, ctx], { root })
+  const build = spawnTsbuild(['build', '--progress=plain', '--build-arg', `SECONDS=${seconds}`, ...extraArgs, ctx], { root })
   const deadline = Date.now() + 60_000
   while (!/#\d+ [\d.]+ start$/m.test(build.stderrSoFar()) || (await sleepers(seconds)).length === 0) {
     if (Date.now() > deadline) throw new Error(`the RUN never started:\n${build.stderrSoFar()}`)
@@ -62,15 +62,18 @@ describe('interrupted builds', () => {
     expect(await readdir(join(root, 'executor')).catch(() => [])).toEqual([])
   })
 
-  test('SIGINT during a RUN exits 130 with the container stopped and its mounts gone', async () => {
+  test.each([
+    ['the host platform', '32', []],
+    ['linux/arm64 under qemu', '34', ['--platform', 'linux/arm64']],
+  ])('SIGINT during a RUN for %s exits 130 with the container stopped and its mounts gone', async (_name, seconds, extra) => {
     const root = await freshDir('tsb-root-')
-    const build = await startSleepingBuild(root, '32')
+    const build = await startSleepingBuild(root, seconds, extra)
     build.child.kill('SIGINT')
     const r = await build.done
     expect(r.code, r.stderr).toBe(130)
     expect(await runcContainers(root)).toEqual([])
     expect(await mountsUnder(root)).toEqual([])
-    expect(await sleepers('32')).toEqual([])
+    expect(await sleepers(seconds)).toEqual([])
   })
 })
 
