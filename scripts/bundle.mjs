@@ -1,0 +1,18 @@
+// Bundle the compiled CLI into a few ESM files (dist/bundle). Loading ~200
+// small modules costs more than running a no-op rebuild, so the launcher
+// loads the bundle; code splitting keeps `tsbuild --version` from loading the
+// engine. Native and worker-pool packages stay external.
+import { build } from 'esbuild'
+
+await build({
+  entryPoints: { main: 'src/cli/main.ts', compressWorker: 'src/exporter/compressWorker.ts' },
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  external: ['zstd-napi', 'piscina', 'tar-stream', 'esbuild'],
+  logLevel: 'warning',
+})
