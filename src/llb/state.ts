@@ -51,9 +51,9 @@ export interface RunOptions extends MetadataOptions {
 
 /**
  * `KEY=value` entries of an env list, built once per list. Every run from
- * the same State settings gets the same (frozen) array, so ops share it and
- * its canonical encoding is computed once (see encode.ts); in a big
- * Dockerfile a stage's env is hundreds of entries carried by every RUN.
+ * the same State settings gets the same (frozen) array, so its ops share it
+ * and encode.ts serialises it once for all of them; in a big Dockerfile a
+ * stage's env is hundreds of entries carried by every RUN.
  */
 const envEntryCache = new WeakMap<readonly EnvVar[], readonly string[]>()
 
