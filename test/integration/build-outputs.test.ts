@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { createPodman, type Podman } from '../helpers/podman.js'
-import { buildOk, ensureBuilt, freshDir, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 const skopeo = async (...args: string[]): Promise<string> => (await run('skopeo', args, { maxBuffer: 16 << 20 })).stdout
@@ -62,6 +62,20 @@ describe('a two-platform build', () => {
     expect(index.manifests.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64'])
     const archived = JSON.parse(await skopeo('inspect', '--raw', `oci-archive:${join(out, 'image.tar')}`)) as Index
     expect(index.manifests.map((m) => m.digest).sort()).toEqual(archived.manifests.map((m) => m.digest).sort())
+  })
+
+  test('-o type=docker of two platforms is refused with one line pointing to type=oci', async () => {
+    const dest = join(await freshDir('tsb-out-'), 'docker.tar')
+    const r = await runTsbuild(['build', '--platform', 'linux/amd64,linux/arm64', ...EPOCH, '-o', `type=docker,dest=${dest}`, ctx], { root })
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/^ERROR: type=docker holds one platform, got 2: use type=oci for a multi-platform image$/m)
+  })
+
+  test('-o type=tar of two platforms puts each in its own directory', async () => {
+    const dest = join(await freshDir('tsb-out-'), 'fs.tar')
+    await buildOk(['build', '--platform', 'linux/amd64,linux/arm64', ...EPOCH, '-o', `type=tar,dest=${dest}`, ctx], { root })
+    const { stdout } = await run('tar', ['-xOf', dest, 'linux_amd64/arch', 'linux_arm64/arch'])
+    expect(stdout).toBe('x86_64\naarch64\n')
   })
 
   test('--push sends the same index to the registry', async () => {
