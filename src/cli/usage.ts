@@ -23,7 +23,7 @@ Build an image from a Dockerfile:
       --allow ENT            network.host, security.insecure
       --print=llb            Print the build graph instead of building
       --call=outline|targets|check
-      --max-parallelism N    Concurrent RUN steps (default: CPUs)
+      --max-parallelism N    Concurrent RUN steps (default: twice the CPUs)
 
 Commands:
   build       Build an image (the default command)

@@ -85,7 +85,11 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
  */
 export async function build (req: BuildRequest, opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now()
+  // TSBUILD_TRACE=1 prints where a build spends its time (ms since the process started).
+  const trace = opts.env.TSBUILD_TRACE !== undefined ? (what: string) => process.stderr.write(`[trace] ${performance.now().toFixed(0)}ms ${what}\n`) : () => {}
+  trace('frontend')
   const { converted, checks, services, images, sourceDateEpoch, text } = await frontend(req, opts)
+  trace('converted')
   if (checks.isError && checks.findings.length > 0) {
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`, { hint: 'run with --check to see each finding with its Dockerfile lines' })
   }
@@ -144,7 +148,9 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   lease = await new LeaseManager(services.state.root).acquire()
   try {
+    trace('gc before')
     await collectForBuild(services.state.root, opts)
+    trace('solve')
     const heads = graph.heads.filter((h) => h !== null)
     remoteCache.setHeads(heads)
     const solved = await scheduler.solve(heads)
@@ -157,6 +163,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     })
     let exported: ExportedImage | undefined
     if (req.tags.length > 0 || req.outputs.length > 0 || req.push) {
+      trace('export')
       const pool = await createExportPool()
       try {
         exported = await exportResults(platformImages, {
@@ -168,6 +175,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
         await pool.destroy()
       }
     }
+    trace('cache export finish')
     await remoteCache.finish()
     const explain = { ...(explainer.previousBuildTime !== undefined ? { previousBuild: explainer.previousBuildTime } : {}), steps: explainer.explanations() }
     return { converted, checks, ...(exported !== undefined ? { exported } : {}), steps: { total, cached }, durationMs: Date.now() - started, explain }
@@ -183,7 +191,9 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     await mounts.close()
     await lease?.release()
     await explainer.save().catch(() => undefined) // explanations are advisory; never fail a build over them
+    trace('gc after')
     if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)
+    trace('done')
   }
 }
 

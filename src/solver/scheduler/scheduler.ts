@@ -9,7 +9,7 @@ import type { KeyFacts, OpContext, Result, SolvedVertex, SolverVertex } from './
 export interface SchedulerOptions {
   records: RecordStore
   emit: EventSink
-  /** Concurrent exec ops (default: CPUs). I/O ops get four times as many. */
+  /** Concurrent exec ops (default: twice the CPUs). I/O ops get four times as many. */
   maxParallelism?: number
   signal?: AbortSignal
   /** An imported cache (--cache-from), asked on a local miss; a hit's layers are fetched only when read. */
@@ -42,7 +42,10 @@ export class Scheduler {
   private firstError: unknown
 
   constructor (private readonly opts: SchedulerOptions) {
-    const n = opts.maxParallelism ?? availableParallelism()
+    // Two exec slots per CPU by default: build steps spend much of their time
+    // waiting (network, disk, sleep), so one per CPU leaves cores idle, e.g.
+    // three independent stages on two cores would run as 2 + 1.
+    const n = opts.maxParallelism ?? availableParallelism() * 2
     this.execSlots = new Semaphore(n)
     this.ioSlots = new Semaphore(Math.max(4, n * 4))
     if (opts.signal !== undefined) {
