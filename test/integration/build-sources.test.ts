@@ -29,12 +29,14 @@ async function buildToDir (files: Record<string, string>, ...args: string[]): Pr
 
 describe('ADD from the network', () => {
   const body = 'served over loopback http\n'
+  let changing = 'version 1\n'
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`
   let server: Server
   let base: string
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/file.txt') res.end(body)
+      else if (req.url === '/changing.txt') res.end(changing)
       else { res.statusCode = 404; res.end() }
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -56,18 +58,31 @@ describe('ADD from the network', () => {
     expect(r.stderr).toContain(digest)
   })
 
+  test('ADD of a URL without --checksum fetches the new content after it changes', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM scratch\nADD ${base}/changing.txt /changing.txt\n` })
+    const out = await freshDir('tsb-out-')
+    await buildOk(['build', '-o', `type=local,dest=${join(out, '1')}`, ctx], { root })
+    changing = 'version 2\n'
+    await buildOk(['build', '-o', `type=local,dest=${join(out, '2')}`, ctx], { root })
+    expect(await readFile(join(out, '1/changing.txt'), 'utf8')).toBe('version 1\n')
+    expect(await readFile(join(out, '2/changing.txt'), 'utf8')).toBe('version 2\n')
+  })
+
   describe('git', () => {
     let daemon: ChildProcess
     let remote: string
+    let work: string
     beforeAll(async () => {
       const repos = await freshDir('tsb-git-')
       const repo = join(repos, 'repo.git')
-      const work = await writeContext(join(repos, 'work'), { 'README.md': 'from git\n', 'sub/inner.txt': 'inner\n' })
+      work = await writeContext(join(repos, 'work'), { 'README.md': 'from git\n', 'sub/inner.txt': 'inner\n' })
       const git = async (...args: string[]) => await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: work })
       await git('init', '-q', '-b', 'main')
       await git('add', '.')
       await git('commit', '-q', '-m', 'first')
       await run('git', ['clone', '-q', '--bare', work, repo])
+      await git('remote', 'add', 'origin', repo)
       const port = await freePort()
       daemon = spawn('git', ['daemon', '--export-all', `--base-path=${repos}`, '--listen=127.0.0.1', `--port=${port}`, '--reuseaddr', repos], { stdio: 'ignore' })
       remote = `git://127.0.0.1:${port}/repo.git`
@@ -84,6 +99,20 @@ describe('ADD from the network', () => {
       expect(await readFile(join(dest, 'src/README.md'), 'utf8')).toBe('from git\n')
       expect(await readFile(join(dest, 'src/sub/inner.txt'), 'utf8')).toBe('inner\n')
       expect(await readFile(join(dest, 'inner/inner.txt'), 'utf8')).toBe('inner\n')
+    })
+
+    test('a new commit on the branch is picked up by the next build on the same state dir', async () => {
+      const root = await freshDir('tsb-root-')
+      const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM scratch\nADD ${remote}#main /src\n` })
+      const out = await freshDir('tsb-out-')
+      await buildOk(['build', '-o', `type=local,dest=${join(out, '1')}`, ctx], { root })
+      await writeContext(work, { 'README.md': 'second commit\n' })
+      const git = async (...args: string[]) => await run('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: work })
+      await git('commit', '-q', '-am', 'second')
+      await git('push', '-q', 'origin', 'main')
+      await buildOk(['build', '-o', `type=local,dest=${join(out, '2')}`, ctx], { root })
+      expect(await readFile(join(out, '1/src/README.md'), 'utf8')).toBe('from git\n')
+      expect(await readFile(join(out, '2/src/README.md'), 'utf8')).toBe('second commit\n')
     })
   })
 })
