@@ -138,4 +138,15 @@ describe('--build-context', () => {
     const dest = await buildToDir({ Dockerfile: 'FROM fromlayout\nRUN cat /marker > /seen\n' }, '--build-context', `fromlayout=oci-layout://${layout}:v2`)
     expect(await readFile(join(dest, 'seen'), 'utf8')).toBe('from-layout\n')
   })
+
+  test('an oci-layout holding two platforms gives each build platform its own image', async () => {
+    const layout = join(await freshDir('tsb-layout-'), 'layout')
+    const base = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN uname -m > /built-on\n` })
+    await buildOk(['build', '--platform', 'linux/amd64,linux/arm64', '-t', 'multi:latest', '-o', `type=oci,tar=false,dest=${layout}`, base], { root: await freshDir('tsb-root-') })
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM fromlayout\nRUN cat /built-on > /seen && uname -m >> /seen\n' })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '--platform', 'linux/amd64,linux/arm64', '--build-context', `fromlayout=oci-layout://${layout}`, '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(dest, 'linux_amd64/seen'), 'utf8')).toBe('x86_64\nx86_64\n')
+    expect(await readFile(join(dest, 'linux_arm64/seen'), 'utf8')).toBe('aarch64\naarch64\n')
+  })
 })
