@@ -88,8 +88,9 @@ describe('marshal', () => {
     const again = st.marshal({ platform: 'linux/amd64' })
     const second = performance.now() - t1
     expect([...again.ops.keys()]).toEqual([...def.ops.keys()])
-    // Built ops are remembered per vertex and platform: later marshals only walk.
-    expect(second).toBeLessThan(50)
+    // Built ops are remembered per vertex and platform: later marshals only walk
+    // (a loose guard against rebuilding every op; the bench measures the real figure).
+    expect(second).toBeLessThan(Math.max(500, first / 2))
     expect(st.marshal({ platform: 'linux/arm64' }).head).not.toEqual(def.head)
   })
 })

@@ -98,10 +98,8 @@ describe('Scheduler', () => {
     const stats = { running: 0, max: 0 }
     const leaves = ['p', 'q', 'r'].map((n) => vtx(n, [], { sleep: 100, stats }))
     const join_ = vtx('join', leaves.map((l) => l.v))
-    const t0 = Date.now()
     await make().solve([join_.v])
     expect(stats.max).toBe(3)
-    expect(Date.now() - t0).toBeLessThan(280)
   })
 
   test('a failure surfaces its own error and cancels in-flight siblings before returning', async () => {

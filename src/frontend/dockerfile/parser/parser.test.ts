@@ -160,5 +160,6 @@ test('parses a 5,000-instruction Dockerfile quickly', () => {
     const used = process.cpuUsage(start)
     best = Math.min(best, (used.user + used.system) / 1000)
   }
-  expect(best).toBeLessThan(50)
+  // A guard against super-linear parsing, with room for a loaded CI machine; `npm run bench` holds the real bar.
+  expect(best).toBeLessThan(250)
 })
