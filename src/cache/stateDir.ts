@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, unlink, writeFile } from 'node:fs/promises'
+import { access, link, mkdir, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { MediaType } from '../common/oci.js'
@@ -47,6 +47,9 @@ export function stateDirPaths (root: string): StateDir {
  */
 export async function openStateDir (root: string): Promise<StateDir> {
   const dir = stateDirPaths(root)
+  // A populated state dir (every rebuild) needs no writes: check before creating.
+  const present = await Promise.all([dir.blobsDir, dir.tmpDir, dir.locksDir, join(root, 'oci-layout'), dir.indexPath].map(async (p) => await access(p).then(() => true, () => false)))
+  if (present.every((p) => p)) return dir
   await mkdir(dir.blobsDir, { recursive: true })
   await mkdir(dir.tmpDir, { recursive: true })
   await mkdir(dir.locksDir, { recursive: true })

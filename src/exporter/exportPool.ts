@@ -4,10 +4,18 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Piscina } from 'piscina'
+import type { Piscina } from 'piscina'
 
-/** The worker pool that compresses layer chunks; share one per process and `destroy()` it at exit. */
-export type ExportPool = Piscina
+/**
+ * The worker pool that compresses layer chunks; share one per process and
+ * `destroy()` it at exit. The threads (and piscina itself) start on the first
+ * `run`: a rebuild whose layer blobs are all cached never pays for them.
+ */
+export interface ExportPool {
+  readonly maxThreads: number
+  run (task: unknown, opts?: { transferList?: ArrayBuffer[]; signal?: AbortSignal }): Promise<unknown>
+  destroy (): Promise<void>
+}
 
 export interface ExportPoolOptions {
   /** Worker threads; defaults to the number of cores. */
@@ -15,8 +23,33 @@ export interface ExportPoolOptions {
 }
 
 export async function createExportPool (opts: ExportPoolOptions = {}): Promise<ExportPool> {
-  const maxThreads = opts.maxThreads ?? availableParallelism()
-  return new Piscina({ filename: await compressWorkerFile(), maxThreads, minThreads: Math.min(maxThreads, 1), idleTimeout: 30_000 })
+  return new LazyPool(opts.maxThreads ?? availableParallelism())
+}
+
+class LazyPool implements ExportPool {
+  private started?: Promise<Piscina>
+  private destroyed = false
+
+  constructor (readonly maxThreads: number) {}
+
+  async run (task: unknown, opts: { transferList?: ArrayBuffer[]; signal?: AbortSignal } = {}): Promise<unknown> {
+    if (this.destroyed) throw new Error('export pool used after destroy()')
+    this.started ??= this.start()
+    const pool = await this.started
+    return await pool.run(task, { ...(opts.transferList !== undefined ? { transferList: opts.transferList } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  }
+
+  async destroy (): Promise<void> {
+    this.destroyed = true
+    const started = this.started
+    this.started = undefined
+    if (started !== undefined) await (await started).destroy()
+  }
+
+  private async start (): Promise<Piscina> {
+    const [{ Piscina }, filename] = await Promise.all([import('piscina'), compressWorkerFile()])
+    return new Piscina({ filename, maxThreads: this.maxThreads, minThreads: Math.min(this.maxThreads, 1), idleTimeout: 30_000 })
+  }
 }
 
 /**

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto'
 import type { Hash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { DecompressStream } from 'zstd-napi'
+import { createRequire } from 'node:module'
+import type * as Zstd from 'zstd-napi'
 import type { ContentProvider, ContentStore } from '../cache/content/index.js'
 import type { Digest } from '../common/digest.js'
 import type { Descriptor } from '../common/oci.js'
@@ -61,7 +62,7 @@ export function openUncompressed (store: ContentProvider, blob: Descriptor): Rea
   switch (compression) {
     case 'uncompressed': return raw
     case 'gzip': return raw.pipe(createGunzip()).on('error', () => raw.destroy())
-    case 'zstd': return raw.pipe(new DecompressStream()).on('error', () => raw.destroy())
+    case 'zstd': return raw.pipe(new ((createRequire(import.meta.url)('zstd-napi') as typeof Zstd).DecompressStream)()).on('error', () => raw.destroy())
     default: throw new TsbuildError('UNSUPPORTED_MEDIA_TYPE', `layer ${blob.digest} has media type ${blob.mediaType}, which tsbuild cannot uncompress`)
   }
 }
@@ -129,7 +130,7 @@ export async function * rechunk (source: AsyncIterable<Uint8Array>, size: number
 async function * compressChunks (chunks: AsyncIterable<Uint8Array>, opts: LayerOptions): AsyncGenerator<Uint8Array> {
   const kind = opts.compression === 'zstd' ? 'zstd' : 'gzip'
   const level = opts.level ?? DEFAULT_LEVEL[kind]
-  const window = Math.max(2, opts.pool.options.maxThreads * 2)
+  const window = Math.max(2, opts.pool.maxThreads * 2)
   const inFlight: Array<Promise<Uint8Array>> = []
   try {
     for await (const data of chunks) {

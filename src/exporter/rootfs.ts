@@ -4,7 +4,8 @@ import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink } from
 import { join, posix } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { extract } from 'tar-stream'
+import { createRequire } from 'node:module'
+import type * as TarStream from 'tar-stream'
 import type { ContentProvider } from '../cache/content/index.js'
 import { resolveInRoot } from '../common/pathInRoot.js'
 import { TsbuildError } from '../common/errors.js'
@@ -30,7 +31,7 @@ export async function unpackImage (store: ContentProvider, manifestDesc: Descrip
  */
 export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string): Promise<void> {
   const addedHere = new Set<string>()
-  const ex = extract()
+  const ex = (createRequire(import.meta.url)('tar-stream') as typeof TarStream).extract()
   const source = openUncompressed(store, layer)
   source.on('error', (err) => ex.destroy(err))
   source.pipe(ex)

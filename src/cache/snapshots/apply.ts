@@ -5,14 +5,20 @@ import { basename, dirname, join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import tar from 'tar-stream'
-import { DecompressStream } from 'zstd-napi'
+import { createRequire } from 'node:module'
+import type tar from 'tar-stream'
+import type * as Zstd from 'zstd-napi'
 import type { Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { makeNode, makeWhiteout, OPAQUE_XATTR, setXattr } from './fsext.js'
 import { cleanRelative, resolveInRoot } from './rootPath.js'
 import type { SnapshotInfo, SnapshotName } from './types.js'
 import type { Snapshotter } from './snapshotter.js'
+
+// Loaded on first use: a no-op rebuild never reads a tar, and loading these costs ~20 ms each at start.
+const lazyRequire = createRequire(import.meta.url)
+const loadTar = (): typeof tar => lazyRequire('tar-stream') as typeof tar
+const loadZstd = (): typeof Zstd => lazyRequire('zstd-napi') as typeof Zstd
 
 const WHITEOUT_PREFIX = '.wh.'
 const OPAQUE_MARKER = '.wh..wh..opq'
@@ -32,7 +38,7 @@ export interface ApplyResult {
 export async function applyLayer (stream: Readable | AsyncIterable<Uint8Array>, root: string, opts: { signal?: AbortSignal } = {}): Promise<ApplyResult> {
   const hash = createHash('sha256')
   const hasher = new Transform({ transform (chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk) } })
-  const extract = tar.extract()
+  const extract = loadTar().extract()
   const source = await decompressed(stream)
   const feeding = pipeline(source, hasher, extract, opts.signal === undefined ? {} : { signal: opts.signal })
   const dirTimes: Array<{ path: string; mtime: Date }> = []
@@ -88,7 +94,7 @@ async function decompressed (stream: Readable | AsyncIterable<Uint8Array>): Prom
   const first = Buffer.concat(head)
   const rest = Readable.from((async function * () { if (first.length > 0) yield first; for (let n = await it.next(); n.done !== true; n = await it.next()) yield n.value })())
   if (first[0] === 0x1f && first[1] === 0x8b) return rest.pipe(createGunzip())
-  if (first.readUInt32LE(0) === 0xfd2fb528) return rest.pipe(new DecompressStream())
+  if (first.readUInt32LE(0) === 0xfd2fb528) return rest.pipe(new (loadZstd().DecompressStream)())
   return rest
 }
 

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { mountAll, unmountAll } from './mount.js'
 import { Snapshotter } from './snapshotter.js'
@@ -15,15 +16,43 @@ const detected = new Map<string, Promise<SnapshotterDetection>>()
 /**
  * Decide once per directory whether overlayfs can be mounted there (upper and
  * work dirs must live on a filesystem that supports it), by trying a small
- * test mount under `stateDir`.
+ * test mount under `stateDir`; the answer is recorded in the state dir and
+ * reused by later processes. `fresh` probes again (doctor).
  */
-export async function detectSnapshotter (stateDir: string): Promise<SnapshotterDetection> {
-  let found = detected.get(stateDir)
+export async function detectSnapshotter (stateDir: string, opts: { fresh?: boolean } = {}): Promise<SnapshotterDetection> {
+  let found = opts.fresh === true ? undefined : detected.get(stateDir)
   if (found === undefined) {
-    found = tryOverlay(stateDir)
+    found = opts.fresh === true ? probeAndRecord(stateDir) : readRecorded(stateDir).then(async (r) => r ?? await probeAndRecord(stateDir))
     detected.set(stateDir, found)
   }
   return await found
+}
+
+// The test mount costs two process spawns, so its outcome is kept in the state
+// dir, tied to the filesystem it was made on (a state dir moved elsewhere is probed again).
+const RECORD = 'snapshotter.json'
+
+interface RecordedDetection extends SnapshotterDetection { dev: number }
+
+async function readRecorded (stateDir: string): Promise<SnapshotterDetection | undefined> {
+  try {
+    const [text, st] = await Promise.all([readFile(join(stateDir, RECORD), 'utf8'), stat(stateDir)])
+    const r = JSON.parse(text) as Partial<RecordedDetection>
+    if (r.dev !== st.dev || (r.backend !== 'overlay' && r.backend !== 'copy')) return undefined
+    return { backend: r.backend, ...(typeof r.reason === 'string' ? { reason: r.reason } : {}) }
+  } catch {
+    return undefined
+  }
+}
+
+async function probeAndRecord (stateDir: string): Promise<SnapshotterDetection> {
+  const found = await tryOverlay(stateDir)
+  const record: RecordedDetection = { ...found, dev: (await stat(stateDir)).dev }
+  const tmp = join(stateDir, `.${RECORD}-${process.pid}-${randomBytes(4).toString('hex')}`)
+  // Advisory: when it cannot be written the next build simply probes again.
+  await writeFile(tmp, JSON.stringify(record) + '\n').then(async () => await rename(tmp, join(stateDir, RECORD)))
+    .catch(async () => await rm(tmp, { force: true }).catch(() => undefined))
+  return found
 }
 
 async function tryOverlay (stateDir: string): Promise<SnapshotterDetection> {

@@ -130,7 +130,7 @@ async function checkStateDir (dir: string): Promise<DoctorCheck> {
 }
 
 async function checkSnapshotter (stateDir: string): Promise<DoctorCheck> {
-  const found = await detectSnapshotter(stateDir)
+  const found = await detectSnapshotter(stateDir, { fresh: true })
   if (found.backend === 'overlay') return { name: 'snapshotter', status: 'ok', detail: 'overlay (overlayfs mounts under the state dir)' }
   return {
     name: 'snapshotter',

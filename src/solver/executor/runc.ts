@@ -8,7 +8,7 @@ import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
 import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
 import { findMountStubs, removeMountStubs } from './stubs.js'
-import { runCommand } from './command.js'
+import { findExecutable, runCommand } from './command.js'
 import { sweepStaleSandboxes, type SweepResult } from './sweep.js'
 import { resolveUser, type ExecUser } from './user.js'
 
@@ -77,11 +77,16 @@ export class RuncExecutor {
 
   get runcRoot (): string { return join(this.stateDir, 'runc') }
 
-  /** Throws MISSING_DEPENDENCY with install advice when runc cannot be started. */
+  /**
+   * Throws MISSING_DEPENDENCY with install advice when runc is not an
+   * executable on PATH (or at the configured path). Only looks, never spawns:
+   * every build calls this, and `tsbuild doctor` is where runc is really started.
+   */
   async checkInstalled (): Promise<void> {
-    this.checked ??= runCommand(this.runcBinary, ['--version']).then(() => undefined, (err: unknown) => {
+    this.checked ??= findExecutable(this.runcBinary).then((found) => {
+      if (found !== undefined) return
       this.checked = undefined
-      throw new TsbuildError('MISSING_DEPENDENCY', `runc is required to run build steps but ${this.runcBinary} could not be started`, { hint: 'apt-get install runc', cause: err })
+      throw new TsbuildError('MISSING_DEPENDENCY', `runc is required to run build steps but ${this.runcBinary} could not be found`, { hint: 'apt-get install runc' })
     })
     await this.checked
   }

@@ -33,4 +33,11 @@ describe('sweepStaleSandboxes', () => {
     expect((await readdir(join(root, 'executor'))).sort()).toEqual([`tsb-${process.pid}-bb`, 'unowned'])
     expect(await readdir(join(root, 'mnt'))).toEqual([`rw-${process.pid}-y-1-dd`])
   })
+  test('finds the containers of dead processes in the runc root and leaves live ones', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tsb-sweep-'))
+    for (const id of [`tsb-${DEAD}-aa`, `tsb-${process.pid}-bb`, 'someone-else']) await mkdir(join(root, 'runc', id), { recursive: true })
+    // `true` stands in for runc's kill and delete.
+    const result = await sweepStaleSandboxes(root, { runc: 'true' })
+    expect(result.containers).toEqual([`tsb-${DEAD}-aa`])
+  })
 })

@@ -4,10 +4,14 @@ import { chmod, lchown, lutimes, mkdir, open, rm, symlink, link, lstat } from 'n
 import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import tar from 'tar-stream'
+import { createRequire } from 'node:module'
+import type tar from 'tar-stream'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
 import type { Owner } from './copy.js'
+
+// Loaded on first use: a no-op rebuild never reads a tar, and loading these costs ~20 ms each at start.
+const loadTar = (): typeof tar => createRequire(import.meta.url)('tar-stream') as typeof tar
 
 type Compression = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none'
 
@@ -58,7 +62,7 @@ function decompressed (path: string, c: Compression): Readable {
 export async function unpackArchive (archive: string, root: string, dest: string, owner: Owner | undefined): Promise<void> {
   const compression = await detectArchive(archive)
   if (compression === undefined) throw new Error(`${archive} is not an archive`)
-  const extract = tar.extract()
+  const extract = loadTar().extract()
   const dirTimes: Array<[string, Date]> = []
   const source = decompressed(archive, compression)
   source.on('error', (err) => extract.destroy(err))
