@@ -53,6 +53,9 @@ describe('interrupted builds', () => {
     const first = await startSleepingBuild(root, '31')
     first.child.kill('SIGKILL')
     expect((await first.done).signal).toBe('SIGKILL')
+    // What the killed process could not clean up: its container (still sleeping) and its mounts.
+    expect(await runcContainers(root)).toHaveLength(1)
+    expect((await mountsUnder(root)).length).toBeGreaterThan(0)
 
     const r = await buildOk(['build', '--progress=plain', '--build-arg', 'SECONDS=0', first.ctx], { root })
     expect(r.stderr).toMatch(/#\d+ [\d.]+ start$/m)
