@@ -35,7 +35,8 @@ async function sleepers (marker: string): Promise<number[]> {
 /** Start a build whose RUN sleeps; resolve once that RUN has started and its sandbox is up. */
 async function startSleepingBuild (root: string, seconds: string, extraArgs: string[] = []) {
   const ctx = await writeContext(await freshDir('tsb-ctx-'), {
-    Dockerfile: `FROM ${busybox}\nARG SECONDS\nRUN echo start && sleep $SECONDS\n`,
+    // The locked cache mount must not stay locked by a killed build, nor stay mounted.
+    Dockerfile: `FROM ${busybox}\nARG SECONDS\nRUN --mount=type=cache,target=/c,id=interrupted,sharing=locked echo start && sleep $SECONDS\n`,
   })
   const build = spawnTsbuild(['build', '--progress=plain', '--build-arg', `SECONDS=${seconds}`, ...extraArgs, ctx], { root })
   const deadline = Date.now() + 60_000
