@@ -65,6 +65,19 @@ describe('secrets', () => {
   })
 })
 
+describe('secrets that are not given', () => {
+  test('an optional secret is simply absent; a required one fails naming it', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN --mount=type=secret,id=opt test ! -e /run/secrets/opt && echo optional-absent\nRUN --mount=type=secret,id=needed,required=true echo never\n`,
+    })
+    const r = await runTsbuild(['build', '--progress=plain', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^#\d+ [\d.]+ optional-absent$/m)
+    expect(r.stderr).toMatch(/secret.*needed|needed.*secret/)
+    expect(r.stderr).not.toMatch(/^#\d+ [\d.]+ never$/m)
+  })
+})
+
 describe('symlinks never escape to the host', () => {
   const hostPasswd = async (): Promise<string> => await readFile('/etc/passwd', 'utf8')
 
