@@ -94,6 +94,26 @@ describe('symlinks never escape to the host', () => {
     expect(await readlink(join(dest, 'evil'))).toBe('/')
   })
 
+  test('COPY --from a stage whose source is an absolute symlink reads the stage, and WORKDIR through a link stays inside', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS stage`,
+        'RUN echo stage-secret > /etc/stage-only && ln -s /etc/stage-only /link',
+        `FROM ${busybox}`,
+        'COPY --from=stage /link /copied',
+        'RUN ln -s / /w',
+        'WORKDIR /w/tmp/wd',
+        'COPY f .',
+      ].join('\n'),
+      f: 'in workdir\n',
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(dest, 'copied'), 'utf8')).toBe('stage-secret\n')
+    expect(await readFile(join(dest, 'tmp/wd/f'), 'utf8')).toBe('in workdir\n')
+    await expect(lstat('/tmp/wd/f')).rejects.toThrow(/ENOENT/)
+  })
+
   test('COPY link/passwd where the context has link -> /etc reads the context, not the host', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), {
       Dockerfile: 'FROM scratch\nCOPY link/passwd /\n',
