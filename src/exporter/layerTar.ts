@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { lstat, readdir, readlink } from 'node:fs/promises'
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join } from 'node:path'
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from './tarHeader.js'
@@ -37,19 +37,48 @@ interface PlannedEntry {
 export async function * layerTarStream (dir: string, opts: LayerTarOptions = {}): AsyncGenerator<Buffer> {
   const planned = await planLayerEntries(dir, opts)
   const readSize = opts.readChunkSize ?? 1024 * 1024
-  for (const { entry, source } of planned) {
+  // Small bodies are read whole and a few files ahead: a stream per file costs
+  // more than the file itself when a layer holds tens of thousands of them.
+  const ahead = new Map<number, Promise<Buffer>>()
+  let nextAhead = 0
+  const readAhead = (from: number): void => {
+    nextAhead = Math.max(nextAhead, from)
+    while (ahead.size < READ_AHEAD && nextAhead < planned.length) {
+      const p = planned[nextAhead]!
+      if (p.source !== undefined && p.entry.size > 0 && p.entry.size <= SMALL_FILE) {
+        const body = readFile(p.source)
+        body.catch(() => undefined) // awaited in order below
+        ahead.set(nextAhead, body)
+      }
+      nextAhead++
+    }
+  }
+  for (let i = 0; i < planned.length; i++) {
+    const { entry, source } = planned[i]!
+    readAhead(i)
     yield encodeTarHeader(entry)
     if (source === undefined || entry.size === 0) continue
+    const small = ahead.get(i)
+    ahead.delete(i)
     let read = 0
-    for await (const chunk of createReadStream(source, { highWaterMark: readSize, end: entry.size - 1 }) as AsyncIterable<Buffer>) {
-      read += chunk.length
-      yield chunk
+    if (small !== undefined) {
+      const body = await small
+      read = body.length
+      if (read === entry.size) yield body
+    } else {
+      for await (const chunk of createReadStream(source, { highWaterMark: readSize, end: entry.size - 1 }) as AsyncIterable<Buffer>) {
+        read += chunk.length
+        yield chunk
+      }
     }
     if (read !== entry.size) throw new Error(`layer file ${source} changed size while being archived (${read} of ${entry.size} bytes)`)
     yield tarPadding(entry.size)
   }
   yield END_OF_ARCHIVE
 }
+
+const SMALL_FILE = 256 * 1024
+const READ_AHEAD = 16
 
 /** Walk `dir` and decide every archive entry, sorted; no file bodies are read. */
 export async function planLayerEntries (dir: string, opts: LayerTarOptions = {}): Promise<PlannedEntry[]> {
@@ -64,9 +93,10 @@ export async function planLayerEntries (dir: string, opts: LayerTarOptions = {})
   while (stack.length > 0) {
     const rel = stack.pop()!
     const names = await readdir(join(dir, rel))
-    for (const name of names) {
+    const stats = await Promise.all(names.map(async (name) => await lstat(join(dir, rel === '' ? name : `${rel}/${name}`))))
+    for (const [i, name] of names.entries()) {
       const path = rel === '' ? name : `${rel}/${name}`
-      const st = await lstat(join(dir, path))
+      const st = stats[i]!
       const base = { mode: st.mode, uid: st.uid, gid: st.gid, size: 0, mtime: clamp(st) }
       if (st.isCharacterDevice() && st.rdev === 0) {
         // An overlay whiteout: the lower layers' `name` is deleted.

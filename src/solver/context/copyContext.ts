@@ -3,6 +3,8 @@ import path from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
 import type { ContextSnapshot, FileRecord } from './types.js'
 
+const processIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 }
+
 export interface CopyContextOptions {
   /** Owner for every copied entry. Default 0:0, as BuildKit gives local-source files. */
   uid?: number
@@ -45,14 +47,16 @@ export async function copyContext (snapshot: ContextSnapshot, destDir: string, o
       try {
         if (r.type === 'symlink') {
           await fs.symlink(r.linkTarget!, dst)
-          if (canChown) await fs.lchown(dst, uid, gid)
+          if (canChown && (uid !== processIds.uid || gid !== processIds.gid)) await fs.lchown(dst, uid, gid)
           const st = await fs.lstat(src)
           await fs.lutimes(dst, st.atime, st.mtime)
         } else {
-          await fs.copyFile(src, dst, constants.COPYFILE_FICLONE)
-          if (canChown) await fs.chown(dst, uid, gid)
-          await fs.chmod(dst, r.mode)
           const st = await fs.stat(src)
+          await fs.copyFile(src, dst, constants.COPYFILE_FICLONE)
+          // The new file has this process's ids and (copyFile) the source's mode: change only what differs.
+          const chowned = canChown && (uid !== processIds.uid || gid !== processIds.gid)
+          if (chowned) await fs.chown(dst, uid, gid)
+          if (chowned || (st.mode & 0o7777) !== r.mode) await fs.chmod(dst, r.mode)
           await fs.utimes(dst, st.atime, st.mtime)
           bytes += r.size
         }
