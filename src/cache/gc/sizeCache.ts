@@ -60,6 +60,7 @@ export async function treeSize (dir: string, seen: Set<string> = new Set()): Pro
   if (!st.isDirectory()) return st.size
   let total = st.size
   const names = await readdir(dir).catch(() => [] as string[])
-  for (const n of names) total += await treeSize(join(dir, n), seen)
+  // Siblings at once: one lstat after another made a 30,000-file layer take a second to size.
+  for (const size of await Promise.all(names.map(async (n) => await treeSize(join(dir, n), seen)))) total += size
   return total
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -49,6 +49,19 @@ describe('ImageStore', () => {
       annotations: { 'org.opencontainers.image.ref.name': 'app', 'io.containerd.image.name': 'docker.io/library/app:latest' },
     })])
     expect(JSON.parse(await readFile(join(root, 'oci-layout'), 'utf8'))).toEqual({ imageLayoutVersion: '1.0.0' })
+  })
+
+  test('naming the same image again leaves index.json untouched; a new digest rewrites it', async () => {
+    const { root, images, content } = await fresh()
+    const a = await seedImage(content, ['amd64'])
+    await images.put('app', a.index)
+    const before = await stat(join(root, 'index.json'))
+    await images.put('app', a.index)
+    expect((await stat(join(root, 'index.json'))).ino).toBe(before.ino)
+    const b = await seedImage(content, ['arm64'])
+    await images.put('app', b.index)
+    expect((await stat(join(root, 'index.json'))).ino).not.toBe(before.ino)
+    expect((await images.get('app')).descriptor.digest).toBe(b.index.digest)
   })
 
   test('put replaces the image a name pointed to; tag adds a name; remove drops only that name', async () => {
