@@ -103,6 +103,15 @@ describe('a failure in one stage', () => {
 })
 
 describe('concurrent builds', () => {
+  test('a build starting while another runs a RUN leaves that live container alone', async () => {
+    const root = await freshDir('tsb-root-')
+    const running = await startSleepingBuild(root, '3')
+    const other = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo other\n` })
+    await buildOk(['build', other], { root })
+    const r = await running.done
+    expect(r.code, r.stderr).toBe(0)
+  })
+
   test('two builds at once on one state dir both succeed with their own results', async () => {
     const root = await freshDir('tsb-root-')
     const make = async (name: string) => await writeContext(await freshDir('tsb-ctx-'), {
