@@ -1,31 +1,29 @@
-import { readFile } from 'node:fs/promises'
-import { relative } from 'node:path'
 import type { Digest } from '../common/digest.js'
 import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOptions } from '../common/errors.js'
 import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/index.js'
 import { GitSource } from '../solver/ops/source/git.js'
 import { HttpSource } from '../solver/ops/source/http.js'
-import { formatPlatform, hostPlatform, type Platform } from '../common/platform.js'
+import { formatPlatform } from '../common/platform.js'
 import type { ImageConfig } from '../common/oci.js'
-import { convertDockerfile, type ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { violatedRules, type CheckReport } from '../frontend/dockerfile/checks/index.js'
-import { memoizeResolver, runChecks } from './checks.js'
 import { mergeDefinitions } from '../llb/index.js'
 import { createExportPool } from '../exporter/index.js'
-import { loadDockerignore } from '../solver/context/index.js'
 import type { EventSink } from '../solver/events.js'
-import { ImageSource } from '../solver/images/index.js'
 import { Scheduler } from '../solver/scheduler/index.js'
 import { buildSolverGraph, makeRunnerFactory } from '../solver/worker.js'
 import { exportResults, type ExportedImage, type PlatformImage } from './export.js'
 import { imageProvider, mountProviders } from './providers.js'
 import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
-import { openServices } from './services.js'
+import { frontend } from './frontend.js'
+import type { ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
 import { LeaseManager, type Lease } from '../cache/leases/index.js'
 import { CacheMountManager } from '../solver/mounts/index.js'
 import { Explainer, type StepExplanation } from '../solver/explain/index.js'
+
+// Kept here too for callers of the whole engine; --print/--call load ./frontend.js alone.
+export { frontend } from './frontend.js'
 
 export interface BuildOptions {
   stateDir: string
@@ -44,38 +42,6 @@ export interface BuildResult {
   durationMs: number
   /** Per step: cache hit, or why it ran, compared with the last build of this Dockerfile and target. */
   explain: { previousBuild?: string; steps: StepExplanation[] }
-}
-
-/** Read the Dockerfile and convert it; shared by builds and by --print/--call. */
-export async function frontend (req: BuildRequest, opts: { stateDir: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }) {
-  const text = req.dockerfile.content ?? await readDockerfile(req)
-  const services = await openServices(opts.stateDir, opts.env)
-  const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
-  const ignore = await loadDockerignore({ contextDir: req.contextDir, ...(req.dockerfile.path !== undefined ? { dockerfilePath: req.dockerfile.path } : {}) })
-  const buildArgs = new Map(req.buildArgs)
-  const epoch = buildArgs.get('SOURCE_DATE_EPOCH') ?? opts.env.SOURCE_DATE_EPOCH
-  const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
-  const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
-  const resolver = memoizeResolver(images)
-  const checks = await runChecks({
-    text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
-    ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver, namedContexts: new Set(req.buildContexts.keys()),
-  })
-  const converted = await convertDockerfile({
-    dockerfile: text,
-    file: req.dockerfile.displayName,
-    targetPlatforms,
-    buildPlatform: hostPlatform(),
-    buildArgs,
-    ...(req.target !== undefined ? { target: req.target } : {}),
-    labels: req.labels,
-    dockerignorePatterns: ignore.patterns,
-    namedContexts: req.buildContexts,
-    noCacheFilter: req.noCacheFilter,
-    imageResolver: resolver,
-    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
-  })
-  return { converted, checks, services, images, sourceDateEpoch, text }
 }
 
 /**
@@ -206,18 +172,6 @@ async function collectForBuild (root: string, opts: BuildOptions): Promise<void>
     opts.onEvent({ type: 'progress', id: 'gc', name, current: 1, total: 1, done: true, time: Date.now() })
   } catch (err) {
     opts.onEvent({ type: 'warning', message: `garbage collection failed: ${err instanceof Error ? err.message : String(err)}`, time: Date.now() })
-  }
-}
-
-async function readDockerfile (req: BuildRequest): Promise<string> {
-  const path = req.dockerfile.path!
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    const shown = relative(process.cwd(), path) || path
-    if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or run tsbuild in the directory that has one' })
-    throw new TsbuildError('IO', `failed to read dockerfile ${shown}: ${code ?? (err as Error).message}`, { cause: err })
   }
 }
 

@@ -14,7 +14,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const stateDir = stateDirFor(io)
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
-    const { frontend } = await import('../../engine/build.js')
+    const { frontend } = await import('../../engine/frontend.js')
     const { converted } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
     if (req.print === 'llb') {
       const llb = await import('../../llb/index.js')
@@ -74,7 +74,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
 
 /** `--check` / `--call=check`: the findings with their Dockerfile lines; exit 1 when there are any (as buildx does). */
 async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
-  const { frontend } = await import('../../engine/build.js')
+  const { frontend } = await import('../../engine/frontend.js')
   const { formatFinding } = await import('../../frontend/dockerfile/checks/index.js')
   const { formatSource } = await import('../report.js')
   const { checks, text } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })

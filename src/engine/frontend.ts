@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises'
+import { relative } from 'node:path'
+import { TsbuildError } from '../common/errors.js'
+import { hostPlatform, type Platform } from '../common/platform.js'
+import { convertDockerfile } from '../frontend/dockerfile/convert/index.js'
+import { loadDockerignore } from '../solver/context/index.js'
+import { ImageSource } from '../solver/images/index.js'
+import { memoizeResolver, runChecks } from './checks.js'
+import type { BuildRequest } from './request.js'
+import { openServices } from './services.js'
+
+/** Read the Dockerfile and convert it; shared by builds and by --print/--call. */
+export async function frontend (req: BuildRequest, opts: { stateDir: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }) {
+  const text = req.dockerfile.content ?? await readDockerfile(req)
+  const services = await openServices(opts.stateDir, opts.env)
+  const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  const ignore = await loadDockerignore({ contextDir: req.contextDir, ...(req.dockerfile.path !== undefined ? { dockerfilePath: req.dockerfile.path } : {}) })
+  const buildArgs = new Map(req.buildArgs)
+  const epoch = buildArgs.get('SOURCE_DATE_EPOCH') ?? opts.env.SOURCE_DATE_EPOCH
+  const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
+  const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
+  const resolver = memoizeResolver(images)
+  const checks = await runChecks({
+    text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
+    ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver, namedContexts: new Set(req.buildContexts.keys()),
+  })
+  const converted = await convertDockerfile({
+    dockerfile: text,
+    file: req.dockerfile.displayName,
+    targetPlatforms,
+    buildPlatform: hostPlatform(),
+    buildArgs,
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    labels: req.labels,
+    dockerignorePatterns: ignore.patterns,
+    namedContexts: req.buildContexts,
+    noCacheFilter: req.noCacheFilter,
+    imageResolver: resolver,
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+  })
+  return { converted, checks, services, images, sourceDateEpoch, text }
+}
+
+async function readDockerfile (req: BuildRequest): Promise<string> {
+  const path = req.dockerfile.path!
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const shown = relative(process.cwd(), path) || path
+    if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or run tsbuild in the directory that has one' })
+    throw new TsbuildError('IO', `failed to read dockerfile ${shown}: ${code ?? (err as Error).message}`, { cause: err })
+  }
+}
