@@ -59,7 +59,7 @@ export class HistoryStore {
     }
     const records = await Promise.all(names.filter((n) => ID.test(n)).map(async (n) => await this.read(n)))
     return records.filter((r): r is BuildRecord => r !== undefined)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+      .sort((a, b) => compareDesc(a.createdAt, b.createdAt) || compareDesc(a.id, b.id))
   }
 
   private async read (id: string): Promise<BuildRecord | undefined> {
@@ -120,8 +120,14 @@ export class HistoryStore {
 
   /** Delete all but the newest `keep` builds; returns the ids removed. */
   async prune (keep: number = DEFAULT_HISTORY_KEEP): Promise<string[]> {
+    // Every build prunes: count the directories before reading any record.
+    const names = await readdir(this.dir).catch(() => [] as string[])
+    if (names.filter((n) => ID.test(n)).length <= keep) return []
     const old = (await this.list()).slice(keep)
     for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })
     return old.map((r) => r.id)
   }
 }
+
+// ISO timestamps and ids order correctly by code unit; localeCompare would load ICU collation.
+const compareDesc = (a: string, b: string): number => a < b ? 1 : a > b ? -1 : 0
