@@ -115,7 +115,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   lease = await new LeaseManager(services.state.root).acquire()
   try {
     trace('gc before')
-    await collectForBuild(services.state.root, opts)
+    await collectForBuild(services.state.root, opts, { skipWhenFarUnderCap: true })
     trace('solve')
     const heads = graph.heads.filter((h) => h !== null)
     remoteCache.setHeads(heads)
@@ -164,9 +164,9 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
 }
 
 /** Bring the build cache back under its cap; a failed collection never fails the build. */
-async function collectForBuild (root: string, opts: BuildOptions): Promise<void> {
+async function collectForBuild (root: string, opts: BuildOptions, how: { skipWhenFarUnderCap?: boolean } = {}): Promise<void> {
   try {
-    const report = await collectToCap(root, opts.env, { cacheMounts: new CacheMountManager(root) })
+    const report = await collectToCap(root, opts.env, { cacheMounts: new CacheMountManager(root), ...how })
     if (report === undefined) return
     const name = `garbage collection: ${report.records.length} cache records removed, ${formatSize(report.reclaimedBytes)} reclaimed`
     opts.onEvent({ type: 'progress', id: 'gc', name, current: 1, total: 1, done: true, time: Date.now() })
