@@ -33,6 +33,7 @@ describe('retry policy', () => {
     [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), true],
     [Object.assign(new Error('aborted'), { name: 'AbortError' }), false],
     [new Error('boom'), false],
+    [new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND registry-1.docker.io'), { code: 'ENOTFOUND' }) }), false],
   ])('error %s retryable: %s', (err, want) => {
     expect(isRetryableError(err)).toBe(want)
   })

@@ -15,6 +15,7 @@ export function isRetryableStatus (status: number): boolean {
   return status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504
 }
 
+const FINAL_ERRNO = new Set(['ENOTFOUND', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID'])
 const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 /**
@@ -23,6 +24,12 @@ const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDO
  * and a body cut short surfaces as `TypeError: terminated`.
  */
 export function isRetryableError (err: unknown): boolean {
+  // A name that does not resolve or a certificate that does not verify will not fix itself in a second.
+  for (let e: unknown = err, depth = 0; e != null && depth < 8; depth++) {
+    const code = (e as { code?: string }).code
+    if (code !== undefined && FINAL_ERRNO.has(code)) return false
+    e = (e as { cause?: unknown }).cause
+  }
   for (let e: unknown = err, depth = 0; e != null && depth < 8; depth++) {
     const x = e as { name?: string; code?: string; message?: string; cause?: unknown }
     if (x.name === 'AbortError') return false
