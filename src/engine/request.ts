@@ -55,7 +55,7 @@ export interface SshSpec { id: string; paths: string[] } // empty paths: $SSH_AU
 export type NamedContext =
   | { kind: 'local'; path: string }
   | { kind: 'image'; ref: string }
-  | { kind: 'oci-layout'; path: string; ref?: string }
+  | { kind: 'oci-layout'; path: string; ref?: string; digest?: string }
 
 export type CacheMode = 'min' | 'max'
 export type CacheSpec =

@@ -49,6 +49,9 @@ describe('build flags', () => {
     expect(r.buildContexts.get('base')).toEqual({ kind: 'image', ref: 'alpine:3' })
     expect(r.buildContexts.get('src')).toEqual({ kind: 'local', path: '/work/src' })
     expect(r.buildContexts.get('lay')).toEqual({ kind: 'oci-layout', path: '/work/app/l', ref: 'v1' })
+    const d = `sha256:${'ab'.repeat(32)}`
+    expect(parse('--build-context', `x=oci-layout:///l@${d}`, '.').buildContexts.get('x')).toEqual({ kind: 'oci-layout', path: '/l', digest: d })
+    expect(parse('--build-context', `x=oci-layout://l:v2@${d}`, '.').buildContexts.get('x')).toEqual({ kind: 'oci-layout', path: '/work/app/l', ref: 'v2', digest: d })
     expect(r.cacheFrom).toEqual([{ type: 'local', dir: '/c', mode: 'min', ignoreError: false, mounts: false }])
     expect(r.cacheTo[0]).toEqual({ type: 'registry', ref: 'localhost:5000/c', mode: 'max', ignoreError: true, mounts: true })
     expect(r.cacheTo[1]?.type).toBe('inline')

@@ -46,10 +46,10 @@ export function parseBuildContext (spec: string, cwd: string): [string, NamedCon
   const value = spec.slice(eq + 1)
   if (value.startsWith('docker-image://')) return [name, { kind: 'image', ref: value.slice('docker-image://'.length) }]
   if (value.startsWith('oci-layout://')) {
-    const rest = value.slice('oci-layout://'.length)
-    const m = /^(.*?)(?::([\w][\w.-]{0,127}))?$/.exec(rest)!
+    // oci-layout://PATH[:TAG][@sha256:DIGEST], as buildx spells it.
+    const m = /^(.*?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(value.slice('oci-layout://'.length))!
     const path = resolve(cwd, m[1]!)
-    return [name, m[2] !== undefined ? { kind: 'oci-layout', path, ref: m[2] } : { kind: 'oci-layout', path }]
+    return [name, { kind: 'oci-layout', path, ...(m[2] !== undefined ? { ref: m[2] } : {}), ...(m[3] !== undefined ? { digest: m[3] } : {}) }]
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) {
     throw new TsbuildError('USAGE', `unsupported --build-context source ${JSON.stringify(value)}`, { hint: 'use a directory, docker-image://REF or oci-layout://PATH[:TAG]' })

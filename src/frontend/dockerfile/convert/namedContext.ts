@@ -38,9 +38,9 @@ export async function namedContextState (ctx: ConvertContext, name: string, nc: 
       return { state: llb.image(ref, { platform, customName: `[context ${name}] load ${ref}` }), image: resolved.config }
     }
     case 'oci-layout': {
-      const layoutRef = `${OCI_LAYOUT_SCHEME}${nc.path}${nc.ref !== undefined ? `:${nc.ref}` : ''}`
+      const layoutRef = `${OCI_LAYOUT_SCHEME}${nc.path}${nc.ref !== undefined ? `:${nc.ref}` : ''}${nc.digest !== undefined ? `@${nc.digest}` : ''}`
       const resolved = await ctx.resolveImage(layoutRef, platform)
-      const ref = `${layoutRef}@${resolved.digest}`
+      const ref = nc.digest !== undefined ? layoutRef : `${layoutRef}@${resolved.digest}`
       return { state: llb.State.fromOutput({ vertex: new OciLayoutVertex(ref, platform, { customName: `[context ${name}] load ${ref}` }), index: 0 }), image: resolved.config }
     }
   }

@@ -16,7 +16,7 @@ import type { Definition } from '../../../llb/index.js'
 export type NamedContext =
   | { kind: 'local'; path: string }
   | { kind: 'image'; ref: string }
-  | { kind: 'oci-layout'; path: string; ref?: string }
+  | { kind: 'oci-layout'; path: string; ref?: string; digest?: string }
 
 export interface ResolvedImage {
   /** The normalised reference that was resolved. */
