@@ -2,7 +2,7 @@ import type { Digest } from '../../common/digest.js'
 import { findTsbuildError } from '../../common/errors.js'
 import type { Descriptor } from '../../common/oci.js'
 import type { ContentProvider } from '../content/index.js'
-import { encodeCacheConfig, type CacheChain, type CacheLayer } from './format.js'
+import { encodeCacheConfig, type CacheChain, type CacheLayer, type CacheMountContents } from './format.js'
 import type { CacheTarget } from './target.js'
 
 export interface CacheExportDeps {
@@ -15,6 +15,20 @@ export interface CacheExportDeps {
   /** Backoff before retry n (ms); tests shorten it. */
   backoff?: (attempt: number) => number
   attempts?: number
+}
+
+/**
+ * Entries kept per cache mount id: a changed lockfile adds an entry under a new
+ * key, and the oldest beyond this many are dropped so the cache does not grow
+ * without bound (the few newest serve branches with different lockfiles).
+ */
+export const MOUNT_ENTRIES_KEPT = 3
+
+/** The `n` newest entries of each mount id. */
+export function newestPerMount (mounts: Iterable<CacheMountContents>, n: number): CacheMountContents[] {
+  const byId = new Map<string, CacheMountContents[]>()
+  for (const m of mounts) byId.set(m.id, [...(byId.get(m.id) ?? []), m])
+  return [...byId.values()].flatMap((list) => list.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)).slice(0, n))
 }
 
 /** A solved step to export: its cache key and its filesystem (snapshot names, bottom first). */
@@ -33,6 +47,8 @@ export interface SolvedChain { key: Digest; layers: readonly string[]; descripti
 export class CacheExporter {
   private readonly base = new Map<string, CacheChain>()
   private readonly current = new Map<string, CacheChain>()
+  private readonly baseMounts = new Map<string, CacheMountContents>()
+  private readonly currentMounts = new Map<string, CacheMountContents>()
   private readonly uploads = new Map<string, Promise<void>>()
   private commits: Promise<void>
   private dirty = false
@@ -41,8 +57,9 @@ export class CacheExporter {
 
   constructor (readonly target: CacheTarget, private readonly opts: { ignoreError: boolean }, private readonly deps: CacheExportDeps) {
     // What is there already survives this build's commits; reading it is best effort.
-    this.commits = target.read(deps.signal).then((chains) => {
-      for (const c of chains ?? []) this.base.set(c.key, c)
+    this.commits = target.read(deps.signal).then((contents) => {
+      for (const c of contents?.chains ?? []) this.base.set(c.key, c)
+      for (const m of contents?.mounts ?? []) this.baseMounts.set(m.key, m)
     }, () => {})
   }
 
@@ -63,6 +80,28 @@ export class CacheExporter {
       }
     })
     ready.catch(() => {}) // observed by the chain above
+  }
+
+  /**
+   * Queue a cache mount's contents (an archived layer in the local store):
+   * uploaded, then listed under its key. Never throws: errors surface from `finish`.
+   */
+  addMount (mount: CacheMountContents): void {
+    if (this.failure !== undefined) return
+    const ready = this.uploadBlob(mount.layer.descriptor)
+    this.commits = this.commits.then(async () => {
+      if (this.failure !== undefined) return
+      try {
+        await ready
+        this.currentMounts.set(mount.key, mount)
+        this.dirty = true
+        await Promise.resolve()
+        if (this.dirty) await this.commit()
+      } catch (err) {
+        this.fail(err)
+      }
+    })
+    ready.catch(() => {})
   }
 
   /** Wait for every upload and commit. Throws the first failure unless `ignoreError`. */
@@ -98,7 +137,10 @@ export class CacheExporter {
     this.dirty = false
     const all = new Map(this.base)
     for (const [k, c] of this.current) all.set(k, c)
-    await this.retry('writing the cache manifest', async () => { await this.target.commit(encodeCacheConfig(all.values()), this.deps.signal) })
+    const mounts = new Map(this.baseMounts)
+    for (const [k, m] of this.currentMounts) mounts.set(k, m)
+    const kept = newestPerMount(mounts.values(), MOUNT_ENTRIES_KEPT)
+    await this.retry('writing the cache manifest', async () => { await this.target.commit(encodeCacheConfig(all.values(), kept), this.deps.signal) })
     this.committed++
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { sha256, type Digest } from '../../common/digest.js'
-import { cacheManifest, decodeCacheConfig, encodeCacheConfig, CACHE_ARTIFACT_TYPE, CACHE_CONFIG_MEDIA_TYPE, type CacheChain } from './format.js'
+import { newestPerMount } from './exporter.js'
+import { cacheManifest, cacheMountKey, decodeCacheConfig, decodeCacheContents, encodeCacheConfig, CACHE_ARTIFACT_TYPE, CACHE_CONFIG_MEDIA_TYPE, type CacheChain, type CacheMountContents } from './format.js'
 
 const layer = (n: string) => ({ descriptor: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(`blob ${n}`), size: n.length }, diffID: sha256(`diff ${n}`) })
 const chain = (k: string, ...ls: string[]): CacheChain => ({ key: sha256(k), layers: ls.map(layer), description: k })
@@ -31,5 +32,39 @@ describe('cache format', () => {
     ['a bad key', { schemaVersion: 1, layers: [], records: [{ key: 'nope' as Digest, layers: [] }] }, /record is malformed/],
   ])('refuses %s', (_name, value, message) => {
     expect(() => decodeCacheConfig(value, 'registry r')).toThrow(message)
+  })
+
+  test('cache mounts round-trip, share the layer table and are listed in the manifest', () => {
+    const mounts: CacheMountContents[] = [
+      { key: cacheMountKey('/root/.npm', sha256('lock v2')), id: '/root/.npm', layer: layer('npm'), createdAt: '2024-01-02T00:00:00.000Z' },
+      { key: cacheMountKey('apt'), id: 'apt', layer: layer('base'), createdAt: '2024-01-01T00:00:00.000Z' },
+    ]
+    const config = encodeCacheConfig([chain('a', 'base')], mounts)
+    expect(config.layers).toHaveLength(2)
+    const back = decodeCacheContents(JSON.parse(JSON.stringify(config)), 'test')
+    expect(new Map(back.mounts.map((m) => [m.key, m]))).toEqual(new Map(mounts.map((m) => [m.key, m])))
+    expect((JSON.parse(cacheManifest(config).manifest.toString()) as { layers: unknown[] }).layers).toHaveLength(2)
+  })
+
+  test('a cache without mounts encodes as before (no mounts field)', () => {
+    expect(Object.keys(encodeCacheConfig([chain('a', 'base')]))).not.toContain('mounts')
+    expect(decodeCacheContents(encodeCacheConfig([chain('a', 'base')]), 't').mounts).toEqual([])
+  })
+
+  test('mount keys differ by id and by the key-from checksum', () => {
+    const keys = new Set([cacheMountKey('a'), cacheMountKey('b'), cacheMountKey('a', sha256('1')), cacheMountKey('a', sha256('2'))])
+    expect(keys.size).toBe(4)
+    expect(cacheMountKey('a', sha256('1'))).toBe(cacheMountKey('a', sha256('1')))
+  })
+
+  test('a dangling mount layer index is refused', () => {
+    const value = { schemaVersion: 1, layers: [], records: [], mounts: [{ key: sha256('k'), id: 'x', layer: 3, createdAt: 't' }] }
+    expect(() => decodeCacheContents(value, 'r')).toThrow(/cache mount x refers to layer 3/)
+  })
+
+  test('only the newest entries of each mount id are kept', () => {
+    const m = (id: string, day: number): CacheMountContents => ({ key: sha256(`${id}${day}`), id, layer: layer(`${id}${day}`), createdAt: `2024-01-0${day}T00:00:00.000Z` })
+    const kept = newestPerMount([m('a', 1), m('a', 4), m('a', 2), m('a', 3), m('b', 1)], 3)
+    expect(kept.map((k) => `${k.id}${k.createdAt.slice(9, 10)}`).sort()).toEqual(['a2', 'a3', 'a4', 'b1'])
   })
 })

@@ -27,11 +27,38 @@ export interface CacheEntry {
   description?: string
 }
 
+/** A cache mount's contents (`mounts=true`): one layer, under the mount's portable key. */
+export interface CacheMountEntry {
+  /** sha256 of the mount id and, with `key-from`, the checksum of those files. */
+  key: Digest
+  /** The mount's id, for the fallback to the newest entry of the same mount. */
+  id: string
+  layer: number
+  /** When the contents were archived (ISO 8601). */
+  createdAt: string
+}
+
 /** The config blob of a cache manifest, and the inline field's value. */
 export interface CacheConfig {
   schemaVersion: 1
   layers: CacheLayer[]
   records: CacheEntry[]
+  /** Absent when no cache mount was exported, so older caches keep their bytes. */
+  mounts?: CacheMountEntry[]
+}
+
+/** A cache mount entry resolved to its layer. */
+export interface CacheMountContents {
+  key: Digest
+  id: string
+  layer: CacheLayer
+  createdAt: string
+}
+
+/** Everything a cache holds: step records and cache mount contents. */
+export interface CacheContents {
+  chains: CacheChain[]
+  mounts: CacheMountContents[]
 }
 
 /** A cache record resolved to its layers. */
@@ -41,25 +68,43 @@ export interface CacheChain {
   description?: string
 }
 
-/** Build the config from chains, sharing each layer (by blob digest) once. */
-export function encodeCacheConfig (chains: Iterable<CacheChain>): CacheConfig {
+/** Build the config from chains (and cache mounts), sharing each layer (by blob digest) once. */
+export function encodeCacheConfig (chains: Iterable<CacheChain>, mounts: Iterable<CacheMountContents> = []): CacheConfig {
   const layers: CacheLayer[] = []
   const index = new Map<string, number>()
-  const records: CacheEntry[] = []
-  const sorted = [...chains].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  for (const c of sorted) {
-    const ids = c.layers.map((l) => {
-      let i = index.get(l.descriptor.digest)
-      if (i === undefined) {
-        i = layers.length
-        index.set(l.descriptor.digest, i)
-        layers.push({ descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffID: l.diffID })
-      }
-      return i
-    })
-    records.push({ key: c.key, layers: ids, ...(c.description !== undefined ? { description: c.description } : {}) })
+  const layerIndex = (l: CacheLayer): number => {
+    let i = index.get(l.descriptor.digest)
+    if (i === undefined) {
+      i = layers.length
+      index.set(l.descriptor.digest, i)
+      layers.push({ descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffID: l.diffID })
+    }
+    return i
   }
-  return { schemaVersion: 1, layers, records }
+  const records: CacheEntry[] = []
+  for (const c of [...chains].sort(byKey)) {
+    records.push({ key: c.key, layers: c.layers.map(layerIndex), ...(c.description !== undefined ? { description: c.description } : {}) })
+  }
+  const mountEntries = [...mounts].sort(byKey).map((m) => ({ key: m.key, id: m.id, layer: layerIndex(m.layer), createdAt: m.createdAt }))
+  return { schemaVersion: 1, layers, records, ...(mountEntries.length > 0 ? { mounts: mountEntries } : {}) }
+}
+
+const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+
+/** Validate untrusted cache metadata: its records and its cache mount entries. */
+export function decodeCacheContents (value: unknown, where: string): CacheContents {
+  const chains = decodeCacheConfig(value, where)
+  const c = value as CacheConfig
+  if (c.mounts === undefined) return { chains, mounts: [] }
+  const bad = (why: string): TsbuildError => new TsbuildError('UNSUPPORTED_MEDIA_TYPE', `cache ${where}: ${why}`)
+  if (!Array.isArray(c.mounts)) throw bad('mounts is not a list')
+  const mounts = c.mounts.map((m) => {
+    if (!isDigestValue(m?.key) || typeof m.id !== 'string' || typeof m.createdAt !== 'string') throw bad('a cache mount entry is malformed')
+    const layer = Number.isInteger(m.layer) ? c.layers[m.layer] : undefined
+    if (layer === undefined) throw bad(`cache mount ${m.id} refers to layer ${String(m.layer)}, which is not listed`)
+    return { key: m.key, id: m.id, layer, createdAt: m.createdAt }
+  })
+  return { chains, mounts }
 }
 
 /** Validate untrusted cache metadata and resolve it into chains. */
@@ -105,3 +150,12 @@ export function inlineCacheValue (chains: Iterable<CacheChain>): CacheConfig {
 }
 
 const isDigestValue = (v: unknown): v is Digest => typeof v === 'string' && isDigest(v)
+
+/**
+ * The portable key of a cache mount's contents: its id, plus with `key-from`
+ * the checksum of those context files, so a cache is matched to the lockfile
+ * it was made from.
+ */
+export function cacheMountKey (id: string, filesChecksum?: Digest): Digest {
+  return sha256(canonicalJson(filesChecksum === undefined ? { id } : { id, files: filesChecksum }))
+}

@@ -1,10 +1,11 @@
 import type { Digest } from '../../common/digest.js'
+import { TsbuildError } from '../../common/errors.js'
 import type { Descriptor } from '../../common/oci.js'
 import type { ContentStore } from '../content/index.js'
 import type { LayerIndex } from '../layers/index.js'
 import type { CacheKey, RecordStore } from '../records/index.js'
-import { unpackLayer, type Snapshotter } from '../snapshots/index.js'
-import type { CacheChain, CacheLayer } from './format.js'
+import { applyLayer, unpackLayer, type Snapshotter } from '../snapshots/index.js'
+import type { CacheChain, CacheLayer, CacheMountContents } from './format.js'
 import type { CacheTarget } from './target.js'
 
 export interface CacheImportDeps {
@@ -40,12 +41,18 @@ export class CacheImporter {
   private readonly blobSources = new Map<string, CacheTarget>()
   private readonly unpacking = new Map<string, Promise<void>>()
   private readonly ensured = new Map<string, Promise<void>>()
+  private readonly mounts = new Map<string, CacheMountContents>()
 
   constructor (private readonly deps: CacheImportDeps, private readonly signal?: AbortSignal) {}
 
   /** Read one source's metadata; later sources never override earlier ones. Returns the record count. */
   async add (target: CacheTarget): Promise<number> {
-    const chains = await target.read(this.signal) ?? []
+    const contents = await target.read(this.signal)
+    const chains = contents?.chains ?? []
+    for (const m of contents?.mounts ?? []) {
+      if (!this.mounts.has(m.key)) this.mounts.set(m.key, m)
+      if (!this.blobSources.has(m.layer.descriptor.digest)) this.blobSources.set(m.layer.descriptor.digest, target)
+    }
     for (const chain of chains) {
       if (!this.chains.has(chain.key)) this.chains.set(chain.key, { chain, from: target })
       for (const l of chain.layers) if (!this.blobSources.has(l.descriptor.digest)) this.blobSources.set(l.descriptor.digest, target)
@@ -53,7 +60,27 @@ export class CacheImporter {
     return chains.length
   }
 
-  get size (): number { return this.chains.size }
+  get size (): number { return this.chains.size + this.mounts.size }
+
+  /**
+   * The imported contents for a cache mount: the entry under exactly `key`,
+   * else the newest entry of the same mount id (a changed lockfile starts
+   * from the previous one's cache rather than from nothing).
+   */
+  mountFor (id: string, key: Digest): CacheMountContents | undefined {
+    const exact = this.mounts.get(key)
+    if (exact !== undefined) return exact
+    let newest: CacheMountContents | undefined
+    for (const m of this.mounts.values()) if (m.id === id && (newest === undefined || m.createdAt > newest.createdAt)) newest = m
+    return newest
+  }
+
+  /** Download a cache mount's layer and extract it over `dir` (files there are kept unless the layer replaces them). */
+  async restoreMount (entry: CacheMountContents, dir: string): Promise<void> {
+    if (!await this.fetchBlob(entry.layer.descriptor)) throw new Error(`imported cache mount ${entry.id} has no source`)
+    const { diffID } = await applyLayer(this.deps.content.read(entry.layer.descriptor.digest), dir, this.signal !== undefined ? { signal: this.signal } : {})
+    if (diffID !== entry.layer.diffID) throw new TsbuildError('DIGEST_MISMATCH', `cache mount ${entry.id}: layer ${entry.layer.descriptor.digest} has diffID ${diffID}, expected ${entry.layer.diffID}`)
+  }
 
   async lookup (key: CacheKey): Promise<RemoteHit | undefined> {
     const hit = this.chains.get(key)

@@ -6,7 +6,7 @@ import { digestHex, sha256, type Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../../common/oci.js'
 import type { ContentProvider, ContentStore } from '../content/index.js'
-import { cacheManifest, decodeCacheConfig, type CacheChain, type CacheConfig } from './format.js'
+import { cacheManifest, decodeCacheContents, type CacheConfig, type CacheContents } from './format.js'
 import type { CacheTarget } from './target.js'
 
 const REF_NAME = 'org.opencontainers.image.ref.name'
@@ -24,7 +24,7 @@ export class LocalCacheTarget implements CacheTarget {
 
   private blobPath (digest: Digest): string { return join(this.dir, 'blobs', 'sha256', digestHex(digest)) }
 
-  async read (): Promise<CacheChain[] | undefined> {
+  async read (): Promise<CacheContents | undefined> {
     let index: ImageIndex
     try {
       index = JSON.parse(await readFile(join(this.dir, 'index.json'), 'utf8')) as ImageIndex
@@ -36,7 +36,7 @@ export class LocalCacheTarget implements CacheTarget {
     if (entry === undefined) return undefined
     const manifest = JSON.parse(await readFile(this.blobPath(entry.digest), 'utf8')) as ImageManifest
     const config = JSON.parse(await readFile(this.blobPath(manifest.config.digest), 'utf8')) as unknown
-    return decodeCacheConfig(config, this.name)
+    return decodeCacheContents(config, this.name)
   }
 
   private async hasBlob (digest: Digest): Promise<boolean> {

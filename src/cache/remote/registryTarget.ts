@@ -5,7 +5,7 @@ import { MediaType, type Descriptor } from '../../common/oci.js'
 import { hostPlatform, type Platform } from '../../common/platform.js'
 import type { RegistryClient } from '../../registry/index.js'
 import type { BlobInfo, ContentProvider, ContentStore } from '../content/index.js'
-import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, cacheManifest, decodeCacheConfig, type CacheChain, type CacheConfig } from './format.js'
+import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, cacheManifest, decodeCacheConfig, decodeCacheContents, type CacheChain, type CacheConfig, type CacheContents, type CacheMountContents } from './format.js'
 import type { CacheTarget } from './target.js'
 
 /**
@@ -19,8 +19,9 @@ export class RegistryCacheTarget implements CacheTarget {
     this.name = `registry ${ref}`
   }
 
-  async read (signal?: AbortSignal): Promise<CacheChain[] | undefined> {
+  async read (signal?: AbortSignal): Promise<CacheContents | undefined> {
     const chains: CacheChain[] = []
+    const mounts: CacheMountContents[] = []
     let found = false
     for (const platform of this.platforms) {
       let resolved
@@ -35,13 +36,15 @@ export class RegistryCacheTarget implements CacheTarget {
         chains.push(...decodeCacheConfig(config[INLINE_CACHE_FIELD], `${this.name} (inline)`))
         found = true
       } else if (resolved.manifest.config.mediaType === CACHE_CONFIG_MEDIA_TYPE) {
-        chains.push(...decodeCacheConfig(config, this.name))
+        const contents = decodeCacheContents(config, this.name)
+        chains.push(...contents.chains)
+        mounts.push(...contents.mounts)
         found = true
         break // one cache manifest serves every platform
       }
       if (resolved.index === undefined) break
     }
-    return found ? chains : undefined
+    return found ? { chains, mounts } : undefined
   }
 
   async putBlob (desc: Descriptor, content: () => Promise<ContentProvider>, signal?: AbortSignal): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { Descriptor } from '../../common/oci.js'
 import type { ContentProvider, ContentStore } from '../content/index.js'
-import type { CacheChain, CacheConfig } from './format.js'
+import type { CacheConfig, CacheContents } from './format.js'
 
 /**
  * Where a cache lives: an OCI image layout dir (type=local) or a registry
@@ -11,8 +11,8 @@ import type { CacheChain, CacheConfig } from './format.js'
 export interface CacheTarget {
   /** How messages name it, e.g. `registry localhost:5000/cache:main`. */
   readonly name: string
-  /** The chains stored there now; undefined when there is no cache yet. */
-  read (signal?: AbortSignal): Promise<CacheChain[] | undefined>
+  /** The records and cache mounts stored there now; undefined when there is no cache yet. */
+  read (signal?: AbortSignal): Promise<CacheContents | undefined>
   /**
    * Upload one blob unless the target has it. `content` is called only when
    * the bytes are needed, so a layer that was imported lazily is downloaded
