@@ -15,7 +15,7 @@ import { dedupeEdges, type MarshalContext, type Output, type Vertex } from './ve
  */
 export type MountSpec =
   | { readonly type: 'bind', readonly dest: string, readonly source: State, readonly readonly: boolean, readonly selector?: string, readonly hasOutput: boolean }
-  | { readonly type: 'cache', readonly dest: string, readonly source?: State, readonly readonly: boolean, readonly selector?: string, readonly cacheId: string, readonly sharing: CacheSharingMode }
+  | { readonly type: 'cache', readonly dest: string, readonly source?: State, readonly readonly: boolean, readonly selector?: string, readonly cacheId: string, readonly sharing: CacheSharingMode, readonly keyFrom?: readonly string[] }
   | { readonly type: 'tmpfs', readonly dest: string, readonly size?: number }
   | { readonly type: 'secret', readonly dest: string, readonly secretId: string, readonly uid: number, readonly gid: number, readonly mode: number, readonly optional: boolean }
   | { readonly type: 'ssh', readonly dest: string, readonly sshId: string, readonly uid: number, readonly gid: number, readonly mode: number, readonly optional: boolean }
@@ -30,7 +30,7 @@ export function mount (dest: string, source: State, opts: { readonly?: boolean, 
 }
 
 /** A persistent cache directory shared between builds by `id` (default: `dest`). */
-export function cacheMount (dest: string, opts: { id?: string, sharing?: CacheSharingMode, from?: State, selector?: string, readonly?: boolean } = {}): MountSpec {
+export function cacheMount (dest: string, opts: { id?: string, sharing?: CacheSharingMode, from?: State, selector?: string, readonly?: boolean, keyFrom?: readonly string[] } = {}): MountSpec {
   return {
     type: 'cache',
     dest,
@@ -39,6 +39,7 @@ export function cacheMount (dest: string, opts: { id?: string, sharing?: CacheSh
     readonly: opts.readonly ?? false,
     ...(opts.from !== undefined ? { source: opts.from } : {}),
     ...(opts.selector ? { selector: opts.selector } : {}),
+    ...(opts.keyFrom !== undefined && opts.keyFrom.length > 0 ? { keyFrom: [...opts.keyFrom] } : {}),
   }
 }
 
@@ -128,7 +129,7 @@ export class ExecVertex implements Vertex {
         case 'bind':
           return { type: 'bind', dest: p.dest, input, output: p.output, readonly: s.readonly, ...sel(s.selector) }
         case 'cache':
-          return { type: 'cache', dest: p.dest, input, output: SKIP_OUTPUT, readonly: s.readonly, cacheId: s.cacheId, sharing: s.sharing, ...sel(s.selector) }
+          return { type: 'cache', dest: p.dest, input, output: SKIP_OUTPUT, readonly: s.readonly, cacheId: s.cacheId, sharing: s.sharing, ...sel(s.selector), ...(s.keyFrom !== undefined ? { keyFrom: s.keyFrom } : {}) }
         case 'tmpfs':
           return { type: 'tmpfs', dest: p.dest, input, output: SKIP_OUTPUT, readonly: false, ...(s.size !== undefined ? { size: s.size } : {}) }
         case 'secret':

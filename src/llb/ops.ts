@@ -162,6 +162,11 @@ export interface CacheMount extends MountBase {
   readonly type: 'cache'
   readonly cacheId: string
   readonly sharing: CacheSharingMode
+  /**
+   * Context files whose checksum, with the id, keys the mount's contents in a
+   * portable cache (`--cache-to …,mounts=true`). Never part of the step's cache key.
+   */
+  readonly keyFrom?: readonly string[]
 }
 export interface TmpfsMount extends MountBase {
   readonly type: 'tmpfs'

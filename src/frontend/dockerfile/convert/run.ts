@@ -97,6 +97,7 @@ function toMountSpec (ctx: ConvertContext, instr: RunInstruction, m: RunMount, s
         id: m.id !== undefined && m.id !== '' ? m.id : posix.join('/', m.target),
         sharing: m.sharing ?? 'shared',
         readonly: m.readOnly,
+        ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(sel !== undefined ? { selector: sel } : {}),
       })

@@ -19,6 +19,7 @@ describe('parseRunMount', () => {
     ['type=ssh,id=gh,target=/s,required=false,mode=0600', { type: 'ssh', id: 'gh', target: '/s', required: false, mode: 0o600 }],
     ['TYPE=Cache,Target=/c', { type: 'cache', target: '/c' }],
     ['"type=bind","target=/a,b"', { type: 'bind', target: '/a,b' }],
+    ['type=cache,target=/root/.npm,key-from=package-lock.json,key-from=.npmrc', { type: 'cache', keyFrom: ['package-lock.json', '.npmrc'] }],
   ])('%s', (spec, want) => {
     expect(parseRunMount(spec)).toMatchObject(want)
   })
@@ -48,6 +49,8 @@ describe('parseRunMount', () => {
     ['type=secret,id=a,from=x', /secret mount should not have a from/],
     ['type=bind,from=$STAGE', /doesn't support variable expansion/],
     ['"type=bind', /unterminated quote/],
+    ['type=bind,target=/x,key-from=a', /unexpected key 'key-from' for mount type 'bind'/],
+    ['type=cache,target=/x,key-from=', /key-from needs a context path/],
   ])('rejects %s', (spec, message) => {
     expect(() => parseRunMount(spec)).toThrow(InstructionSyntaxError)
     expect(() => parseRunMount(spec)).toThrow(message)

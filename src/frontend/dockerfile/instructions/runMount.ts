@@ -10,7 +10,7 @@ import type { CacheSharing, MountType, RunMount } from './types.js'
 const mountTypes: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh']
 const sharingModes: readonly CacheSharing[] = ['shared', 'private', 'locked']
 const allKeys = ['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid',
-  'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env']
+  'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env', 'key-from']
 
 /** Comma-separated fields; a field may be double-quoted, with `""` for a literal quote. */
 export function splitCsv (text: string): string[] {
@@ -113,6 +113,11 @@ export function parseRunMount (spec: string, expand?: (word: string) => string):
       case 'uid': m.uid = parseUint('uid', value, 10); break
       case 'gid': m.gid = parseUint('gid', value, 10); break
       case 'env': m.env = value; break
+      case 'key-from':
+        if (m.type !== 'cache') throw bad(`unexpected key '${key}' for mount type '${m.type}'`)
+        if (value === '') throw bad('key-from needs a context path')
+        m.keyFrom = [...(m.keyFrom ?? []), value]
+        break
       default: throw bad(`unexpected key '${key}' in '${field}'${didYouMean(key, allKeys)}`)
     }
   }

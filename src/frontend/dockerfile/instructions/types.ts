@@ -31,6 +31,8 @@ export interface RunMount {
   /** cache: `id`; secret/ssh: `id`. */
   id?: string
   sharing?: CacheSharing
+  /** cache: context files that key the mount's contents in a portable cache (`key-from=`, repeatable). */
+  keyFrom?: string[]
   /** tmpfs size limit in bytes. */
   sizeLimit?: number
   required?: boolean
