@@ -2,7 +2,11 @@
 // small modules costs more than running a no-op rebuild, so the launcher
 // loads the bundle; code splitting keeps `tsbuild --version` from loading the
 // engine. Native and worker-pool packages stay external.
+import { rmSync } from 'node:fs'
 import { build } from 'esbuild'
+
+// Chunk names change with their content: start from an empty directory.
+rmSync('dist/bundle', { recursive: true, force: true })
 
 await build({
   entryPoints: { main: 'src/cli/main.ts', compressWorker: 'src/exporter/compressWorker.ts' },
