@@ -88,8 +88,10 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   }, { buildArgs: new Set(req.buildArgs.keys()), ops: merged.ops })
   let total = 0
   let cached = 0
+  let stored = 0 // steps that ran and stored a new result (local context loads store nothing)
   let failed: Digest | undefined
   const onEvent: typeof opts.onEvent = (e) => {
+    if (e.type === 'vertex' && e.status === 'completed' && graph.vertices.get(e.digest)?.op.noCache !== true) stored++
     if (e.type === 'vertex' && e.status === 'cached') explainer.markCached(e.digest)
     if (e.type === 'vertex' && e.status === 'error') failed ??= e.digest
     if (e.type === 'vertex' && e.status === 'cached') cached++
@@ -158,7 +160,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     await lease?.release()
     await explainer.save().catch(() => undefined) // explanations are advisory; never fail a build over them
     trace('gc after')
-    if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts)
+    // A build that stored nothing new cannot have pushed the cache over its cap.
+    if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts, { skipWhenFarUnderCap: stored === 0 })
     trace('done')
   }
 }
