@@ -74,7 +74,9 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   const mounts = mountProviders(req, services.state.root, opts.env)
   const makeRunner = makeRunnerFactory({
     stateDir: services.state.root, snapshotter: services.snapshotter, executor: services.executor, content: services.content,
-    records: services.records, layerIndex: services.layerIndex, images: imageProvider(images), mounts: mounts.providers, localDirs,
+    records: services.records, layerIndex: services.layerIndex, images: imageProvider(images), localDirs,
+    // Cache mounts travel with --cache-from/--cache-to (mounts=true); runners call this only once the solve starts.
+    mounts: { ...mounts.providers, cache: async (o, signal) => await remoteCache.wrapCacheMounts(mounts.providers).cache(o, signal) },
     sourceRunners: {
       http: (op) => new HttpSource(op.attrs as HttpSourceAttrs, { snapshotter: services.snapshotter, stateDir: services.state.root }),
       git: (op) => new GitSource(op.attrs as GitSourceAttrs, { snapshotter: services.snapshotter, stateDir: services.state.root, env: opts.env }),
@@ -99,7 +101,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     opts.onEvent(e)
   }
   const remoteCache = await RemoteCache.open({
-    services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent,
+    services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent, contextDir: req.contextDir,
     signal: opts.signal ?? new AbortController().signal, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   })
   // The lease keeps what this build uses out of reach of collections running meanwhile (ours included);

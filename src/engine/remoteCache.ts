@@ -1,10 +1,18 @@
-import type { Digest } from '../common/digest.js'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { canonicalJson, sha256, type Digest } from '../common/digest.js'
 import { findTsbuildError } from '../common/errors.js'
 import type { Descriptor } from '../common/oci.js'
+import { resolveInRoot } from '../common/pathInRoot.js'
 import type { Platform } from '../common/platform.js'
 import type { ContentProvider } from '../cache/index.js'
-import { CacheExporter, CacheImporter, LocalCacheTarget, RegistryCacheTarget, type CacheLayer, type CacheTarget } from '../cache/remote/index.js'
-import { createExportPool, type ExportPool, type LayerSource } from '../exporter/index.js'
+import {
+  CacheExporter, CacheImporter, LocalCacheTarget, RegistryCacheTarget, cacheMountKey,
+  type CacheLayer, type CacheMountContents, type CacheTarget,
+} from '../cache/remote/index.js'
+import { createExportPool, createLayer, type ExportPool, type LayerSource } from '../exporter/index.js'
+import { diskUsage } from '../solver/mounts/index.js'
+import type { MountProviders } from '../solver/ops/types.js'
 import type { EventSink } from '../solver/events.js'
 import type { SchedulerOptions, SolvedVertex, SolverVertex } from '../solver/scheduler/index.js'
 import { makeLayerSource, type PlatformImage } from './export.js'
@@ -16,12 +24,20 @@ export interface RemoteCacheOptions {
   cacheFrom: readonly CacheSpec[]
   cacheTo: readonly CacheSpec[]
   platforms: readonly Platform[]
+  /** Where `key-from` paths of cache mounts are read. */
+  contextDir?: string
   sourceDateEpoch?: number
   emit: EventSink
   signal: AbortSignal
 }
 
 interface Solved { key: Digest; layers: string[]; name: string }
+
+/** Largest cache mount contents `mounts=true` exports unless `mount-max-size=` says otherwise. */
+export const DEFAULT_MOUNT_MAX_SIZE = 1024 ** 3
+
+/** What a cache mount instance last held from a portable cache: `dirs/.N.portable.json` beside it. */
+interface PortableMark { diffID: Digest; time: string }
 
 /**
  * One build's cache import and export (`--cache-from`, `--cache-to`). The
@@ -84,6 +100,104 @@ export class RemoteCache {
       if (!entries.has(c.key)) entries.set(c.key, { key: c.key, depth: c.layers.length, description: c.description ?? '' })
     }
     return [...entries.values()]
+  }
+
+  /**
+   * Cache mounts that travel with the cache (docs/cache-format.md): before a
+   * RUN uses a mount, an imported cache's contents for it are unpacked into
+   * it when the local one is empty or older; after the RUN, with
+   * `mounts=true`, the directory is archived and exported under its key.
+   */
+  wrapCacheMounts (providers: MountProviders): MountProviders {
+    const mountExporters = this.exporters.filter((e) => e.spec.mounts)
+    if (this.importer === undefined && mountExporters.length === 0) return providers
+    return {
+      ...providers,
+      cache: async (o, signal) => {
+        const lease = await providers.cache(o, signal)
+        let key: Promise<Digest> | undefined
+        const keyOf = (): Promise<Digest> => (key ??= this.mountKey(o.id, o.keyFrom))
+        try {
+          await this.restoreMount(o.id, keyOf, lease.hostPath)
+        } catch (err) {
+          await lease.release()
+          throw err
+        }
+        if (mountExporters.length === 0) return lease
+        return {
+          hostPath: lease.hostPath,
+          release: async () => {
+            // Archived before the lease ends, so a locked/private mount is not written meanwhile.
+            try { await this.exportMount(o.id, await keyOf(), lease.hostPath, mountExporters) } finally { await lease.release() }
+          },
+        }
+      },
+    }
+  }
+
+  private readonly restoring = new Map<string, Promise<void>>()
+
+  private async restoreMount (id: string, keyOf: () => Promise<Digest>, dir: string): Promise<void> {
+    const importer = this.importer
+    if (importer === undefined) return
+    let p = this.restoring.get(dir)
+    if (p === undefined) {
+      p = (async () => {
+        const entry = importer.mountFor(id, await keyOf())
+        if (entry === undefined || !await isOlder(dir, entry)) return
+        try {
+          await importer.restoreMount(entry, dir)
+          await writeMark(dir, { diffID: entry.layer.diffID, time: entry.createdAt })
+        } catch (err) {
+          if (this.opts.signal.aborted) throw err
+          // A cache that cannot be restored only makes the step slower.
+          this.warn(`cannot restore cache mount ${id}: ${findTsbuildError(err)?.message ?? (err as Error).message}`)
+        }
+      })()
+      this.restoring.set(dir, p)
+    }
+    await p
+  }
+
+  private async exportMount (id: string, key: Digest, dir: string, to: ReadonlyArray<{ exporter: CacheExporter; spec: CacheSpec }>): Promise<void> {
+    const size = await diskUsage(dir)
+    const fits = to.filter(({ exporter, spec }) => {
+      const max = spec.type === 'inline' ? 0 : spec.mountMaxSize ?? DEFAULT_MOUNT_MAX_SIZE
+      if (size <= max) return true
+      this.warn(`cache mount ${id} holds ${formatBytes(size)}, over mount-max-size ${formatBytes(max)} of ${exporter.target.name}: not exported`)
+      return false
+    })
+    if (fits.length === 0) return
+    try {
+      const layer = await createLayer(dir, { compression: 'gzip', store: this.opts.services.content, pool: this.pool!, ociMediaTypes: true, signal: this.opts.signal })
+      const entry: CacheMountContents = { key, id, layer: { descriptor: layer.descriptor, diffID: layer.diffID }, createdAt: new Date().toISOString() }
+      await writeMark(dir, { diffID: layer.diffID, time: entry.createdAt })
+      for (const { exporter } of fits) exporter.addMount(entry)
+    } catch (err) {
+      if (this.opts.signal.aborted) throw err
+      this.warn(`cannot archive cache mount ${id}: ${findTsbuildError(err)?.message ?? (err as Error).message}`)
+    }
+  }
+
+  /** The mount id, plus with `key-from` a checksum of those context files (path and content, in the order given). */
+  private async mountKey (id: string, keyFrom: readonly string[] | undefined): Promise<Digest> {
+    if (keyFrom === undefined || keyFrom.length === 0) return cacheMountKey(id)
+    const contextDir = this.opts.contextDir
+    const files = await Promise.all(keyFrom.map(async (path) => {
+      try {
+        if (contextDir === undefined) throw new Error('no build context')
+        return { path, content: sha256(await readFile(await resolveInRoot(contextDir, path))) }
+      } catch (err) {
+        // The key still separates "no lockfile" from every lockfile; the build goes on.
+        this.warn(`cache mount ${id}: key-from ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); keyed as missing`)
+        return { path, content: null }
+      }
+    }))
+    return cacheMountKey(id, sha256(canonicalJson(files)))
+  }
+
+  private warn (message: string): void {
+    this.opts.emit({ type: 'warning', message, time: Date.now() })
   }
 
   /** Wait for every export. Throws the first failure of a target without ignore-error. */
@@ -168,4 +282,27 @@ export class RemoteCache {
     if (await content.info(desc.digest) !== undefined || await this.fetchBlob(desc)) return content
     throw new Error(`blob ${desc.digest} is neither in the store nor in an imported cache`)
   }
+}
+
+const markPath = (dir: string): string => join(dirname(dir), `.${basename(dir)}.portable.json`)
+
+async function writeMark (dir: string, mark: PortableMark): Promise<void> {
+  await writeFile(markPath(dir), JSON.stringify(mark))
+}
+
+/**
+ * Whether a local cache mount should take an imported entry: it is empty, or
+ * it holds something else that is older than the entry. The time of a local
+ * cache is its mark (last restore or export), else its last recorded use.
+ */
+async function isOlder (dir: string, entry: CacheMountContents): Promise<boolean> {
+  if ((await readdir(dir)).length === 0) return true
+  const mark = await readFile(markPath(dir), 'utf8').then((t) => JSON.parse(t) as PortableMark, () => undefined)
+  if (mark?.diffID === entry.layer.diffID) return false
+  const lastUsed = mark?.time ?? await readFile(join(dirname(dirname(dir)), 'meta.json'), 'utf8').then((t) => (JSON.parse(t) as { lastUsed?: string }).lastUsed, () => undefined)
+  return lastUsed === undefined || lastUsed < entry.createdAt
+}
+
+function formatBytes (n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`
 }

@@ -59,6 +59,6 @@ export type NamedContext =
 
 export type CacheMode = 'min' | 'max'
 export type CacheSpec =
-  | { type: 'local'; dir: string; mode: CacheMode; ignoreError: boolean; mounts: boolean }
-  | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean; mounts: boolean }
+  | { type: 'local'; dir: string; mode: CacheMode; ignoreError: boolean; mounts: boolean; mountMaxSize?: number }
+  | { type: 'registry'; ref: string; mode: CacheMode; ignoreError: boolean; mounts: boolean; mountMaxSize?: number }
   | { type: 'inline'; mode: 'min'; ignoreError: boolean; mounts: false }

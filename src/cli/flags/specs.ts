@@ -76,20 +76,31 @@ export function parseCacheSpec (spec: string, dir: 'from' | 'to', cwd: string): 
     if (/^(false|0)$/i.test(v)) return false
     throw new TsbuildError('USAGE', `invalid ${k}=${v} in --cache-${dir}: expected true or false`)
   }
+  // Per cache mount, the largest contents `mounts=true` exports (bigger ones are skipped with a warning).
+  const maxSizeText = kv.get('mount-max-size')
+  const mountMaxSize = maxSizeText === undefined ? undefined : parseSize(maxSizeText)
+  if (mountMaxSize === undefined && maxSizeText !== undefined) throw new TsbuildError('USAGE', `invalid mount-max-size=${maxSizeText} in --cache-${dir}: expected a size such as 500MB or 2g`)
+  const maxSize = mountMaxSize !== undefined ? { mountMaxSize } : {}
   switch (type) {
     case 'local': {
       const d = kv.get(dir === 'to' ? 'dest' : 'src')
       if (d === undefined) throw new TsbuildError('USAGE', `--cache-${dir} type=local needs ${dir === 'to' ? 'dest' : 'src'}=DIR`)
-      return { type: 'local', dir: resolve(cwd, d), mode, ignoreError: bool('ignore-error'), mounts: bool('mounts') }
+      return { type: 'local', dir: resolve(cwd, d), mode, ignoreError: bool('ignore-error'), mounts: bool('mounts'), ...maxSize }
     }
     case 'registry': {
       const ref = kv.get('ref')
       if (ref === undefined) throw new TsbuildError('USAGE', `--cache-${dir} type=registry needs ref=REF`)
-      return { type: 'registry', ref, mode, ignoreError: bool('ignore-error'), mounts: bool('mounts') }
+      return { type: 'registry', ref, mode, ignoreError: bool('ignore-error'), mounts: bool('mounts'), ...maxSize }
     }
     case 'inline':
       return { type: 'inline', mode: 'min', ignoreError: bool('ignore-error'), mounts: false }
     default:
       throw new TsbuildError('USAGE', `unsupported cache type ${JSON.stringify(type)}`, { hint: 'use type=local, type=registry or type=inline' })
   }
+}
+
+/** `500MB`, `1.5g`, `1024`: binary units, as RUN --mount size= reads them. */
+function parseSize (text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgt]?)i?b?$/i.exec(text.trim())
+  return m === null ? undefined : Math.floor(Number(m[1]) * 1024 ** 'bkmgt'.indexOf((m[2] || 'b').toLowerCase()))
 }

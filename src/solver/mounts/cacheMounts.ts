@@ -176,7 +176,7 @@ async function recordUse (base: string, id: string): Promise<void> {
 }
 
 // `du` walks in C; far cheaper than stat'ing every file of a big package cache from JS.
-async function diskUsage (dir: string): Promise<number> {
+export async function diskUsage (dir: string): Promise<number> {
   try {
     const { stdout } = await exec('du', ['-s', '-B1', '-x', dir])
     return Number.parseInt(stdout.split('\t')[0] ?? '0', 10) || 0

@@ -1,4 +1,4 @@
-export { CacheMountManager } from './cacheMounts.js'
+export { CacheMountManager, diskUsage } from './cacheMounts.js'
 export type { CacheMountLease, CacheMountRequest, CacheMountUsage, CacheSharing } from './cacheMounts.js'
 export { SecretProvider, resolveSecrets, redactSecrets } from './secrets.js'
 export type { SecretExecParts } from './secrets.js'

@@ -108,7 +108,7 @@ export class ExecRunner implements OpRunner {
           break
         }
         case 'cache': {
-          const lease = await providers.cache({ id: m.cacheId, sharing: m.sharing, uid: 0, gid: 0, mode: 0o755 }, ctx.signal)
+          const lease = await providers.cache({ id: m.cacheId, sharing: m.sharing, uid: 0, gid: 0, mode: 0o755, ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}) }, ctx.signal)
           cleanups.push(() => lease.release())
           out.push({ type: 'bind', destination: m.dest, source: lease.hostPath, readonly: m.readonly })
           break
