@@ -17,6 +17,7 @@ const SCENARIOS = {
   export: ['export.mjs', quick ? ['--mb', '100', '--rss-mb', '300', '--runs', '3'] : ['--runs', '5']],
   pull: ['pull.mjs', ['--runs', '5']],
   solver: ['solver.mjs', ['--runs', '5']],
+  'ci-cache': ['ci-cache.mjs', ['--files', quick ? '1000' : '3000']],
 }
 const selected = args.only === undefined ? Object.keys(SCENARIOS) : args.only.split(',')
 for (const name of selected) if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`)
