@@ -102,6 +102,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   }
   const remoteCache = await RemoteCache.open({
     services, cacheFrom: req.cacheFrom, cacheTo: req.cacheTo, platforms: converted.platforms.map((p) => p.platform), emit: onEvent, contextDir: req.contextDir,
+    baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
     signal: opts.signal ?? new AbortController().signal, ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   })
   // The lease keeps what this build uses out of reach of collections running meanwhile (ours included);

@@ -10,7 +10,8 @@ import {
   CacheExporter, CacheImporter, LocalCacheTarget, RegistryCacheTarget, cacheMountKey,
   type CacheLayer, type CacheMountContents, type CacheTarget,
 } from '../cache/remote/index.js'
-import { createExportPool, createLayer, type ExportPool, type LayerSource } from '../exporter/index.js'
+import { createExportPool, createLayer, mountSourceFor, type ExportPool, type LayerSource } from '../exporter/index.js'
+import { parseReference } from '../registry/index.js'
 import { diskUsage } from '../solver/mounts/index.js'
 import type { MountProviders } from '../solver/ops/types.js'
 import type { EventSink } from '../solver/events.js'
@@ -24,6 +25,8 @@ export interface RemoteCacheOptions {
   cacheFrom: readonly CacheSpec[]
   cacheTo: readonly CacheSpec[]
   platforms: readonly Platform[]
+  /** Base image references: cache blobs are mounted from one in the cache's registry rather than uploaded. */
+  baseRefs?: readonly string[]
   /** Where `key-from` paths of cache mounts are read. */
   contextDir?: string
   sourceDateEpoch?: number
@@ -234,8 +237,16 @@ export class RemoteCache {
 
   private target (spec: CacheSpec): CacheTarget {
     if (spec.type === 'local') return new LocalCacheTarget(spec.dir)
-    if (spec.type === 'registry') return new RegistryCacheTarget(spec.ref, this.opts.services.registry, this.opts.platforms)
+    if (spec.type === 'registry') return new RegistryCacheTarget(spec.ref, this.opts.services.registry, this.opts.platforms, this.mountSource(spec.ref))
     throw new Error('an inline cache has no target of its own')
+  }
+
+  private mountSource (ref: string): string | undefined {
+    try {
+      return mountSourceFor(parseReference(ref), (this.opts.baseRefs ?? []).flatMap((r) => { try { return [parseReference(r)] } catch { return [] } }))
+    } catch {
+      return undefined // a bad cache ref is reported by the target's first request
+    }
   }
 
   private onSolved (v: SolverVertex, s: SolvedVertex): void {

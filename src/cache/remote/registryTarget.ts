@@ -15,7 +15,11 @@ import type { CacheTarget } from './target.js'
  */
 export class RegistryCacheTarget implements CacheTarget {
   readonly name: string
-  constructor (readonly ref: string, private readonly client: RegistryClient, private readonly platforms: readonly Platform[] = [hostPlatform()]) {
+  /**
+   * `mountFrom`: a repository in the same registry (a base image's) that blobs
+   * are mounted from instead of uploaded when it has them.
+   */
+  constructor (readonly ref: string, private readonly client: RegistryClient, private readonly platforms: readonly Platform[] = [hostPlatform()], private readonly mountFrom?: string) {
     this.name = `registry ${ref}`
   }
 
@@ -49,7 +53,9 @@ export class RegistryCacheTarget implements CacheTarget {
 
   async putBlob (desc: Descriptor, content: () => Promise<ContentProvider>, signal?: AbortSignal): Promise<boolean> {
     // pushBlob HEADs first and reads the bytes only when the registry lacks them.
-    const res = await this.client.pushBlob(this.ref, desc, deferredProvider(content), signal !== undefined ? { signal } : {})
+    const res = await this.client.pushBlob(this.ref, desc, deferredProvider(content), {
+      ...(signal !== undefined ? { signal } : {}), ...(this.mountFrom !== undefined ? { mountFrom: this.mountFrom } : {}),
+    })
     return res === 'uploaded'
   }
 
