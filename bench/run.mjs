@@ -84,6 +84,11 @@ for (const [name, o] of Object.entries(outcomes)) {
       row(name, '(d) 30,000 files, cold build (median)', `${ms(r.context30000.cold.medianS)}, RSS ${mib(r.context30000.cold.medianRssMiB)}`)
       row(name, '(d) 30,000 files, no-op build (median)', `${ms(r.context30000.noop.medianS)}, RSS ${mib(r.context30000.noop.medianRssMiB)}`)
       break
+    case 'ci-cache':
+      row(name, `cold build, ${r.files} files (uploaded)`, `${ms(r.coldMs / 1000)} (${(r.coldUploadedBytes / 1e6).toFixed(1)} MB up)`)
+      row(name, 'rebuild on an empty state dir from the registry cache', `${ms(r.cacheRebuildMs / 1000)} = ${(r.ratio * 100).toFixed(1)}% of cold (${(r.rebuildDownloadedBytes / 1e6).toFixed(1)} MB down)`, '< 15% of cold', r.ratio < 0.15)
+      row(name, 'layers downloaded that no step reads', String(r.unreadLayersDownloaded), 'none', r.unreadLayersDownloaded === 0)
+      break
   }
 }
 

@@ -31,7 +31,8 @@ export async function ensureBuilt (): Promise<void> {
   if (built > await newestSource(join(REPO, 'src'))) return
   const startedAt = new Date()
   // tsc emits even when a file has type errors; a broken emit shows up as failing tests.
-  await run('flock', ['/tmp/tsbuild-dist.lock', 'npx', 'tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, maxBuffer: 16 << 20 }).catch(() => {})
+  // The same two steps as `npm run build`: bin/tsbuild.js runs the bundle, so re-bundle too.
+  await run('flock', ['/tmp/tsbuild-dist.lock', 'sh', '-c', 'npx tsc -p tsconfig.build.json; node scripts/bundle.mjs'], { cwd: REPO, maxBuffer: 16 << 20 }).catch(() => {})
   await writeFile(STAMP, '')
   const { utimes } = await import('node:fs/promises')
   await utimes(STAMP, startedAt, startedAt) // sources edited during the compile make the next call rebuild
