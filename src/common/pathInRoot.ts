@@ -17,59 +17,50 @@ const MAX_LINKS = 255
  * (reads of a COPY source: yes; creating or replacing an entry: no).
  */
 export async function resolveInRoot (root: string, path: string, opts: { followFinal?: boolean } = {}): Promise<string> {
-  return resolveWith(root, path, opts.followFinal ?? true, async (p) => {
+  const walk = resolveSteps(root, path, opts.followFinal ?? true)
+  let step = walk.next()
+  while (step.done !== true) {
+    let target: string | null | undefined
     try {
-      const st = await lstat(p)
-      return st.isSymbolicLink() ? await readlink(p) : null
+      const st = await lstat(step.value)
+      target = st.isSymbolicLink() ? await readlink(step.value) : null
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-      throw err
+      target = missingOrThrow(err)
     }
-  })
-}
-
-export function resolveInRootSync (root: string, path: string, opts: { followFinal?: boolean } = {}): string {
-  // Same walk, synchronous lookups (for hot loops over many small entries).
-  return resolveWithSync(root, path, opts.followFinal ?? true, (p) => {
-    try {
-      const st = lstatSync(p)
-      return st.isSymbolicLink() ? readlinkSync(p) : null
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-      throw err
-    }
-  })
-}
-
-/** readLink returns the target for a symlink, null for an existing non-link, undefined when missing. */
-type ReadLink<T> = (hostPath: string) => T
-
-async function resolveWith (root: string, path: string, followFinal: boolean, readLink: ReadLink<Promise<string | null | undefined>>): Promise<string> {
-  const parts = splitPath(path)
-  const resolved: string[] = []
-  let links = 0
-  let missing = false
-  while (parts.length > 0) {
-    const name = parts.shift()!
-    if (name === '..') { resolved.pop(); continue }
-    resolved.push(name)
-    if (missing) continue
-    const isFinal = parts.length === 0
-    if (isFinal && !followFinal) break
-    const target = await readLink(posix.join(root, ...resolved))
-    if (target === undefined) { missing = true; continue }
-    if (target === null) continue
-    if (++links > MAX_LINKS) throw new TsbuildError('PATH_ESCAPE', `too many levels of symbolic links resolving ${path}`)
-    resolved.pop()
-    if (target.startsWith('/')) resolved.length = 0
-    parts.unshift(...splitPath(target))
+    step = walk.next(target)
   }
-  return resolved.length === 0 ? root : posix.join(root, ...resolved)
+  return step.value
 }
 
-function resolveWithSync (root: string, path: string, followFinal: boolean, readLink: ReadLink<string | null | undefined>): string {
+/** The same walk with synchronous lookups, for hot loops over many small entries. */
+export function resolveInRootSync (root: string, path: string, opts: { followFinal?: boolean } = {}): string {
+  const walk = resolveSteps(root, path, opts.followFinal ?? true)
+  let step = walk.next()
+  while (step.done !== true) {
+    let target: string | null | undefined
+    try {
+      const st = lstatSync(step.value)
+      target = st.isSymbolicLink() ? readlinkSync(step.value) : null
+    } catch (err) {
+      target = missingOrThrow(err)
+    }
+    step = walk.next(target)
+  }
+  return step.value
+}
+
+function missingOrThrow (err: unknown): undefined {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+  throw err
+}
+
+/**
+ * The resolution as a generator, so the async and sync forms share it: it
+ * yields each host path to inspect and is sent back the link target (a
+ * string), null for an existing non-link, or undefined when missing.
+ */
+function * resolveSteps (root: string, path: string, followFinal: boolean): Generator<string, string, string | null | undefined> {
   const parts = splitPath(path)
   const resolved: string[] = []
   let links = 0
@@ -80,7 +71,7 @@ function resolveWithSync (root: string, path: string, followFinal: boolean, read
     resolved.push(name)
     if (missing) continue
     if (parts.length === 0 && !followFinal) break
-    const target = readLink(posix.join(root, ...resolved))
+    const target = yield posix.join(root, ...resolved)
     if (target === undefined) { missing = true; continue }
     if (target === null) continue
     if (++links > MAX_LINKS) throw new TsbuildError('PATH_ESCAPE', `too many levels of symbolic links resolving ${path}`)
