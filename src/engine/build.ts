@@ -88,6 +88,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
   }, { buildArgs: new Set(req.buildArgs.keys()), ops: merged.ops })
+  services.progressTo((e) => onEvent(e))
   let total = 0
   let cached = 0
   let stored = 0 // steps that ran and stored a new result (local context loads store nothing)

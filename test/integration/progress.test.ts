@@ -101,6 +101,9 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(logs).toContain('café\n')
     expect(events.filter((e) => e.type === 'vertex' && e.status === 'started').every((e) => typeof e.missReason === 'string')).toBe(true)
     expect(events.some((e) => e.type === 'vertex' && e.status === 'completed')).toBe(true)
+    // The base image is pulled into the empty state dir: its layers report byte progress.
+    const pulls = events.filter((e) => e.type === 'progress' && String(e.id).startsWith('pull-sha256:'))
+    expect(pulls.some((e) => e.done === true && e.current === e.total && (e.total as number) > 0)).toBe(true)
   })
 
   test('quiet: only the image digest on stdout; --metadata-file describes the result and each step', async () => {

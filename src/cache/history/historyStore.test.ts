@@ -78,6 +78,14 @@ describe('HistoryStore', () => {
     expect((await s.list()).map((r) => r.id)).toEqual(['build00005', 'build00004'])
   })
 
+  test('prune lets a few extra builds accumulate before it reads any record', async () => {
+    const s = await store()
+    for (let i = 1; i <= 6; i++) await s.create(record(`build0000${i}`, `2026-01-0${i}T00:00:00.000Z`))
+    expect(await s.prune(5)).toEqual([])
+    await s.create(record('build00007', '2026-01-07T00:00:00.000Z'))
+    expect(await s.prune(5)).toEqual(['build00002', 'build00001'])
+  })
+
   test('a missing log reads as empty', async () => {
     const s = await store()
     await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))

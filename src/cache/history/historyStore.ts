@@ -120,9 +120,10 @@ export class HistoryStore {
 
   /** Delete all but the newest `keep` builds; returns the ids removed. */
   async prune (keep: number = DEFAULT_HISTORY_KEEP): Promise<string[]> {
-    // Every build prunes: count the directories before reading any record.
+    // Every build prunes: count the directories before reading any record, and
+    // let a few extra accumulate so that a build does not read every record each time.
     const names = await readdir(this.dir).catch(() => [] as string[])
-    if (names.filter((n) => ID.test(n)).length <= keep) return []
+    if (names.filter((n) => ID.test(n)).length <= keep + Math.ceil(keep / 5)) return []
     const old = (await this.list()).slice(keep)
     for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })
     return old.map((r) => r.id)
