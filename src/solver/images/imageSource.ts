@@ -136,8 +136,17 @@ export class ImageSource implements ImageMetaResolver {
     const root = stored?.descriptor ?? (reference.digest !== undefined ? await this.storedDocument(reference.digest) : undefined)
     if (root === undefined) return undefined
     const name = familiarName(reference)
-    const found = await resolveManifest(this.opts.content, root, { platform, imageName: name })
-    const config = await readImageConfig(this.opts.content, found.manifest)
+    let found: Awaited<ReturnType<typeof resolveManifest>>
+    let config: ImageConfig
+    try {
+      found = await resolveManifest(this.opts.content, root, { platform, imageName: name })
+      config = await readImageConfig(this.opts.content, found.manifest)
+    } catch (err) {
+      // Another build may be storing this document's manifest and config right now:
+      // a digest-pinned reference then comes from the registry instead.
+      if (stored === undefined && hasCode(err, 'NOT_FOUND')) return undefined
+      throw err
+    }
     return {
       ref, reference, origin: 'local', manifestDescriptor: found.descriptor, rootDescriptor: root,
       manifest: found.manifest, config, documents: new Map(),
@@ -160,7 +169,9 @@ export class ImageSource implements ImageMetaResolver {
   private async fetchMissing (r: ResolvedSourceImage): Promise<void> {
     const { content, registry } = this.opts
     const signal = this.opts.signal !== undefined ? { signal: this.opts.signal } : {}
-    for (const [digest, bytes] of r.documents) {
+    // The root document last: a concurrent build that finds it also finds what it refers to.
+    const docs = [...r.documents].sort(([a], [b]) => Number(a === r.rootDescriptor.digest) - Number(b === r.rootDescriptor.digest))
+    for (const [digest, bytes] of docs) {
       await content.writeBytes(bytes, { expected: { digest: digest as Digest, size: bytes.length }, ...signal })
     }
     const missing: Descriptor[] = []
