@@ -1,6 +1,7 @@
 import type { Digest } from '../../common/digest.js'
 import type { ProgressEvent, SolveEvent, VertexEvent } from '../../solver/events.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
+import { NEVER_CACHED } from '../../solver/explain/explainer.js'
 
 interface StepState {
   number: number
@@ -77,7 +78,7 @@ export class PlainPrinter {
       case 'started':
         s.started = e.time
         this.enter(key, s)
-        if (e.missReason !== undefined) this.write(`#${s.number} cache miss: ${e.missReason}\n`)
+        if (e.missReason !== undefined && e.missReason !== NEVER_CACHED) this.write(`#${s.number} cache miss: ${e.missReason}\n`)
         return
       case 'cached':
         s.done = true

@@ -1,6 +1,7 @@
 import type { SolveEvent } from '../../solver/events.js'
 import { formatBytes } from './plain.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
+import { NEVER_CACHED } from '../../solver/explain/explainer.js'
 
 export interface TtyOptions {
   color: boolean
@@ -130,7 +131,7 @@ export class TtyPrinter {
       const label = s.status === 'cached' ? 'CACHED ' : s.status === 'error' ? 'ERROR ' : s.status === 'cancelled' ? 'CANCELED ' : ''
       body.push(this.paint(row(` => ${label}${s.name}`, time, width), s.status === 'error' ? '31' : s.status === 'running' && !final ? '34' : undefined))
       if (final || s.status !== 'running') continue
-      if (s.missReason !== undefined) body.push(this.paint(fit(` => => cache miss: ${s.missReason}`, width), '2'))
+      if (s.missReason !== undefined && s.missReason !== NEVER_CACHED) body.push(this.paint(fit(` => => cache miss: ${s.missReason}`, width), '2'))
       if (s.bytes !== undefined && s.bytes.total !== undefined && s.bytes.total > 0) body.push(row(` => => ${s.bytes.name} ${bar(s.bytes.current, s.bytes.total)}`, `${formatBytes(s.bytes.current)} / ${formatBytes(s.bytes.total)}`, width))
       for (const l of s.partial !== '' ? [...s.tail, cleanLine(s.partial)].slice(-TAIL_LINES) : s.tail) body.push(this.paint(fit(` => => # ${l}`, width), '2'))
     }

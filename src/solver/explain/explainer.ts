@@ -14,6 +14,9 @@ export interface BuildIdentity {
   platforms: string[]
 }
 
+/** The reason given for steps that are never cached (loading a local context): not worth a progress line. */
+export const NEVER_CACHED = 'never cached (runs on every build)'
+
 export interface StepExplanation {
   step: string
   name: string
@@ -73,7 +76,7 @@ export class Explainer {
     const cur = this.current.get(v.digest)
     if (cur === undefined) return undefined
     if (v.op.noCache === true) {
-      this.reasons.set(v.digest, { summary: 'never cached (runs on every build)', changes: [] })
+      this.reasons.set(v.digest, { summary: NEVER_CACHED, changes: [] })
       return this.reasons.get(v.digest)!.summary
     }
     const reason = explainMiss(this.previousOf(cur), cur, {

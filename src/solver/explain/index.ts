@@ -1,4 +1,4 @@
-export { Explainer } from './explainer.js'
+export { Explainer, NEVER_CACHED } from './explainer.js'
 export type { BuildIdentity, StepExplanation } from './explainer.js'
 export { explainMiss } from './compare.js'
 export type { CompareContext, FactChange, MissReason } from './compare.js'
