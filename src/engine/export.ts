@@ -1,7 +1,7 @@
 import type { Descriptor, ImageConfig } from '../common/oci.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
-import { compressionOfMediaType, createExporter, createLayer, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
+import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
 import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
@@ -39,7 +39,7 @@ interface ExportOptions {
   layerMemo?: Map<string, Promise<LayerSource>>
 }
 
-export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob'>
+export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob'> & { emit?: EventSink }
 
 /**
  * Turn solved results into what the user asked for. Each snapshot becomes a
@@ -104,11 +104,13 @@ async function imageSources (images: PlatformImage[], compression: Compression, 
   const stamp = (c: ImageConfig): ImageConfig => opts.sourceDateEpoch !== undefined ? c : {
     ...c, created: now, history: c.history?.map((h) => (h.created === undefined ? { ...h, created: now } : h)),
   }
-  return await Promise.all(images.map(async (img) => {
+  const sources = await Promise.all(images.map(async (img) => {
     const layers = await Promise.all(img.layers.map(layerSource))
     const config = stamp(img.config)
     return { config: img.inlineCache === undefined ? config : withInlineCache(config, img.inlineCache, layers), layers }
   }))
+  layersArchived(opts.emit)
+  return sources
 }
 
 /** Inline cache metadata in the image config: the image's own layers serve as the cache's blobs. */
@@ -136,11 +138,34 @@ export async function makeLayerSource (name: string, compression: Compression, f
   }
   const snap = await snapshotter.stat(name as never)
   if (snap === undefined) throw new Error(`snapshot ${name} is missing from the store`)
-  const layer = await createLayer(snap.diffPath, {
+  const tar = layerTarStream(snap.diffPath, opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {})
+  const layer = await compressTarStream(countBytes(tar, opts.emit ?? (() => {})), {
     compression, store: content, pool: opts.pool, ociMediaTypes: true, signal: opts.signal,
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
   })
   // Blobs made under SOURCE_DATE_EPOCH have clamped times: remember only the plain ones.
   if (opts.sourceDateEpoch === undefined) await layerIndex.addBlob(name, layer.diffID, layer.descriptor)
   return { kind: 'blob', descriptor: layer.descriptor, diffID: layer.diffID }
+}
+
+/**
+ * Pass a layer's tar through, reporting the bytes archived so far by every
+ * layer of this process (layers are archived concurrently), at most every
+ * 100 ms, as one "exporting layers" progress item.
+ */
+async function * countBytes (tar: AsyncIterable<Uint8Array>, emit: EventSink): AsyncGenerator<Uint8Array> {
+  for await (const chunk of tar) {
+    archived.bytes += chunk.length
+    const now = Date.now()
+    if (now - archived.reported >= 100) { archived.reported = now; emit({ type: 'progress', id: 'export-layers', name: 'exporting layers', current: archived.bytes, time: now }) }
+    yield chunk
+  }
+}
+const archived = { bytes: 0, reported: 0 }
+
+/** The final "exporting layers" update, once every layer of an export is archived. */
+function layersArchived (emit: EventSink): void {
+  if (archived.bytes === 0) return
+  emit({ type: 'progress', id: 'export-layers', name: 'exporting layers', current: archived.bytes, total: archived.bytes, done: true, time: Date.now() })
+  archived.bytes = 0
 }
