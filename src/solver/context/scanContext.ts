@@ -53,11 +53,25 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
   const rootStat = statOrThrow(realRoot)
   if (!rootStat.isDirectory()) throw new TsbuildError('NOT_FOUND', `build context ${root} is not a directory`)
 
+  const racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS
+  // Read while the walk runs: the walk is synchronous, the read is not.
+  const loadingCache = opts.stateDir !== undefined
+    ? StatCache.load(opts.stateDir, realRoot, racyWindowMs)
+    : Promise.resolve(StatCache.ephemeral(realRoot, racyWindowMs))
   const exclude = new PatternMatcher(opts.excludePatterns ?? [])
   const include = new PatternMatcher(opts.includePatterns ?? [])
   const isRootOwned = opts.ownership === 'root'
   const records = new Map<string, FileRecord>()
-  const fileStats = new Map<string, StatKey>()
+  // Selected files, their digests filled in after the walk (the records are ours until returned).
+  const files: Array<{ record: { -readonly [K in keyof FileRecord]: FileRecord[K] }; st: StatKey }> = []
+  // Filled as entries are selected; a directory's names arrive sorted, except excluded parents emitted late.
+  const children = new Map<string, string[]>([['', []]])
+  const select = (record: FileRecord): void => {
+    records.set(record.path, record)
+    if (record.path === '') return
+    if (record.type === 'dir') children.set(record.path, [])
+    children.get(parentOf(record.path))!.push(record.path.slice(record.path.lastIndexOf('/') + 1))
+  }
   const pendingByPath = new Map<string, PendingDir>()
 
   const toRecord = (rel: string, st: Stats, type: EntryType, linkTarget?: string): FileRecord => ({
@@ -81,7 +95,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
     }
     for (let i = chain.length - 1; i >= 0; i--) {
       chain[i]!.isEmitted = true
-      records.set(chain[i]!.record.path, chain[i]!.record)
+      select(chain[i]!.record)
     }
   }
 
@@ -91,6 +105,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
   while (stack.length > 0) {
     const frame = stack.pop()!
     const dirAbs = frame.rel === '' ? realRoot : path.join(realRoot, frame.rel)
+    const dirPrefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`
     let names: string[]
     try {
       names = readdirSync(dirAbs)
@@ -101,7 +116,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
     const subdirs: Frame[] = []
     for (const name of names) {
       const rel = joinRel(frame.rel, name)
-      const abs = path.join(dirAbs, name)
+      const abs = dirPrefix + name // readdir names have no slashes and are never . or ..
       const st = statOrThrow(abs)
       const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined
       if (type === undefined) continue
@@ -121,8 +136,8 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
       }
       emitAncestors(rel)
       const record = toRecord(rel, st, type, type === 'symlink' ? readlinkSync(abs) : undefined)
-      records.set(rel, record)
-      if (type === 'file') fileStats.set(rel, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino })
+      select(record)
+      if (type === 'file') files.push({ record, st })
       if (type === 'dir') subdirs.push({ rel, excl: ex?.matches ?? [], incl: inc?.matches ?? [] })
     }
     // Push in reverse so directories are visited in name order.
@@ -135,37 +150,34 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
     }
   }
 
-  const racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS
-  const cache = opts.stateDir !== undefined
-    ? await StatCache.load(opts.stateDir, realRoot, racyWindowMs)
-    : StatCache.ephemeral(realRoot, racyWindowMs)
+  const cache = await loadingCache
   const stats: ScanStats = { entries: records.size, filesHashed: 0, bytesHashed: 0, statCacheHits: 0 }
-  const digests = new Map<string, Digest>()
   const jobs: HashJob[] = []
-  const jobPaths: string[] = []
-  for (const [rel, key] of fileStats) {
-    const cached = cache.lookup(rel, key)
+  const jobFiles: typeof files = []
+  for (const f of files) {
+    const cached = cache.lookup(f.record.path, f.st)
     if (cached !== undefined) {
-      digests.set(rel, cached)
+      f.record.digest = cached
       stats.statCacheHits++
     } else {
-      jobs.push({ file: path.join(realRoot, rel), size: key.size })
-      jobPaths.push(rel)
+      jobs.push({ file: path.join(realRoot, f.record.path), size: f.st.size })
+      jobFiles.push(f)
     }
   }
   const hashed = await hashFiles(jobs, { concurrency: opts.concurrency ?? 16, ...(opts.signal ? { signal: opts.signal } : {}) })
   for (let i = 0; i < jobs.length; i++) {
-    const rel = jobPaths[i]!
-    digests.set(rel, hashed[i]!)
-    cache.store(rel, fileStats.get(rel)!, hashed[i]!, startedAt)
+    const f = jobFiles[i]!
+    f.record.digest = hashed[i]!
+    cache.store(f.record.path, f.st, hashed[i]!, startedAt)
     stats.filesHashed++
     stats.bytesHashed += jobs[i]!.size
   }
-  if (exclude.isEmpty && include.isEmpty) cache.retainOnly(new Set(fileStats.keys()))
+  // Every scanned file now has an entry, so an equal count means there is nothing else to drop.
+  if (exclude.isEmpty && include.isEmpty && cache.size !== files.length) cache.retainOnly(new Set(files.map((f) => f.record.path)))
   await cache.save()
 
-  for (const [rel, digest] of digests) records.set(rel, { ...records.get(rel)!, digest })
-  return { root: realRoot, records, children: childrenOf(records), stats }
+  for (const list of children.values()) list.sort()
+  return { root: realRoot, records, children, stats }
 }
 
 function statOrThrow (abs: string): Stats {
@@ -174,17 +186,4 @@ function statOrThrow (abs: string): Stats {
   } catch (err) {
     throw new TsbuildError('IO', `cannot stat context path ${abs}: ${(err as Error).message}`, { cause: err })
   }
-}
-
-function childrenOf (records: ReadonlyMap<string, FileRecord>): Map<string, string[]> {
-  const out = new Map<string, string[]>()
-  for (const r of records.values()) {
-    if (r.type === 'dir') out.set(r.path, [])
-  }
-  for (const r of records.values()) {
-    if (r.path === '') continue
-    out.get(parentOf(r.path))!.push(r.path.slice(r.path.lastIndexOf('/') + 1))
-  }
-  for (const list of out.values()) list.sort()
-  return out
 }

@@ -21,10 +21,6 @@ export interface StatKey {
   ino: number
 }
 
-interface Entry extends StatKey {
-  digest: Digest
-  hashedAt: number
-}
 
 type WireEntry = [size: number, mtimeMs: number, ctimeMs: number, ino: number, hex: string, hashedAt: number]
 interface WireFile { version: 1; root: string; entries: Record<string, WireEntry> }
@@ -32,7 +28,9 @@ interface WireFile { version: 1; root: string; entries: Record<string, WireEntry
 export const DEFAULT_RACY_WINDOW_MS = 2000
 
 export class StatCache {
-  private readonly entries = new Map<string, Entry>()
+  // Kept in the wire form: a no-op scan looks up every entry once, and building
+  // an object (and a digest string) per entry up front costs more than that.
+  private readonly entries = new Map<string, WireEntry>()
   private isDirty = false
 
   private constructor (readonly file: string | undefined, readonly root: string, private readonly racyWindowMs: number) {}
@@ -53,9 +51,9 @@ export class StatCache {
       return cache
     }
     if (wire.version !== 1 || wire.root !== root || typeof wire.entries !== 'object') return cache
-    for (const [p, e] of Object.entries(wire.entries)) {
-      if (!Array.isArray(e) || e.length !== 6) continue
-      cache.entries.set(p, { size: e[0], mtimeMs: e[1], ctimeMs: e[2], ino: e[3], digest: `sha256:${e[4]}` as Digest, hashedAt: e[5] })
+    for (const p in wire.entries) {
+      const e = wire.entries[p]
+      if (Array.isArray(e) && e.length === 6) cache.entries.set(p, e)
     }
     return cache
   }
@@ -64,14 +62,14 @@ export class StatCache {
   lookup (p: string, stat: StatKey): Digest | undefined {
     const e = this.entries.get(p)
     if (e === undefined) return undefined
-    if (e.size !== stat.size || e.mtimeMs !== stat.mtimeMs || e.ctimeMs !== stat.ctimeMs || e.ino !== stat.ino) return undefined
-    if (Math.max(e.mtimeMs, e.ctimeMs) + this.racyWindowMs > e.hashedAt) return undefined
-    return e.digest
+    if (e[0] !== stat.size || e[1] !== stat.mtimeMs || e[2] !== stat.ctimeMs || e[3] !== stat.ino) return undefined
+    if (Math.max(e[1], e[2]) + this.racyWindowMs > e[5]) return undefined
+    return `sha256:${e[4]}` as Digest
   }
 
   /** Record a digest computed from reading a file whose stat was taken before `hashedAt`. */
   store (p: string, stat: StatKey, digest: Digest, hashedAt: number): void {
-    this.entries.set(p, { size: stat.size, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, ino: stat.ino, digest, hashedAt })
+    this.entries.set(p, [stat.size, stat.mtimeMs, stat.ctimeMs, stat.ino, digestHex(digest), hashedAt])
     this.isDirty = true
   }
 
@@ -90,7 +88,7 @@ export class StatCache {
   async save (): Promise<void> {
     if (this.file === undefined || !this.isDirty) return
     const wire: WireFile = { version: 1, root: this.root, entries: {} }
-    for (const [p, e] of this.entries) wire.entries[p] = [e.size, e.mtimeMs, e.ctimeMs, e.ino, digestHex(e.digest), e.hashedAt]
+    for (const [p, e] of this.entries) wire.entries[p] = e
     await mkdir(path.dirname(this.file), { recursive: true })
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     const fh = await open(tmp, 'w', 0o600)
