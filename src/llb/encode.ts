@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto'
+import { createHash, hash, type Hash } from 'node:crypto'
 import type { Digest } from '../common/digest.js'
 import { normalizePlatform, type Platform } from '../common/platform.js'
 import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAttrs } from './ops.js'
@@ -17,17 +17,15 @@ import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAtt
  * equivalence.
  */
 export function encodeOp (op: Op): Record<string, unknown> {
-  const constraints = op.constraints?.workerFilter === undefined ? undefined : pick({ workerFilter: [...op.constraints.workerFilter].sort() })
+  const constraints = encodeConstraints(op)
   const inputs = op.inputs.map((e) => ({ digest: e.digest, index: e.index }))
   const platform = op.platform === undefined ? undefined : encodePlatform(op.platform)
   const kind = op.kind
   switch (op.kind) {
     case 'source':
       return pick({ attrs: encodeSourceAttrs(op.attrs), constraints, identifier: op.identifier, inputs, kind, platform })
-    case 'exec': {
-      const e = encodeExec(op)
-      return pick({ constraints, inputs, kind, meta: e.meta, mounts: e.mounts, network: e.network, platform, security: e.security })
-    }
+    case 'exec':
+      return encodeExecOp(op, op.meta.env)
     case 'file':
       return pick({ actions: op.actions.map(encodeFileAction), constraints, inputs, kind, platform })
     case 'merge':
@@ -41,65 +39,53 @@ export function encodeOp (op: Op): Record<string, unknown> {
 
 /**
  * Content digest of an op (the vertex digest): sha256 of the canonical JSON
- * of {@link encodeOp}. It covers the inputs' digests, so it identifies the
- * whole history behind the op's outputs. Metadata is not part of it.
+ * of {@link encodeOp}, except that an exec op's `meta.env` list stands there
+ * as the digest of its own canonical JSON (see {@link envDigest}). It covers
+ * the inputs' digests, so it identifies the whole history behind the op's
+ * outputs. Metadata is not part of it.
  */
 export function digestOf (op: Op): Digest {
-  const text = op.kind === 'exec' && op.meta.env.length > 0 ? execJsonParts(op).join('') : JSON.stringify(encodeOp(op))
+  const text = JSON.stringify(op.kind === 'exec' ? encodeExecOp(op, op.meta.env.length > 0 ? envDigest(op.meta.env) : undefined) : encodeOp(op))
   // One-shot hashing: a Hash object per op cost more than hashing the text.
   return `sha256:${hash('sha256', text, 'hex')}` as Digest
 }
 
 /**
- * `JSON.stringify(encodeOp(op))` of an exec op with a non-empty env, in
- * pieces whose concatenation is that text; the env's piece is the JSON text
- * remembered by {@link stringListJson}. A measured hot path: every RUN of a
- * stage carries the whole stage environment (hundreds of entries in big
- * Dockerfiles), consecutive RUNs share one env array, and re-serialising and
- * re-concatenating it per op dominated marshalling. encode.test.ts checks
- * that the digests agree.
+ * sha256 of the canonical JSON of an env list, remembered per list. A
+ * measured hot path: every RUN of a stage carries the whole stage
+ * environment (hundreds of entries in big Dockerfiles) and consecutive RUNs
+ * share one env array, so digesting the list once per array instead of
+ * re-serialising it into every op's text removes most of marshalling's
+ * work and garbage. Equal lists give equal digests however they were built,
+ * so op digests stay content-addressed. Lists inside ops are immutable (ops
+ * are values), so a remembered digest never goes stale.
  */
-function execJsonParts (op: ExecOp): string[] {
-  const constraints = op.constraints?.workerFilter === undefined ? undefined : pick({ workerFilter: [...op.constraints.workerFilter].sort() })
-  const inputs = op.inputs.map((e) => ({ digest: e.digest, index: e.index }))
-  const e = encodeExec(op, false)
-  const head = JSON.stringify(pick({ constraints, inputs, kind: op.kind }))
-  const beforeEnv = JSON.stringify(e.metaBeforeEnv)
-  const afterEnv = JSON.stringify(e.meta)
-  const tail = JSON.stringify(pick({ mounts: e.mounts, network: e.network, platform: op.platform === undefined ? undefined : encodePlatform(op.platform), security: e.security }))
-  // `head` always holds "kind" and `meta` holds "env": every later member follows a comma.
-  return [
-    head.slice(0, -1),
-    beforeEnv === '{}' ? ',"meta":{"env":' : `,"meta":${beforeEnv.slice(0, -1)},"env":`,
-    stringListJson(op.meta.env),
-    afterEnv === '{}' ? '}' : `,${afterEnv.slice(1)}`,
-    tail === '{}' ? '}' : `,${tail.slice(1)}`,
-  ]
-}
+const envDigests = new WeakMap<readonly string[], string>()
 
 /**
- * JSON text of a string list, remembered for the last list seen. Lists
- * inside ops are immutable (ops are values), so the text never goes stale.
- * Marshalling visits a stage's ops in order: the RUNs that share an env list
- * come one after another, and a later list usually extends the previous one
- * (ENV appends), so only the new entries are serialised. Remembering one
- * list keeps env texts from piling up in the old generation of the heap.
+ * The last list digested, with a hash fed its JSON text up to (not
+ * including) the closing `]`. Marshalling visits a stage's ops in order and
+ * a later env list usually extends the previous one (ENV appends), so only
+ * the new entries are serialised and hashed.
  */
 let lastList: readonly string[] | undefined
-let lastListJson = ''
+let lastOpenHash: Hash | undefined
 
-function stringListJson (list: readonly string[]): string {
-  if (list === lastList) return lastListJson
-  const prev = lastList
-  let json: string
-  if (prev !== undefined && prev.length > 0 && list.length > prev.length && startsWithList(list, prev)) {
-    json = `${lastListJson.slice(0, -1)},${JSON.stringify(list.slice(prev.length)).slice(1)}`
+function envDigest (list: readonly string[]): string {
+  let d = envDigests.get(list)
+  if (d !== undefined) return d
+  let h: Hash
+  if (lastOpenHash !== undefined && lastList!.length > 0 && list.length > lastList!.length && startsWithList(list, lastList!)) {
+    h = lastOpenHash.copy()
+    for (let i = lastList!.length; i < list.length; i++) h.update(`,${JSON.stringify(list[i])}`)
   } else {
-    json = JSON.stringify(list)
+    h = createHash('sha256').update(JSON.stringify(list).slice(0, -1))
   }
   lastList = list
-  lastListJson = json
-  return json
+  lastOpenHash = h
+  d = `sha256:${h.copy().update(']').digest('hex')}`
+  envDigests.set(list, d)
+  return d
 }
 
 function startsWithList (list: readonly string[], prefix: readonly string[]): boolean {
@@ -148,33 +134,36 @@ function encodeSourceAttrs (a: SourceAttrs): Record<string, unknown> {
 }
 
 /**
- * The exec-specific parts of the canonical form. With `withEnv` false, `meta`
- * leaves out `env` and the members sorting before it are returned apart as
- * `metaBeforeEnv`, so the caller can splice in the env's JSON text.
+ * The canonical form of an exec op with `env` standing for `meta.env`: the
+ * list itself for {@link encodeOp}, its digest for {@link digestOf}.
  */
-function encodeExec (op: ExecOp, withEnv = true): { metaBeforeEnv: unknown, meta: unknown, mounts: unknown, network: unknown, security: unknown } {
+function encodeExecOp (op: ExecOp, env: readonly string[] | string | undefined): Record<string, unknown> {
   const m = op.meta
   const p = m.proxyEnv
-  const beforeEnv = {
+  const meta = pick({
     args: m.args,
     cwd: m.cwd === '' || m.cwd === '/' ? undefined : m.cwd,
-  }
-  const meta = pick({
-    ...(withEnv ? beforeEnv : {}),
-    env: withEnv ? m.env : undefined,
-    extraHosts: m.extraHosts.map((h) => ({ host: h.host, ip: h.ip })),
+    env,
+    extraHosts: m.extraHosts.length === 0 ? undefined : m.extraHosts.map((h) => ({ host: h.host, ip: h.ip })),
     hostname: m.hostname,
     proxyEnv: p === undefined ? undefined : pick({ allProxy: p.allProxy, ftpProxy: p.ftpProxy, httpProxy: p.httpProxy, httpsProxy: p.httpsProxy, noProxy: p.noProxy }),
-    secretEnv: [...m.secretEnv].sort((a, b) => cmp(a.name, b.name)).map((s) => pick({ id: s.id, name: s.name, optional: s.optional })),
+    secretEnv: m.secretEnv.length === 0 ? undefined : [...m.secretEnv].sort((a, b) => cmp(a.name, b.name)).map((s) => pick({ id: s.id, name: s.name, optional: s.optional })),
     user: m.user,
   })
-  return {
-    metaBeforeEnv: withEnv ? {} : pick(beforeEnv),
+  return pick({
+    constraints: encodeConstraints(op),
+    inputs: op.inputs.map((e) => ({ digest: e.digest, index: e.index })),
+    kind: op.kind,
     meta,
     mounts: [...op.mounts].sort((a, b) => cmp(a.dest, b.dest)).map(encodeMount),
     network: op.network === 'default' ? undefined : op.network,
+    platform: op.platform === undefined ? undefined : encodePlatform(op.platform),
     security: op.security === 'sandbox' ? undefined : op.security,
-  }
+  })
+}
+
+function encodeConstraints (op: Op): Record<string, unknown> | undefined {
+  return op.constraints?.workerFilter === undefined ? undefined : pick({ workerFilter: [...op.constraints.workerFilter].sort() })
 }
 
 function encodeMount (m: Mount): Record<string, unknown> {
