@@ -21,5 +21,9 @@ export function defaultIo (): CommandIo {
   }
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
   process.on('SIGINT', () => { if (interrupts > 1) process.exit(130) })
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac.signal }
+  return {
+    // A getter: the first touch of process.stdin sets up a stream (several ms), and most commands never read it.
+    get stdin () { return process.stdin },
+    stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ac.signal,
+  }
 }
