@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { canonicalJson, sha256, type Digest } from '../common/digest.js'
 import { digestOf, encodeOp, encodeOpForCache } from './encode.js'
-import type { CopyAction, ExecOp, FileOp, Mount, Op, SourceOp } from './ops.js'
+import type { CopyAction, ExecOp, FileActionSpec, FileOp, Mount, Op, SourceOp } from './ops.js'
 
 const D1 = sha256('one')
 const D2 = sha256('two')
@@ -214,6 +214,33 @@ describe('digest sensitivity: every output-affecting change gives a new digest',
   ]
   test.each(cases)('%s', (_, a, b) => {
     expect(digestOf(b)).not.toBe(digestOf(a))
+  })
+
+  test.each(cases)('%s: the digest text is the canonical form', (_, _a, b) => {
+    expect(digestOf(b)).toBe(expectedDigest(b))
+  })
+
+  test.each([
+    ['mkdir owner by name', { type: 'mkdir', path: '/x', mode: 0o700, makeParents: false, owner: { user: 'app', group: 'app' } }],
+    ['mkfile', { type: 'mkfile', path: '/f', mode: 0o644, data: 'a"b\n', dataEncoding: 'utf8' }],
+    ['rm', { type: 'rm', path: '/f', allowNotFound: true, allowWildcard: false }],
+    ['symlink', { type: 'symlink', oldpath: '/a', newpath: '/b' }],
+    ['copy with everything set', { ...copyAction, mode: 'u+x', owner: { user: 0 }, includePatterns: ['*.go'], excludePatterns: ['x'], followSymlink: true, parents: true, alwaysReplaceExistingDestPaths: true }],
+  ] as Array<[string, FileActionSpec]>)('file action %s: the digest text is the canonical form', (_, action) => {
+    const op: FileOp = { ...fileOp, platform: { os: 'linux', architecture: 'arm', variant: 'v7' }, constraints: { workerFilter: ['z', 'a'] }, actions: [{ input: 0, secondaryInput: -1, output: 0, action }] }
+    expect(digestOf(op)).toBe(expectedDigest(op))
+    expect(digestOf({ ...op, actions: [] })).toBe(expectedDigest({ ...op, actions: [] }))
+  })
+
+  test('exec mounts of every type and secret env with empty fields follow the canonical form', () => {
+    const mounts: Mount[] = [
+      { type: 'tmpfs', dest: '/tmp', input: -1, output: -1, readonly: false, size: 1024 },
+      { type: 'secret', dest: '/run/s', input: -1, output: -1, readonly: true, secretId: 's', uid: 0, gid: 0, mode: 0o400, optional: false },
+      { type: 'ssh', dest: '/run/ssh', input: -1, output: -1, readonly: true, sshId: 'default', uid: 0, gid: 0, mode: 0o600, optional: true },
+      ...execOp.mounts,
+    ] as Mount[]
+    const op: ExecOp = { ...execOp, mounts, meta: { ...execOp.meta, args: [], env: [], proxyEnv: { httpProxy: '', noProxy: 'x' }, secretEnv: [{ id: '', name: 'B', optional: false }, { id: 'a', name: 'A', optional: true }] } }
+    expect(digestOf(op)).toBe(expectedDigest(op))
   })
 
   test('all variants are pairwise distinct', () => {
