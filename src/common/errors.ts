@@ -35,12 +35,27 @@ export interface TsbuildErrorOptions {
   cause?: unknown
 }
 
+// Each CLI command is bundled on its own, so an error may come from another
+// copy of this module: `instanceof` also accepts errors branded by any copy.
+const TSBUILD_ERROR = Symbol.for('tsbuild.TsbuildError')
+const DOCKERFILE_ERROR = Symbol.for('tsbuild.DockerfileError')
+
+function isBranded (x: unknown, brand: symbol): boolean {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[brand] === true
+}
+
 export class TsbuildError extends Error {
   readonly code: ErrorCode
   readonly hint?: string
 
+  static override [Symbol.hasInstance] (x: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true
+    return this === TsbuildError && isBranded(x, TSBUILD_ERROR)
+  }
+
   constructor (code: ErrorCode, message: string, opts: TsbuildErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    Object.defineProperty(this, TSBUILD_ERROR, { value: true })
     this.name = 'TsbuildError'
     this.code = code
     if (opts.hint !== undefined) this.hint = opts.hint
@@ -56,8 +71,14 @@ export class DockerfileError extends TsbuildError {
   readonly file: string
   readonly ranges: readonly SourceRange[]
 
+  static override [Symbol.hasInstance] (x: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, x)) return true
+    return this === DockerfileError && isBranded(x, DOCKERFILE_ERROR)
+  }
+
   constructor (code: ErrorCode, message: string, opts: TsbuildErrorOptions & { file: string; ranges: readonly SourceRange[] }) {
     super(code, message, opts)
+    Object.defineProperty(this, DOCKERFILE_ERROR, { value: true })
     this.name = 'DockerfileError'
     this.file = opts.file
     this.ranges = opts.ranges
