@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { open, readFile, rename, stat, unlink, link } from 'node:fs/promises'
 import { TsbuildError } from '../../common/errors.js'
+import { isProcessAlive } from '../../common/process.js'
 
 export interface FileLockOptions {
   /** Give up after this long (ms). */
@@ -70,7 +71,7 @@ async function readOwner (lockPath: string): Promise<LockOwner | undefined> {
 
 async function isStale (lockPath: string, staleMs: number): Promise<boolean> {
   const owner = await readOwner(lockPath)
-  if (owner !== undefined && owner.host === hostname()) return !isAlive(owner.pid)
+  if (owner !== undefined && owner.host === hostname()) return !isProcessAlive(owner.pid)
   try {
     return Date.now() - (await stat(lockPath)).mtimeMs > staleMs
   } catch {
@@ -78,14 +79,6 @@ async function isStale (lockPath: string, staleMs: number): Promise<boolean> {
   }
 }
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 // Two waiters may judge the same lock stale. Renaming it aside is atomic, so
 // only one of them moves it; if what was moved turns out to be a fresh lock

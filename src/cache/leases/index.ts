@@ -1,2 +1,2 @@
-export { Lease, LeaseManager, isProcessAlive } from './leases.js'
+export { Lease, LeaseManager } from './leases.js'
 export type { LeaseFile, LeaseResources } from './leases.js'

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { isProcessAlive } from '../../common/process.js'
 
 /** What a lease keeps alive besides everything used after it started. */
 export interface LeaseResources {
@@ -110,11 +111,3 @@ async function writeLease (dir: string, state: LeaseFile): Promise<void> {
   await rename(tmp, join(dir, `${state.id}.json`))
 }
 
-export function isProcessAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}

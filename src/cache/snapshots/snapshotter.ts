@@ -5,6 +5,7 @@ import { TsbuildError } from '../../common/errors.js'
 import { computeDiff, pruneRedundantDirs } from './diff.js'
 import { mergeLayers } from './merge.js'
 import type { Mount, SnapshotInfo, SnapshotKey, SnapshotMeta, SnapshotName, SnapshotParents, SnapshotterBackend } from './types.js'
+import { isProcessAlive } from '../../common/process.js'
 
 /**
  * Snapshots on disk, under `<stateDir>/snapshots`:
@@ -235,11 +236,3 @@ function shortHash (s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 24)
 }
 
-function isProcessAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}

@@ -2,6 +2,7 @@ import { readFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { unmountAll } from '../../cache/snapshots/index.js'
 import { runCommand } from './command.js'
+import { isProcessAlive } from '../../common/process.js'
 
 /**
  * Sandbox ids and mount directory names carry the pid of the tsbuild process
@@ -13,18 +14,10 @@ export function ownerPid (name: string): number | undefined {
   return m === null ? undefined : Number(m[1])
 }
 
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 const isStale = (name: string): boolean => {
   const pid = ownerPid(name)
-  return pid !== undefined && pid !== process.pid && !isAlive(pid)
+  return pid !== undefined && pid !== process.pid && !isProcessAlive(pid)
 }
 
 /** Host mount points at or under `dir`, deepest first. */
