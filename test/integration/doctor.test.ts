@@ -3,26 +3,16 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { main } from '../../src/cli/main.js'
 import type { DoctorReport } from '../../src/cli/commands/doctor.js'
+import { runMain, type CliResult } from '../helpers/inProcess.js'
 
 const run = promisify(execFile)
 const isRoot = process.getuid?.() === 0
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
 async function tsbuild (env: NodeJS.ProcessEnv, ...argv: string[]): Promise<CliResult> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env, cwd: tmpdir() })
-  return { code, stdout: out, stderr: err }
+  return await runMain(argv, { env, cwd: tmpdir() })
 }
 
 const check = (r: DoctorReport, name: string) => r.checks.find((c) => c.name === name)

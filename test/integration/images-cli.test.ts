@@ -3,29 +3,19 @@ import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { ImageStore, LocalContentStore, listPlatforms } from '../../src/cache/index.js'
-import { main } from '../../src/cli/main.js'
 import { formatPlatform } from '../../src/common/platform.js'
 import { freePort, startProxy, writeUpstream, type TestProxy } from '../setup/registry.js'
+import { runMain, type CliResult } from '../helpers/inProcess.js'
 
 const run = promisify(execFile)
 const isRoot = process.getuid?.() === 0
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
 /** Run the CLI in-process against state dir `root`, with docker credentials from `dockerConfig` (a dir). */
 async function tsbuild (root: string, dockerConfig: string, ...argv: string[]): Promise<CliResult> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { TSBUILD_ROOT: root, DOCKER_CONFIG: dockerConfig, PATH: process.env.PATH }, cwd: root })
-  return { code, stdout: out, stderr: err }
+  return await runMain(argv, { env: { TSBUILD_ROOT: root, DOCKER_CONFIG: dockerConfig, PATH: process.env.PATH }, cwd: root })
 }
 
 async function skopeoJson<T> (...args: string[]): Promise<T> {

@@ -5,27 +5,17 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { promisify } from 'node:util'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import { main } from '../../src/cli/main.js'
+import { runMain, type CliResult } from '../helpers/inProcess.js'
 
 const run = promisify(execFile)
 const REPO = resolve(import.meta.dirname, '../..')
 const isRoot = process.getuid?.() === 0
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
 async function tsbuild (root: string, cwd: string, ...argv: string[]): Promise<CliResult> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.setEncoding('utf8').on('data', (c: string) => { out += c })
-  stderr.setEncoding('utf8').on('data', (c: string) => { err += c })
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: { TSBUILD_ROOT: root, PATH: process.env.PATH }, cwd })
-  return { code, stdout: out, stderr: err }
+  return await runMain(argv, { env: { TSBUILD_ROOT: root, PATH: process.env.PATH }, cwd })
 }
 
 let work: string
