@@ -155,3 +155,56 @@ describe('configuration', () => {
     await expect(check('FROM scratch\nCOPY onlyone\n')).rejects.toMatchObject({ code: 'INVALID_INSTRUCTION' })
   })
 })
+
+describe('target', () => {
+  // Line 2 is in `unused`, line 4 in `build`, line 7 in the last stage (reads build only).
+  const dockerfile = [
+    'FROM scratch AS unused', // 1
+    'WORKDIR tmp', // 2: WorkdirRelativePath, a rule that follows a stage's instructions
+    'FROM scratch AS build', // 3
+    'CMD run', // 4: JSONArgsRecommended
+    'FROM scratch AS out', // 5
+    'COPY --from=build /a /a', // 6
+    'ENV A 1', // 7: LegacyKeyValueFormat
+    'MAINTAINER me', // 8: MaintainerDeprecated, a rule on the written text
+    'FROM scratch as Other', // 9: FromAsCasing, StageNameCasing on FROM lines
+    'EXPOSE 80/TCP', // 10: ExposeProtoCasing
+    '',
+  ].join('\n')
+  const lines = async (opts: Partial<CheckRequest>): Promise<Array<[number | undefined, string]>> =>
+    (await check(dockerfile, opts)).findings.map(f => [f.range?.start.line, f.rule])
+
+  test.each<[string, Partial<CheckRequest>, Array<[number, string]>]>([
+    ['no target: every stage', {}, [[2, 'WorkdirRelativePath'], [4, 'JSONArgsRecommended'], [7, 'LegacyKeyValueFormat'], [8, 'MaintainerDeprecated'], [9, 'FromAsCasing'], [9, 'StageNameCasing'], [10, 'ExposeProtoCasing']]],
+    ['a target: the stages it reads from, plus text and FROM rules everywhere', { target: 'out' }, [[4, 'JSONArgsRecommended'], [7, 'LegacyKeyValueFormat'], [8, 'MaintainerDeprecated'], [9, 'FromAsCasing'], [9, 'StageNameCasing']]],
+    ['a target matched case-insensitively', { target: 'BUILD' }, [[4, 'JSONArgsRecommended'], [8, 'MaintainerDeprecated'], [9, 'FromAsCasing'], [9, 'StageNameCasing']]],
+    ['no target and not all stages: what the last stage needs', { isAllStages: false }, [[8, 'MaintainerDeprecated'], [9, 'FromAsCasing'], [9, 'StageNameCasing'], [10, 'ExposeProtoCasing']]],
+    ['an unknown target checks everything (the build reports it)', { target: 'nope' }, [[2, 'WorkdirRelativePath'], [4, 'JSONArgsRecommended'], [7, 'LegacyKeyValueFormat'], [8, 'MaintainerDeprecated'], [9, 'FromAsCasing'], [9, 'StageNameCasing'], [10, 'ExposeProtoCasing']]],
+  ])('%s', async (_name, opts, expected) => {
+    expect(await lines(opts)).toEqual(expected)
+  })
+
+  test.each([
+    ['FROM <stage>', 'FROM scratch AS a\nCMD run\nFROM a AS b\nFROM scratch\n'],
+    ['COPY --from by index', 'FROM scratch\nCMD run\nFROM scratch AS b\nCOPY --from=0 /a /a\nFROM scratch\n'],
+    ['RUN --mount from=', 'FROM scratch AS a\nCMD run\nFROM scratch AS b\nRUN --mount=from=a,target=/a true\nFROM scratch\n'],
+  ])('a stage read through %s is checked', async (_how, text) => {
+    expect((await check(text, { target: 'b' })).findings.map(f => f.rule)).toEqual(['JSONArgsRecommended'])
+  })
+
+  test('a base image is looked up only for the stages checked', async () => {
+    const asked: string[] = []
+    await check('FROM alpine AS unused\nFROM busybox AS b\n', { target: 'b', baseImageConfig: async (ref) => { asked.push(ref); return undefined } })
+    expect(asked).toEqual(['busybox'])
+  })
+})
+
+describe('rules', () => {
+  test.each([
+    ['JSONArgsRecommended', 'https://docs.docker.com/go/dockerfile/rule/json-args-recommended/'],
+    ['FromAsCasing', 'https://docs.docker.com/go/dockerfile/rule/from-as-casing/'],
+    ['FromPlatformFlagConstDisallowed', 'https://docs.docker.com/go/dockerfile/rule/from-platform-flag-const-disallowed/'],
+  ] as const)('%s links to its page', (name, url) => {
+    expect(RULES[name].url).toBe(url)
+  })
+})

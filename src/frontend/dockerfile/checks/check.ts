@@ -1,11 +1,13 @@
 /**
- * Dockerfile checks without building: every stage is examined (not only the
- * target's), in the order a build would read them. Syntax errors still throw,
- * as they would for a build.
+ * Dockerfile checks without building, in the order a build would read the
+ * stages: every stage, or (given a target) the rules on written text and FROM
+ * lines for every stage and the rest for the stages the target needs, as
+ * BuildKit does. Syntax errors still throw, as they would for a build.
  */
 import { DockerfileError } from '../../../common/errors.js'
 import { normalizePlatform, parsePlatform, type Platform } from '../../../common/platform.js'
 import { buildMetaArgs, platformArgs } from '../convert/index.js'
+import { fromNames } from '../convert/graph.js'
 import { parseInstruction, type ArgInstruction } from '../instructions/index.js'
 import { parse } from '../parser/index.js'
 import { ShellLex } from '../shell/index.js'
@@ -59,16 +61,23 @@ export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> 
   try { defaultsEnv = buildMetaArgs({ base, metaArgs, buildArgs: new Map(), lex, file }).env } catch { defaultsEnv = undefined }
   const scope: GlobalScope = { env: globals.env, metaArgs, ...(defaultsEnv !== undefined ? { defaultsEnv } : {}) }
 
+  // BuildKit reads every FROM line while listing the stages, whatever the target.
+  for (const st of stages) checkFrom(st, scope, lex)
+  const baseNames = new Map(stages.map((st): [CheckedStage, string] => {
+    try { return [st, lex.processWord(st.from.instr.image, globals.env)] } catch { return [st, st.from.instr.image] }
+  }))
+  const byName = (name: string): CheckedStage | undefined => stages.find(s => s.name !== undefined && s.name === name.toLowerCase())
+  const parentOf = (st: CheckedStage): CheckedStage | undefined => byName(baseNames.get(st)!)
+  const checked = stagesToCheck(req, stages, byName, parentOf)
+
   const done = new Map<CheckedStage, Promise<StageScope>>()
   const runStage = (st: CheckedStage, path: readonly CheckedStage[]): Promise<StageScope> => {
     let p = done.get(st)
     if (p === undefined) {
       p = (async () => {
-        checkFrom(st, scope, lex)
         let start: StageScope
-        let baseName: string
-        try { baseName = lex.processWord(st.from.instr.image, globals.env) } catch { baseName = st.from.instr.image }
-        const parent = stages.find(s => s.name !== undefined && s.name === baseName.toLowerCase())
+        const baseName = baseNames.get(st)!
+        const parent = parentOf(st)
         if (parent !== undefined && parent !== st && !path.includes(parent)) {
           start = await runStage(parent, [...path, st])
         } else if (baseName.toLowerCase() === 'scratch' || parent !== undefined) {
@@ -82,8 +91,42 @@ export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> 
     }
     return p
   }
-  for (const st of stages) await runStage(st, [])
+  for (const st of stages) if (checked.has(st)) await runStage(st, [])
   return { findings: sortFindings(root.findings), isError: config.isError }
+}
+
+/**
+ * The stages whose instructions are followed: all of them, or those the
+ * target reads from (FROM <stage>, COPY --from, RUN --mount from=), itself
+ * included. An unknown target checks everything; the conversion reports it.
+ */
+function stagesToCheck (
+  req: CheckRequest,
+  stages: readonly CheckedStage[],
+  byName: (name: string) => CheckedStage | undefined,
+  parentOf: (st: CheckedStage) => CheckedStage | undefined,
+): ReadonlySet<CheckedStage> {
+  const all = new Set(stages)
+  const hasTarget = req.target !== undefined && req.target !== ''
+  if (req.isAllStages ?? !hasTarget) return all
+  const target = hasTarget ? byName(req.target!) : stages[stages.length - 1]
+  if (target === undefined) return all
+  const seen = new Set<CheckedStage>()
+  const pending = [target]
+  while (pending.length > 0) {
+    const st = pending.pop()!
+    if (seen.has(st)) continue
+    seen.add(st)
+    const parent = parentOf(st)
+    if (parent !== undefined) pending.push(parent)
+    for (const c of st.commands) {
+      for (const name of fromNames(c.instr)) {
+        const dep = /^\d+$/.test(name) ? stages[Number(name)] : byName(name)
+        if (dep !== undefined) pending.push(dep)
+      }
+    }
+  }
+  return seen
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

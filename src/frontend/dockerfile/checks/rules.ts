@@ -6,12 +6,19 @@ export interface CheckRule {
   readonly name: string
   /** One line saying why the rule exists. */
   readonly description: string
+  /** The rule's page in Docker's build-checks reference, where BuildKit points its users. */
+  readonly url: string
   /** Runs only when named in `experimental=` (or `experimental=all`). */
   readonly isExperimental?: boolean
 }
 
+/** `JSONArgsRecommended` → `json-args-recommended`: the slug Docker's docs use. */
+export function ruleSlug (name: string): string {
+  return name.replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()
+}
+
 const rule = (name: string, description: string, isExperimental = false): CheckRule =>
-  Object.freeze({ name, description, ...(isExperimental ? { isExperimental } : {}) })
+  Object.freeze({ name, description, url: `https://docs.docker.com/go/dockerfile/rule/${ruleSlug(name)}/`, ...(isExperimental ? { isExperimental } : {}) })
 
 export const RULES = {
   StageNameCasing: rule('StageNameCasing', 'Stage names are matched case-insensitively, so write them in lowercase'),

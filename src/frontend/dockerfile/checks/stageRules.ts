@@ -55,6 +55,10 @@ export function checkStage (ctx: StageCheckContext, st: CheckedStage, scope: Sta
   for (const c of st.commands) {
     const { instr, lint } = c
     const range = instr.range
+    if ((instr.kind === 'env' || instr.kind === 'label') && c.node.args.length === 3 && c.node.args[2] === '') {
+      const name = instr.kind.toUpperCase()
+      lint.report('LegacyKeyValueFormat', c.node.range, `"${name} key=value" should be used instead of legacy "${name} key value" format`)
+    }
     const onlyOnce = (kind: 'cmd' | 'entrypoint' | 'healthcheck'): void => {
       const previous = used.get(kind)
       // The earlier one is reported: it is the one that has no effect.

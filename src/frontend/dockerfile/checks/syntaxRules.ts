@@ -1,6 +1,6 @@
 /**
  * Checks that need only the written text of the instructions: keyword and
- * stage-name casing, stage names, legacy forms, descriptions.
+ * stage-name casing, stage names, descriptions.
  */
 import type { AstNode } from '../parser/index.js'
 import type { Instruction } from '../instructions/index.js'
@@ -44,10 +44,6 @@ export function checkNode ({ node, instr, lint }: CheckedNode): void {
   }
   if (instr.kind === 'from' && instr.stageName !== undefined) checkDescription(lint, node, 'FROM', [instr.stageName])
   if (instr.kind === 'arg') checkDescription(lint, node, 'ARG', instr.args.map(a => a.key))
-  if ((instr.kind === 'env' || instr.kind === 'label') && node.args.length === 3 && node.args[2] === '') {
-    const name = instr.kind.toUpperCase()
-    lint.report('LegacyKeyValueFormat', range, `"${name} key=value" should be used instead of legacy "${name} key value" format`)
-  }
 }
 
 function checkDescription (lint: Linter, node: AstNode, instruction: string, keys: readonly string[]): void {

@@ -38,6 +38,17 @@ export interface CheckRequest {
    * JSONArgsRecommended. Without it only PATH is assumed to be set.
    */
   baseImageConfig?: (ref: string, platform: Platform) => Promise<BaseImageConfig | undefined>
+  /**
+   * The stage a build would produce (`--target`). As in BuildKit, the rules
+   * that follow a stage's instructions then run only on the stages it needs;
+   * rules on the written text and on FROM lines still cover every stage.
+   */
+  target?: string
+  /**
+   * Examine every stage. Defaults to true without a target, as `--check`
+   * does; false without a target means the stages the last one needs, as a build does.
+   */
+  isAllStages?: boolean
 }
 
 export interface CheckReport {
