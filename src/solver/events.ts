@@ -1,4 +1,5 @@
 import type { Digest } from '../common/digest.js'
+import type { SourceRange } from '../common/errors.js'
 
 /**
  * The one typed event stream of a build. The progress UI, the build history
@@ -40,11 +41,21 @@ export interface ProgressEvent {
   time: number
 }
 
+/** Like BuildKit's SolveStatus warnings: Dockerfile check findings and the frontend's own warnings. */
 export interface WarningEvent {
   type: 'warning'
+  /** One line, whole on its own (a check finding: `FromAsCasing: … (line 1)`). */
   message: string
   digest?: Digest
   time: number
+  /** The rule by BuildKit's name (`FromAsCasing`, `UnusedBuildArgs`). */
+  rule?: string
+  /** Lines that explain the rule. */
+  detail?: string[]
+  /** Where the rule is documented. */
+  url?: string
+  /** The Dockerfile lines it is about. */
+  source?: { file: string; ranges: SourceRange[] }
 }
 
 export type EventSink = (e: SolveEvent) => void
