@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { defaultSeccompProfile } from './seccomp.js'
 import type { ExecUser } from './user.js'
 
 /** Docker's default capability set (moby oci/caps/defaults.go). */
@@ -6,6 +8,7 @@ export const DEFAULT_CAPABILITIES = [
   'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
 ] as const
 
+/** Every capability, in bit order (CAP_CHOWN is bit 0). */
 export const ALL_CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
@@ -14,6 +17,25 @@ export const ALL_CAPABILITIES = [
   'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ] as const
+
+let currentCapabilities: string[] | undefined
+
+/**
+ * The capabilities of this process, which is all an insecure step can be
+ * given: asking runc for one outside our bounding set fails the run (nested
+ * sandboxes often drop CAP_SYS_RESOURCE, for example). containerd's
+ * WithAllCurrentCapabilities does the same for BuildKit.
+ */
+export function insecureCapabilities (statusText?: string): string[] {
+  if (statusText === undefined && currentCapabilities !== undefined) return currentCapabilities
+  let text = statusText
+  try { text ??= readFileSync('/proc/self/status', 'utf8') } catch { return [...ALL_CAPABILITIES] }
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1]
+  const bits = hex === undefined ? undefined : BigInt('0x' + hex)
+  const caps = bits === undefined ? [...ALL_CAPABILITIES] : ALL_CAPABILITIES.filter((_, bit) => ((bits >> BigInt(bit)) & 1n) === 1n)
+  if (statusText === undefined) currentCapabilities = caps
+  return caps
+}
 
 /** Paths Docker hides from containers (moby oci/defaults.go). */
 export const MASKED_PATHS = [
@@ -43,7 +65,7 @@ export interface SpecOptions {
 
 /** The OCI runtime spec (config.json) for one process, with `rootfs` as the bundle-relative root. */
 export function generateSpec (opts: SpecOptions): Record<string, unknown> {
-  const caps = opts.security === 'insecure' ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES]
+  const caps = opts.security === 'insecure' ? [...insecureCapabilities()] : [...DEFAULT_CAPABILITIES]
   const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }]
   // A fresh network namespace gets only loopback (runc brings `lo` up itself).
   if (opts.network === 'none') namespaces.push({ type: 'network' })
@@ -73,7 +95,8 @@ export function generateSpec (opts: SpecOptions): Record<string, unknown> {
     ],
     linux: {
       namespaces,
-      ...(opts.security === 'insecure' ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
+      // insecure is BuildKit's: every capability, no masks, no seccomp filter.
+      ...(opts.security === 'insecure' ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS, seccomp: defaultSeccompProfile(caps) }),
     },
   }
 }
