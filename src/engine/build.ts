@@ -16,6 +16,7 @@ import { imageProvider, mountProviders } from './providers.js'
 import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
 import { frontend } from './frontend.js'
+import { convertWarningEvent, findingEvent } from './checks.js'
 import type { ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
 import { LeaseManager, type Lease } from '../cache/leases/index.js'
@@ -56,6 +57,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   trace('frontend')
   const { converted, checks, services, images, sourceDateEpoch, text } = await frontend(req, opts)
   trace('converted')
+  // In the event stream as BuildKit's SolveStatus carries them (rawjson shows them; the CLI's views print a summary instead).
+  for (const f of checks.findings) opts.onEvent(findingEvent(f, Date.now()))
   if (checks.isError && checks.findings.length > 0) {
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`, { hint: 'run with --check to see each finding with its Dockerfile lines' })
   }
@@ -66,7 +69,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   // A build killed earlier (kill -9) leaves containers and mounts behind; live builds' are kept.
   await services.executor.sweepStale()
   // NoEmptyContinuation is a check finding, printed with the others after the build.
-  for (const w of converted.warnings) if (w.rule !== 'NoEmptyContinuation') opts.onEvent({ type: 'warning', message: w.message, time: Date.now() })
+  for (const w of converted.warnings) if (w.rule !== 'NoEmptyContinuation') opts.onEvent(convertWarningEvent(w, req.dockerfile.displayName, Date.now()))
 
   const merged = mergeDefinitions(converted.platforms.map((p) => p.definition))
   const localDirs = new Map<string, string>([['context', req.contextDir]])

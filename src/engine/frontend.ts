@@ -23,6 +23,8 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
   const checks = await runChecks({
     text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
     ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver, namedContexts: new Set(req.buildContexts.keys()),
+    // As BuildKit: --check without --target covers every stage, a build only what its target needs.
+    ...(req.target !== undefined ? { target: req.target } : {}), isAllStages: req.call === 'check' && (req.target ?? '') === '',
   })
   const converted = await convertDockerfile({
     dockerfile: text,

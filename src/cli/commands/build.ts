@@ -29,10 +29,13 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
 
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')
+  const { isCheckFindingEvent } = await import('../../engine/checks.js')
+  // tty and plain print check findings as one summary after the build; rawjson streams them as events.
+  const isShown = (e: SolveEvent): boolean => req.progress === 'rawjson' || !isCheckFindingEvent(e)
   const history = await startHistory(req, stateDir)
   let result
   try {
-    result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+    result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); if (isShown(e)) progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
   } catch (err) {
     progress.close(err)
     await history?.finish({ error: err })
