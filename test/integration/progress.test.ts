@@ -141,6 +141,47 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
   })
 })
 
+describe('build check findings (no RUN: runs without runc)', () => {
+  async function validator (): Promise<(e: unknown) => boolean> {
+    const schema = JSON.parse(await readFile(join(REPO, 'docs/progress.schema.json'), 'utf8')) as object
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema)
+    return (e) => { const ok = validate(e); if (!ok) throw new Error(JSON.stringify(validate.errors)); return ok }
+  }
+
+  test('rawjson: a finding is one warning event with rule, message, url and its Dockerfile lines; frontend warnings name their rule', async () => {
+    const from = `FROM ${busybox} as base`
+    const { root, ctx } = await project(`${from}\nLABEL a=b\n`)
+    const r = await tsbuild(root, ctx, 'build', '--progress=rawjson', '--build-arg', 'NOT_USED=1', '-t', 'app', '.')
+    expect(r.code, r.stderr).toBe(0)
+    const isValid = await validator()
+    const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    for (const e of events) expect(isValid(e)).toBe(true)
+    const warnings = events.filter((e) => e.type === 'warning')
+    expect(warnings).toEqual([
+      {
+        type: 'warning',
+        message: "FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)",
+        time: expect.any(Number),
+        rule: 'FromAsCasing',
+        detail: [expect.any(String)],
+        url: 'https://docs.docker.com/go/dockerfile/rule/from-as-casing/',
+        source: { file: 'Dockerfile', ranges: [{ start: { line: 1, character: 0 }, end: { line: 1, character: from.length } }] },
+      },
+      { type: 'warning', message: '[Warning] One or more build-args [NOT_USED] were not consumed', time: expect.any(Number), rule: 'UnusedBuildArgs' },
+    ])
+    // Findings come before any step starts.
+    expect(events.indexOf(warnings[0]!)).toBe(0)
+  })
+
+  test('plain: a finding is printed once, in the summary after the build', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nMAINTAINER me\n`)
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'app', '.')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr.match(/MaintainerDeprecated/g)).toHaveLength(1)
+    expect(r.stderr).toMatch(/1 warning found.*\n - MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label \(line 2\)\n/)
+  })
+})
+
 describe('errors before any step runs', () => {
   test('a Dockerfile error prints file:line:column, the line, a caret and the suggestion', async () => {
     const { root, ctx } = await project('FROM scratch\nCOPY a /a\nRUNN echo hi\n')
