@@ -1,6 +1,7 @@
 // `tsbuild build --check` / `--call=check` through the CLI: findings with their
 // Dockerfile lines on stdout, exit 1 when there are any; and a normal build
-// that prints its findings at the end or fails on check=error=true.
+// that prints its findings at the end or fails on check=error=true. With
+// --target (and in a build) only the stages the target needs are followed.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -92,6 +93,36 @@ describe('tsbuild build --check', () => {
     expect(none).toMatchObject({ code: 0, stdout: 'Check complete, no warnings found.\n' })
   })
 
+  test('--target checks only the stages the target needs; without it, every stage', async () => {
+    const dir = await context({
+      Dockerfile: [
+        'FROM scratch AS unused',
+        'WORKDIR tmp', // 2: WorkdirRelativePath, in a stage app does not need
+        'FROM scratch AS build',
+        'COPY a /a',
+        'FROM scratch AS app',
+        'COPY --from=build /a /a',
+        'CMD run', // 7: JSONArgsRecommended
+        'MAINTAINER me', // 8: on the written text, reported whatever the target
+        '',
+      ].join('\n'),
+      a: 'a\n',
+    })
+    const warnings = (r: Run): string[] => r.stdout.split('\n').filter(l => l.startsWith('WARNING: ')).map(l => l.replace(/^WARNING: (\w+):.*\(line (\d+)\)$/, '$1 $2'))
+    const all = await tsbuild(root, ['build', '--check', dir])
+    expect(all.code).toBe(1)
+    expect(warnings(all)).toEqual(['WorkdirRelativePath 2', 'JSONArgsRecommended 7', 'MaintainerDeprecated 8'])
+    const app = await tsbuild(root, ['build', '--check', '--target', 'app', dir])
+    expect(app.stderr).toBe('')
+    expect(warnings(app)).toEqual(['JSONArgsRecommended 7', 'MaintainerDeprecated 8'])
+    expect(app.stdout.split('\n')[0]).toBe('Check complete, 2 warnings have been found!')
+    const unused = await tsbuild(root, ['build', '--call=check', '--target=unused', dir])
+    expect(warnings(unused)).toEqual(['WorkdirRelativePath 2', 'MaintainerDeprecated 8'])
+    const missing = await tsbuild(root, ['build', '--check', '--target', 'nope', dir])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('target stage "nope" could not be found')
+  })
+
   test('a syntax error is reported as for a build', async () => {
     const dir = await context({ Dockerfile: 'FROM scratch\nCOPY onlyone\n' })
     const r = await tsbuild(root, ['build', '--check', dir])
@@ -106,6 +137,15 @@ describe('a build with findings', () => {
     const r = await tsbuild(root, ['build', '--progress=plain', '-t', 'with-warnings', dir])
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/naming to \S*with-warnings\S* done\n(?:.*\n)*1 warning found[^\n]*\n - JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals \(line 3\)\n/)
+  })
+
+  test('a stage the build does not need is not checked (as BuildKit)', async () => {
+    const dir = await context({ Dockerfile: 'FROM scratch AS unused\nWORKDIR tmp\nFROM scratch\nCOPY a /a\nCMD /a\n', a: 'a\n' })
+    const r = await tsbuild(root, ['build', '--progress=plain', dir])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('1 warning found')
+    expect(r.stderr).toContain(' - JSONArgsRecommended: ')
+    expect(r.stderr).not.toContain('WorkdirRelativePath')
   })
 
   test('fails before building with check=error=true', async () => {
