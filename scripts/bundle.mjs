@@ -26,7 +26,19 @@ const commands = readdirSync('src/cli/commands').filter((f) => f.endsWith('.ts')
 await Promise.all([
   // The entry: commands stay external (separate files), everything else it needs is small.
   build({ ...common, entryPoints: { main: 'src/cli/main.ts' }, outdir: 'dist/bundle', external: [...common.external, './commands/*'] }),
-  build({ ...common, entryPoints: Object.fromEntries(commands.map((c) => [`commands/${c}`, `src/cli/commands/${c}.ts`])), outdir: 'dist/bundle' }),
+  // Commands are CommonJS so main.js can load them through V8's code cache (src/cli/codeCache.ts).
+  build({
+    ...common,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    define: { 'import.meta.url': 'importMetaUrl' },
+    // import() of the external packages becomes require(): code compiled by
+    // vm.Script from a code cache has no dynamic-import hook in Node 20.
+    supported: { 'dynamic-import': false },
+    banner: { js: 'var importMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
+    entryPoints: Object.fromEntries(commands.map((c) => [`commands/${c}`, `src/cli/commands/${c}.ts`])),
+    outdir: 'dist/bundle',
+  }),
   // The export pool's worker, beside the command files that start the pool (the exporter looks next to itself).
   build({ ...common, entryPoints: { 'commands/compressWorker': 'src/exporter/compressWorker.ts' }, outdir: 'dist/bundle' }),
 ])

@@ -26,6 +26,14 @@ const COMMANDS = {
 } satisfies Record<string, () => Promise<CommandModule>>
 type CommandName = keyof typeof COMMANDS
 
+/** Running from dist/bundle (the installed CLI), where commands are CommonJS files loaded with a code cache. */
+const isBundled = import.meta.url.endsWith('/bundle/main.js')
+
+async function loadBundledCommand (name: CommandName): Promise<CommandModule> {
+  const [{ loadWithCodeCache }, { fileURLToPath }] = await Promise.all([import('./codeCache.js'), import('node:url')])
+  return loadWithCodeCache(fileURLToPath(new URL(`./commands/${name}.cjs`, import.meta.url))) as CommandModule
+}
+
 export interface CommandModule {
   run (args: string[], io: CommandIo): Promise<number>
 }
@@ -49,7 +57,7 @@ export async function main (argv: string[], io?: CommandIo): Promise<number> {
   const name: CommandName = isCommand ? (first as CommandName) : 'build'
   const rest = isCommand ? argv.slice(1) : argv
   try {
-    const mod = await COMMANDS[name]()
+    const mod = isBundled ? await loadBundledCommand(name) : await COMMANDS[name]()
     return await mod.run(rest, cio)
   } catch (err) {
     const { reportError } = await import('./report.js')

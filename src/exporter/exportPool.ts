@@ -61,7 +61,7 @@ class LazyPool implements ExportPool {
  */
 async function compressWorkerFile (): Promise<string> {
   const here = fileURLToPath(import.meta.url)
-  if (here.endsWith('.js')) return join(dirname(here), 'compressWorker.js')
+  if (!here.endsWith('.ts')) return join(dirname(here), 'compressWorker.js')
   const source = await readFile(join(dirname(here), 'compressWorker.ts'), 'utf8')
   const cacheDir = join(dirname(here), '..', '..', 'node_modules', '.cache', 'tsbuild')
   const target = join(cacheDir, `compressWorker-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`)
