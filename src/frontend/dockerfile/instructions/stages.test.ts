@@ -64,3 +64,10 @@ test('5,000 instructions parse and convert to typed stages quickly', () => {
   // A guard against super-linear work, with room for a loaded CI machine; `npm run bench` holds the real bar.
   expect(best).toBeLessThan(400)
 })
+
+test('a syntax error anywhere is reported before an earlier instruction error, as BuildKit parses the whole file first', () => {
+  const text = 'FROM busybox\nEXPOSE\nRUN <<EOF\necho never terminated\n'
+  expect(() => parseDockerfile(text)).toThrow(/Dockerfile:3: unterminated heredoc/)
+  // Without the syntax error the instruction error is the one reported.
+  expect(() => parseDockerfile('FROM busybox\nEXPOSE\n')).toThrow(/Dockerfile:2: EXPOSE requires at least one argument/)
+})

@@ -1,5 +1,5 @@
 import { DockerfileError } from '../../../common/errors.js'
-import { parse } from '../parser/index.js'
+import { parse, type AstNode } from '../parser/index.js'
 import { parseInstruction } from './parse.js'
 import type { ArgInstruction, Dockerfile, Stage } from './types.js'
 
@@ -9,12 +9,24 @@ import type { ArgInstruction, Dockerfile, Stage } from './types.js'
  */
 export function parseDockerfile (text: string, opts: { file?: string } = {}): Dockerfile {
   const file = opts.file ?? 'Dockerfile'
-  const ast = parse(text, { file })
   const stages: Stage[] = []
   const metaArgs: ArgInstruction[] = []
   const names = new Set<string>()
   const comments = new Map<number, string[]>()
-  for (const node of ast.nodes) {
+  // Nodes become instructions as the parser completes them (so they are let
+  // go young), but, as in BuildKit, a syntax error anywhere in the file is
+  // reported before any instruction's error: the first of those waits until
+  // the whole file has parsed.
+  let instructionError: { err: unknown } | undefined
+  const ast = parse(text, {
+    file,
+    onNode: (node) => {
+      if (instructionError !== undefined) return
+      try { addNode(node) } catch (err) { instructionError = { err } }
+    },
+  })
+  if (instructionError !== undefined) throw instructionError.err
+  function addNode (node: AstNode): void {
     if (node.prevComment.length > 0) comments.set(node.range.start.line, node.prevComment)
     const instruction = parseInstruction(node, { file })
     if (instruction.kind === 'from') {
@@ -26,11 +38,11 @@ export function parseDockerfile (text: string, opts: { file?: string } = {}): Do
         names.add(name)
       }
       stages.push({ ...(name !== undefined ? { name } : {}), index: stages.length, from: instruction, commands: [] })
-      continue
+      return
     }
     const current = stages[stages.length - 1]
-    if (current !== undefined) { current.commands.push(instruction); continue }
-    if (instruction.kind === 'arg') { metaArgs.push(instruction); continue }
+    if (current !== undefined) { current.commands.push(instruction); return }
+    if (instruction.kind === 'arg') { metaArgs.push(instruction); return }
     throw new DockerfileError('INVALID_INSTRUCTION',
       `${file}:${node.range.start.line}: no build stage in current context: ${instruction.kind.toUpperCase()} before the first FROM (only ARG may come first)`,
       { file, ranges: [node.range] })

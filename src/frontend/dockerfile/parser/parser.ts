@@ -112,6 +112,9 @@ export function parse (text: string, opts: ParseOptions = {}): ParseResult {
   const warnings: ParseWarning[] = []
   let comments: string[] = []
   let n = 0 // lines consumed so far; the 1-based number of the last one read
+  const onNode = opts.onNode
+  let first: SourceRange | undefined
+  let last: SourceRange | undefined
 
   while (n < lines.length) {
     const raw = lines[n]!
@@ -192,18 +195,15 @@ export function parse (text: string, opts: ParseOptions = {}): ParseResult {
       if (target !== node) target.range = node.range
     }
 
-    nodes.push(node)
+    if (onNode !== undefined) onNode(node)
+    else nodes.push(node)
+    first ??= node.range
+    last = node.range
     comments = []
   }
 
-  if (nodes.length === 0) fail(new LineSyntaxError('file with no instructions'), n, n)
-  return {
-    nodes,
-    directives,
-    escapeToken,
-    warnings,
-    range: { start: nodes[0]!.range.start, end: nodes[nodes.length - 1]!.range.end },
-  }
+  if (first === undefined || last === undefined) return fail(new LineSyntaxError('file with no instructions'), n, n)
+  return { nodes, directives, escapeToken, warnings, range: { start: first.start, end: last.end } }
 }
 
 export { chompHeredocContent }

@@ -62,4 +62,10 @@ export interface ParseResult {
 export interface ParseOptions {
   /** Name used in error messages; defaults to `Dockerfile`. */
   file?: string
+  /**
+   * Receive each node as soon as it is complete instead of in `nodes` (which
+   * then stays empty). Whoever turns nodes into something else lets each one
+   * go at once, so a big file's nodes never pile up in memory together.
+   */
+  onNode?: (node: AstNode) => void
 }
