@@ -54,10 +54,14 @@ export function commitToHistory (img: ImageConfig, createdBy: string, opts: { wi
 
 /** Set KEY=value in an Env list (changing it), replacing an existing entry in place. */
 export function setEnv (env: string[], key: string, value: string): void {
+  // A plain loop: a stage's Env can hold hundreds of entries and every ENV
+  // pair looks through it.
   const prefix = `${key}=`
-  const i = env.findIndex(e => e === key || e.startsWith(prefix))
-  if (i >= 0) env[i] = prefix + value
-  else env.push(prefix + value)
+  for (let i = 0; i < env.length; i++) {
+    const e = env[i]!
+    if (e === key || e.startsWith(prefix)) { env[i] = prefix + value; return }
+  }
+  env.push(prefix + value)
 }
 
 /** Go's `%q` of a []string: `["a" "b"]`. */

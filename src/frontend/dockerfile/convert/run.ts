@@ -63,10 +63,14 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
 
 /** `|2 A=1 B=2 /bin/sh -c make`: the stage's ARGs lead the command, as BuildKit records them. */
 function runCommandString (st: StageState, args: readonly string[]): string {
+  const command = args.join(' ')
+  if (st.buildArgs.length === 0) return command
+  // An ARG declared twice counts once, where it was first declared.
   const values = new Map<string, string>()
   for (const arg of st.buildArgs) values.set(arg.key, st.state.getEnv(arg.key) ?? arg.value ?? '')
-  const prefix = values.size > 0 ? [`|${values.size}`, ...[...values].map(([k, v]) => `${k}=${v}`)] : []
-  return [...prefix, ...args].join(' ')
+  let prefix = `|${values.size}`
+  for (const [k, v] of values) prefix += ` ${k}=${v}`
+  return `${prefix} ${command}`
 }
 
 function summarizeHeredoc (doc: string): string {

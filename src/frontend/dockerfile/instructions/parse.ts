@@ -10,7 +10,7 @@ import { InstructionSyntaxError, parseFlags, type FlagSpec, type ParsedFlags } f
 import { parseRunMount } from './runMount.js'
 import { didYouMean } from './suggest.js'
 import type {
-  AddInstruction, CommandLine, CopyInstruction, HealthcheckInstruction, Instruction, InstructionKind,
+  AddInstruction, CopyInstruction, HealthcheckInstruction, Instruction, InstructionKind,
   KeyValue, RunDevice, RunInstruction, RunNetwork, RunSecurity, SourceContent,
 } from './types.js'
 
@@ -41,8 +41,8 @@ function exactlyOne (node: AstNode): string {
 }
 
 /** Shell form joins its words back into one string, as BuildKit's handleJSONArgs does. */
-function commandLine (node: AstNode): CommandLine {
-  return node.json ? { args: node.args, json: true } : { args: node.args.length === 0 ? [] : [node.args.join(' ')], json: false }
+function commandArgs (node: AstNode): string[] {
+  return node.json ? node.args : node.args.length === 0 ? [] : [node.args.join(' ')]
 }
 
 function pairs (node: AstNode): KeyValue[] {
@@ -72,7 +72,7 @@ function parseHealthcheck (node: AstNode, flags: ParsedFlags, base: { range: Ast
   if (type === 'NONE') {
     if (node.args.length !== 1) fail('HEALTHCHECK NONE takes no arguments')
     if (node.flags.length > 0) fail('HEALTHCHECK NONE takes no flags')
-    return { kind: 'healthcheck', ...base, isNone: true, test: { args: [], json: false } }
+    return { kind: 'healthcheck', range: base.range, original: base.original, isNone: true, test: { args: [], json: false } }
   }
   if (type !== 'CMD') fail(`Unknown type ${JSON.stringify(node.args[0])} in HEALTHCHECK (try CMD)`)
   const rest = node.args.slice(1)
@@ -86,7 +86,7 @@ function parseHealthcheck (node: AstNode, flags: ParsedFlags, base: { range: Ast
   }
   return {
     kind: 'healthcheck',
-    ...base,
+    range: base.range, original: base.original,
     isNone: false,
     test: node.json ? { args: rest, json: true } : { args: [rest.join(' ')], json: false },
     interval: durationFlag(flags, 'interval'),
@@ -148,7 +148,7 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
     case 'from': {
       const n = node.args.length
       if (n !== 1 && !(n === 3 && node.args[1]!.toLowerCase() === 'as')) fail('FROM requires either one or three arguments')
-      const from: Instruction = { kind, ...base, image: node.args[0]!, platform: flags.string('platform') }
+      const from: Instruction = { kind, range: base.range, original: base.original, image: node.args[0]!, platform: flags.string('platform') }
       if (n === 3) {
         const name = node.args[2]!.toLowerCase()
         if (!/^[a-z][a-z0-9._-]*$/.test(name)) fail(`invalid name for build stage: ${JSON.stringify(node.args[2])}, name can't start with a number or contain symbols`)
@@ -160,7 +160,7 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
       if (node.args.length === 0) fail('RUN requires at least one argument')
       const mountSpecs = flags.list('mount')
       const run: RunInstruction = {
-        kind, ...base, ...commandLine(node),
+        kind, range: base.range, original: base.original, args: commandArgs(node), json: node.json,
         mountSpecs,
         mounts: mountSpecs.map(spec => parseRunMount(spec)),
         network: oneOf<RunNetwork>('network', flags.string('network'), ['default', 'none', 'host']),
@@ -170,13 +170,14 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
       }
       return run
     }
-    case 'cmd': case 'entrypoint': return { kind, ...base, ...commandLine(node) }
-    case 'label': case 'env': return { kind, ...base, pairs: pairs(node) }
-    case 'maintainer': return { kind, ...base, maintainer: exactlyOne(node) }
-    case 'expose': atLeastOne(node); return { kind, ...base, ports: node.args }
+    case 'cmd': case 'entrypoint': return { kind, range: base.range, original: base.original, args: commandArgs(node), json: node.json }
+    case 'label': case 'env': return { kind, range: base.range, original: base.original, pairs: pairs(node) }
+    case 'maintainer': return { kind, range: base.range, original: base.original, maintainer: exactlyOne(node) }
+    case 'expose': atLeastOne(node); return { kind, range: base.range, original: base.original, ports: node.args }
     case 'add': {
+      const { sources, sourceContents, dest } = sourcesAndDest(node)
       const add: AddInstruction = {
-        kind, ...base, ...sourcesAndDest(node), json: node.json,
+        kind, range: base.range, original: base.original, sources, sourceContents, dest, json: node.json,
         chown: flags.string('chown'), chmod: checkedChmod(flags), isLink: flags.bool('link') ?? false,
         excludes: flags.list('exclude'), keepGitDir: flags.bool('keep-git-dir') ?? false,
         checksum: flags.string('checksum'), unpack: flags.bool('unpack'),
@@ -188,8 +189,9 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
       if (from !== undefined && from.includes('$') && from.indexOf('$') !== from.length - 1) {
         fail("COPY --from doesn't support variable expansion, define an alias stage instead")
       }
+      const { sources, sourceContents, dest } = sourcesAndDest(node)
       const copy: CopyInstruction = {
-        kind, ...base, ...sourcesAndDest(node), json: node.json,
+        kind, range: base.range, original: base.original, sources, sourceContents, dest, json: node.json,
         from, chown: flags.string('chown'), chmod: checkedChmod(flags), isLink: flags.bool('link') ?? false,
         isParents: flags.bool('parents') ?? false, excludes: flags.list('exclude'),
       }
@@ -198,14 +200,14 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
     case 'volume':
       atLeastOne(node)
       if (node.args.some(a => a.trim() === '')) fail('VOLUME specified can not be an empty string')
-      return { kind, ...base, paths: node.args }
-    case 'user': return { kind, ...base, user: exactlyOne(node) }
-    case 'workdir': return { kind, ...base, path: exactlyOne(node) }
-    case 'stopsignal': return { kind, ...base, signal: exactlyOne(node) }
+      return { kind, range: base.range, original: base.original, paths: node.args }
+    case 'user': return { kind, range: base.range, original: base.original, user: exactlyOne(node) }
+    case 'workdir': return { kind, range: base.range, original: base.original, path: exactlyOne(node) }
+    case 'stopsignal': return { kind, range: base.range, original: base.original, signal: exactlyOne(node) }
     case 'arg':
       atLeastOne(node)
       return {
-        kind, ...base,
+        kind, range: base.range, original: base.original,
         args: node.args.map(a => {
           const eq = a.indexOf('=')
           if (eq === 0) fail('ARG names can not be blank')
@@ -218,13 +220,13 @@ function toInstruction (node: AstNode, kind: InstructionKind, onbuildDepth: numb
       if (trigger.value === 'onbuild') fail('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed')
       if (trigger.value === 'from' || trigger.value === 'maintainer') fail(`${upper(trigger.value)} isn't allowed as an ONBUILD trigger`)
       const expression = node.original.trim().replace(/^\S+\s+/, '')
-      return { kind, ...base, instruction: nodeToInstruction(trigger, onbuildDepth + 1), expression }
+      return { kind, range: base.range, original: base.original, instruction: nodeToInstruction(trigger, onbuildDepth + 1), expression }
     }
     case 'healthcheck': return parseHealthcheck(node, flags, base)
     case 'shell': {
       if (node.args.length === 0) fail('SHELL requires at least one argument')
       if (!node.json) fail(`SHELL requires the arguments to be in JSON form, e.g. SHELL ["/bin/sh", "-c"]; got: ${node.original.trim()}`)
-      return { kind, ...base, shell: node.args }
+      return { kind, range: base.range, original: base.original, shell: node.args }
     }
   }
 }
