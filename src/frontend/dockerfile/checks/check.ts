@@ -9,7 +9,7 @@ import { normalizePlatform, parsePlatform, type Platform } from '../../../common
 import { buildMetaArgs, platformArgs } from '../convert/index.js'
 import { fromNames } from '../convert/graph.js'
 import { parseInstruction, type ArgInstruction } from '../instructions/index.js'
-import { parse } from '../parser/index.js'
+import { parse, type Directive } from '../parser/index.js'
 import { ShellLex } from '../shell/index.js'
 import { checkFrom, type GlobalScope } from './fromRules.js'
 import { defaultCheckConfig, Linter, parseCheckOptions, type CheckConfig } from './linter.js'
@@ -20,17 +20,17 @@ import type { CheckFinding, CheckReport, CheckRequest } from './types.js'
 export const CHECK_BUILD_ARG = 'BUILDKIT_DOCKERFILE_CHECK'
 
 /** The config in force: the build arg when given, else the file's `# check=` directive. */
-export function checkConfigFor (text: string, buildArgs: ReadonlyMap<string, string>, file: string): CheckConfig {
+export function checkConfigFor (directives: readonly Directive[], buildArgs: ReadonlyMap<string, string>, file: string): CheckConfig {
   const arg = buildArgs.get(CHECK_BUILD_ARG)
   if (arg !== undefined) return parseCheckOptions(arg, `--build-arg ${CHECK_BUILD_ARG}`)
-  const directive = parse(text, { file }).directives.find(d => d.name === 'check')
+  const directive = directives.find(d => d.name === 'check')
   return directive === undefined ? defaultCheckConfig : parseCheckOptions(directive.value, `${file}:${directive.range.start.line}: check directive`)
 }
 
 export async function checkDockerfile (req: CheckRequest): Promise<CheckReport> {
   const { file } = req
   const ast = parse(req.dockerfile, { file })
-  const config = checkConfigFor(req.dockerfile, req.buildArgs, file)
+  const config = checkConfigFor(ast.directives, req.buildArgs, file)
   const root = new Linter(file, config)
   for (const w of ast.warnings) if (w.rule === 'NoEmptyContinuation') root.report('NoEmptyContinuation', w.range, 'Empty continuation line')
 
