@@ -17,6 +17,7 @@ import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
 import { frontend } from './frontend.js'
 import { convertWarningEvent, findingEvent } from './checks.js'
+import { checkEntitlements } from './entitlements.js'
 import type { ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { collectToCap, formatSize } from '../cache/gc/index.js'
 import { LeaseManager, type Lease } from '../cache/leases/index.js'
@@ -62,6 +63,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   if (checks.isError && checks.findings.length > 0) {
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`, { hint: 'run with --check to see each finding with its Dockerfile lines' })
   }
+  checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err

@@ -181,3 +181,27 @@ describe('a failing RUN', () => {
     expect(r.stderr).not.toMatch(/^#\d+ [\d.]+ never$/m) // the step after the failure never ran
   })
 })
+
+describe('entitlements', () => {
+  test('RUN --security=insecure and RUN --network=host need --allow, refused before anything runs with the Dockerfile line', async () => {
+    const root = await freshDir('tsb-root-')
+    const work = await freshDir('tsb-allow-')
+    const insecure = await writeContext(join(work, 'insecure'), {
+      Dockerfile: [`FROM ${busybox}`, 'RUN echo first > /first', 'RUN --security=insecure touch /x'].join('\n'),
+    })
+    const refused = await runTsbuild(['build', '--progress=plain', insecure], { root })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('Dockerfile:3: RUN --security=insecure needs the security.insecure entitlement')
+    expect(refused.stderr).toContain('add --allow security.insecure')
+    expect(refused.stderr).not.toMatch(/^#\d+ /m) // refused before any step started
+    await buildOk(['build', '--progress=plain', '--allow', 'security.insecure', insecure], { root })
+
+    const hostNet = await writeContext(join(work, 'hostnet'), { Dockerfile: [`FROM ${busybox}`, 'RUN --network=host true'].join('\n') })
+    const noNet = await runTsbuild(['build', '--progress=plain', hostNet], { root })
+    expect(noNet.code).toBe(1)
+    expect(noNet.stderr).toContain('Dockerfile:2: RUN --network=host needs the network.host entitlement')
+    await buildOk(['build', '--progress=plain', '--allow', 'network.host', hostNet], { root })
+    // A build-wide --network=host grants network.host, as buildx does.
+    await buildOk(['build', '--progress=plain', '--network=host', hostNet], { root })
+  })
+})

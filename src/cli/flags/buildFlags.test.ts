@@ -64,7 +64,6 @@ describe('build flags', () => {
     [['-t'], /flag needs an argument: -t/, undefined],
     [['a', 'b'], /exactly one context/, undefined],
     [[], /needs a context/, /"\." for the current directory/],
-    [['--network=host', '.'], /network.host entitlement/, /--allow network.host/],
     [['--allow', 'root', '.'], /invalid value "root" for --allow/, undefined],
     [['--cache-to', 'type=s3,bucket=x', '.'], /unsupported cache type "s3"/, undefined],
     [['--cache-to', 'type=local', '.'], /needs dest=DIR/, undefined],
@@ -79,7 +78,11 @@ describe('build flags', () => {
     if (hint) expect(e.hint).toMatch(hint)
   })
 
-  test('--network=host with the entitlement', () => {
-    expect(parse('--network=host', '--allow', 'network.host', '.').network).toBe('host')
+  test('--network=host grants the network.host entitlement itself, as buildx does', () => {
+    const req = parse('--network=host', '.')
+    expect(req.network).toBe('host')
+    expect([...req.allow]).toEqual(['network.host'])
+    expect([...parse('--allow', 'security.insecure', '.').allow]).toEqual(['security.insecure'])
+    expect([...parse('.').allow]).toEqual([])
   })
 })

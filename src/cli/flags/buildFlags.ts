@@ -66,9 +66,9 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   const progress = oneOf(getString(p, 'progress') ?? (getBool(p, 'quiet') ? 'quiet' : 'auto'), PROGRESS, '--progress')
   const network = oneOf(getString(p, 'network') ?? 'default', NETWORKS, '--network')
   const allow = new Set(getList(p, 'allow').map((a) => oneOf(a, ENTITLEMENTS, '--allow')))
-  if (network === 'host' && !allow.has('network.host')) {
-    throw new TsbuildError('PERMISSION_DENIED', '--network=host needs the network.host entitlement', { hint: 'add --allow network.host' })
-  }
+  // Asking for the host network for the whole build grants it, as buildx does;
+  // a `RUN --network=host` alone still needs --allow network.host.
+  if (network === 'host') allow.add('network.host')
 
   let call: CallMode = getBool(p, 'check') ? 'check' : 'build'
   const callArg = getString(p, 'call')
