@@ -1,3 +1,4 @@
+import { posix } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { hasCode } from '../common/errors.js'
 import { resolvePath, shlexSplit } from './paths.js'
@@ -17,6 +18,20 @@ describe('resolvePath', () => {
     ['/app', 'file', true, '/app/file'],
   ])('resolvePath(%s, %s, keepSlash=%s) = %s', (cwd, p, keep, want) => {
     expect(resolvePath(cwd, p, { keepTrailingSlash: keep })).toBe(want)
+  })
+
+  test('agrees with path.posix.resolve on every combination of tricky segments', () => {
+    // The fast path for clean paths must give exactly what the general case gives.
+    const parts = ['', '/', 'a', '.', '..', 'b/', '/c', './d', '../e', 'f//g', '.h', '..i', 'j.', '/k/./l', '/m/../n', '...']
+    const cwds = ['/', '/app', '/app/', '//x', '/a/./b', '/a/../b', 'rel', '/a..b/c.']
+    for (const cwd of cwds) {
+      for (const x of parts) {
+        for (const y of parts) {
+          const p = x + y
+          expect(resolvePath(cwd, p), `${cwd} + ${p}`).toBe(posix.resolve('/', cwd, p))
+        }
+      }
+    }
   })
 })
 

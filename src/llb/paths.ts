@@ -7,9 +7,34 @@ import { TsbuildError } from '../common/errors.js'
  * for a copy destination it means "into this directory".
  */
 export function resolvePath (cwd: string, p: string, opts: { keepTrailingSlash?: boolean } = {}): string {
-  const joined = posix.resolve('/', cwd, p)
+  // Nearly every path a Dockerfile gives is already clean, and this runs for
+  // every COPY, WORKDIR and mount; path.resolve is the slow general case.
+  const candidate = p.charCodeAt(0) === SLASH ? p : cwd === '/' ? `/${p}` : `${cwd}/${p}`
+  const joined = isCleanAbsolute(candidate) ? stripTrailingSlash(candidate) : posix.resolve('/', cwd, p)
   if (opts.keepTrailingSlash === true && joined !== '/' && (p.endsWith('/') || p.endsWith('/.') || p === '.')) return `${joined}/`
   return joined
+}
+
+const SLASH = 47
+const DOT = 46
+
+/** Absolute, with no empty, `.` or `..` segment (a trailing `/` is allowed): what path.resolve would return unchanged, give or take that slash. */
+function isCleanAbsolute (s: string): boolean {
+  if (s.charCodeAt(0) !== SLASH) return false
+  let segStart = 1
+  for (let i = 1; i <= s.length; i++) {
+    if (i < s.length && s.charCodeAt(i) !== SLASH) continue
+    const len = i - segStart
+    if (len === 0 && i < s.length) return false
+    if (len === 1 && s.charCodeAt(segStart) === DOT) return false
+    if (len === 2 && s.charCodeAt(segStart) === DOT && s.charCodeAt(segStart + 1) === DOT) return false
+    segStart = i + 1
+  }
+  return true
+}
+
+function stripTrailingSlash (s: string): string {
+  return s.length > 1 && s.charCodeAt(s.length - 1) === SLASH ? s.slice(0, -1) : s
 }
 
 /**
