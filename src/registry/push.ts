@@ -35,10 +35,34 @@ export async function blobExists (transport: RegistryTransport, ref: ImageRefere
  * Make sure the repository has the blob: skip when present, else try a
  * cross-repository mount, else upload it (one PUT, or PATCH chunks with
  * Content-Range for blobs over `chunkSize`).
+ *
+ * A chunked upload that breaks part-way (the transport's own retries spent,
+ * or the registry refusing the session, as distribution does once it holds
+ * more bytes than the client's upload state says) starts again in a new
+ * upload session: the registry may have kept a partial chunk, and a new
+ * session is the one resumption every registry supports.
  */
 export async function pushBlob (transport: RegistryTransport, ref: ImageReference, desc: Descriptor, content: ContentProvider, opts: PushOptions = {}): Promise<BlobPushResult> {
   const what = `image ${familiarName(ref)}: blob ${desc.digest}`
   if (await blobExists(transport, ref, desc.digest, opts.signal)) return 'exists'
+  for (let session = 1; ; session++) {
+    try {
+      return await uploadSession(transport, ref, desc, content, opts, what)
+    } catch (err) {
+      if (!(err instanceof UploadBroke) || session >= UPLOAD_SESSIONS) throw err instanceof UploadBroke ? err.cause : err
+    }
+  }
+}
+
+/** New upload sessions tried for one blob before its push fails. */
+const UPLOAD_SESSIONS = 3
+
+/** A chunk upload failed in a way a fresh session may get past; `cause` is what to report if none does. */
+class UploadBroke extends Error {
+  constructor (override readonly cause: TsbuildError) { super(cause.message) }
+}
+
+async function uploadSession (transport: RegistryTransport, ref: ImageReference, desc: Descriptor, content: ContentProvider, opts: PushOptions, what: string): Promise<BlobPushResult> {
   const mount = opts.mountFrom !== undefined && opts.mountFrom !== ref.repository
     ? `?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(opts.mountFrom)}`
     : ''
@@ -57,14 +81,24 @@ export async function pushBlob (transport: RegistryTransport, ref: ImageReferenc
   } else {
     let offset = 0
     for await (const chunk of chunked(content.read(desc.digest), chunkSize)) {
-      const res = await transport.send({ ref, actions: 'push' }, {
-        method: 'PATCH',
-        url: location.href,
-        headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}`, 'content-length': String(chunk.length) },
-        body: chunk,
-        signal: opts.signal,
-      })
-      if (res.status !== 202) throw await errorFromResponse(res, `${what}: uploading bytes ${offset}-${offset + chunk.length - 1}`)
+      const range = `${offset}-${offset + chunk.length - 1}`
+      let res: Response
+      try {
+        res = await transport.send({ ref, actions: 'push' }, {
+          method: 'PATCH',
+          url: location.href,
+          headers: { 'content-type': 'application/octet-stream', 'content-range': range, 'content-length': String(chunk.length) },
+          body: chunk,
+          signal: opts.signal,
+        })
+      } catch (err) {
+        if (err instanceof TsbuildError && err.code === 'UNAVAILABLE') throw new UploadBroke(err)
+        throw err
+      }
+      if (res.status !== 202) {
+        const err = await errorFromResponse(res, `${what}: uploading bytes ${range}`)
+        throw err.code === 'UNAUTHORIZED' ? err : new UploadBroke(err)
+      }
       await discard(res)
       location = uploadLocation(transport, ref, res, what)
       offset += chunk.length

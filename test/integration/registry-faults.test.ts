@@ -2,6 +2,7 @@
 // 503 + Retry-After, connection resets, truncated and corrupted bodies,
 // oversized and unsupported manifests, a registry that is down.
 import { randomBytes } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -176,5 +177,50 @@ describe('manifests', () => {
     expect(proxy.seen.at(-1)?.method).toBe('PUT')
     expect(proxy.seen.at(-1)?.url).toContain(`digest=${encodeURIComponent(layer.digest)}`)
     expect(await c.pushBlob(target, layer, src)).toBe('exists')
+  })
+
+  test('a chunk the registry kept only part of, with the connection lost, is pushed again in a new upload session', async () => {
+    const chunkSize = 64 * 1024
+    let isCut = false
+    proxy = await startProxy(registry, async (req, res, forward) => {
+      const patches = proxy?.seen.filter((r) => r.method === 'PATCH').length ?? 0
+      if (req.method === 'PATCH' && patches === 2 && !isCut) {
+        // The registry gets the first half of the second chunk; the client never hears back.
+        isCut = true
+        const half = req.body.subarray(0, req.body.length / 2)
+        const start = Number(String(req.headers['content-range']).split('-')[0])
+        await new Promise<void>((resolve, reject) => {
+          const [hostname, port] = registry.split(':') as [string, string]
+          const up = httpRequest({
+            hostname, port: Number(port), method: 'PATCH', path: req.url,
+            headers: { ...req.headers, 'content-length': String(half.length), 'content-range': `${start}-${start + half.length - 1}` },
+          }, (r) => { r.resume(); r.on('end', resolve) })
+          up.on('error', reject)
+          up.end(half)
+        })
+        res.socket?.destroy()
+        return
+      }
+      writeUpstream(res, await forward())
+    })
+    const c = new RegistryClient({ auth: anonymousCredentials, retry: fastRetry, chunkSize })
+    const target = `${proxy.host}/${repo}-resume:x`
+    expect(await c.pushBlob(target, layer, src)).toBe('uploaded')
+    expect(isCut).toBe(true)
+    expect(proxy.seen.filter((r) => r.method === 'POST')).toHaveLength(2)
+    // What the registry now serves is the whole blob, verified against its digest on the way in.
+    const back = new LocalContentStore(await mkdtemp(join(tmpdir(), 'tsbuild-back-')))
+    await new RegistryClient({ auth: anonymousCredentials }).fetchBlob(`${registry}/${repo}-resume:x`, layer, back)
+    expect((await back.info(layer.digest))?.size).toBe(layer.size)
+  })
+
+  test('an upload that keeps breaking fails after three sessions with the registry\'s answer', async () => {
+    proxy = await startProxy(registry, async (req, res, forward) => {
+      if (req.method === 'PATCH') { res.writeHead(400, { 'content-type': 'application/json' }); res.end(JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: 'blob upload invalid' }] })); return }
+      writeUpstream(res, await forward())
+    })
+    const c = new RegistryClient({ auth: anonymousCredentials, retry: fastRetry, chunkSize: 64 * 1024 })
+    await expectCode(c.pushBlob(`${proxy.host}/${repo}-broken:x`, layer, src), 'UNAVAILABLE', /uploading bytes 0-65535: registry answered HTTP 400: blob upload invalid/)
+    expect(proxy.seen.filter((r) => r.method === 'POST')).toHaveLength(3)
   })
 })
