@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { freePort } from '../setup/registry.js'
+import { freePort, startProxy, writeUpstream } from '../setup/registry.js'
 import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, runTsbuild, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 let busybox: string
@@ -151,3 +151,34 @@ async function recordCount (dir: string): Promise<number> {
 
 /** Steps that ran, leaving out loading the context (it is scanned on every build). */
 const steps = (events: ReturnType<typeof parseEvents>): string[] => ranSteps(events).filter((n) => !n.startsWith('[internal]'))
+
+describe('cross-repository mounts', () => {
+  test('cache blobs the base image already has in the registry are mounted from its repository, not uploaded', async () => {
+    const statuses: Array<{ method: string; url: string; status: number }> = []
+    const proxy = await startProxy(registry, async (_req, res, forward) => {
+      const up = await forward()
+      statuses.push({ method: _req.method, url: _req.url, status: up.status })
+      writeUpstream(res, up)
+    })
+    try {
+      const base = busybox.replace(registry, proxy.host)
+      const id = Math.random().toString(36).slice(2, 8)
+      const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: [`FROM ${base}`, `RUN echo ${id} > /id`].join('\n') })
+      await build(ctx, ['--cache-to', `type=registry,ref=${proxy.host}/mounts-${id}:cache,mode=max`])
+      const baseRepo = base.slice(proxy.host.length + 1).replace(/[:@].*$/, '')
+      // Every blob is offered as a mount from the base image's repository; the
+      // registry mounts what that repository has (201) and opens an upload
+      // session for the rest (202), which the build's own layers then use.
+      const offers = statuses.filter((s) => s.method === 'POST' && s.url.includes(`from=${encodeURIComponent(baseRepo)}`))
+      const digestIn = (url: string, param: string): string => decodeURIComponent(new RegExp(`${param}=([^&]+)`).exec(url)![1]!)
+      const mounted = new Set(offers.filter((s) => s.status === 201).map((s) => digestIn(s.url, 'mount')))
+      expect(mounted.size).toBeGreaterThan(0) // the base layer
+      expect(offers.every((s) => s.status === 201 || s.status === 202)).toBe(true)
+      const uploaded = statuses.filter((s) => s.method === 'PUT' && s.url.includes('digest=')).map((s) => digestIn(s.url, 'digest'))
+      expect(uploaded.length).toBeGreaterThan(0) // the RUN's layer
+      expect(uploaded.filter((d) => mounted.has(d))).toEqual([])
+    } finally {
+      await proxy.close()
+    }
+  })
+})
