@@ -117,6 +117,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   const remoteOptions = remoteCache.schedulerOptions()
   const scheduler = new Scheduler({
     records: services.records, emit: onEvent, ...remoteOptions,
+    isSkippedSolved: remoteOptions.onSolved !== undefined,
     onSolved: (v, solved) => {
       remoteOptions.onSolved?.(v, solved)
       if (solved.result.layers !== undefined && solved.result.layers.length > 0) lease?.add({ snapshots: solved.result.layers }).catch(() => undefined)

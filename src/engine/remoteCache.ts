@@ -256,7 +256,17 @@ export class RemoteCache {
     for (const { exporter, spec } of this.exporters) {
       if (spec.mode === 'max') exporter.add({ key: solved.key, layers: solved.layers, description: solved.name })
       else if (this.heads.has(v.digest)) for (const p of this.prefixesOf(solved)) exporter.add({ key: p.key, layers: p.layers, description: p.name })
+      // A step reported after its head (it sat below a cache hit and did not run) still belongs to the head's chain.
+      else if (this.isPrefixOfSolvedHead(solved)) exporter.add({ key: solved.key, layers: solved.layers, description: solved.name })
     }
+  }
+
+  private isPrefixOfSolvedHead (s: Solved): boolean {
+    for (const head of this.heads) {
+      const top = this.solved.get(head)
+      if (top !== undefined && s.layers.length <= top.layers.length && s.layers.every((l, i) => top.layers[i] === l)) return true
+    }
+    return false
   }
 
   /** `top` and every solved step whose filesystem is a bottom part of it (mode=min). */

@@ -71,6 +71,21 @@ describe('cache export and import', () => {
     expect(ran.some((n) => n.includes('MARKER-deps'))).toBe(false)
   })
 
+  test('mode=max from a build fully cached locally still exports every step, not just the last', async () => {
+    const id = `warm-${Date.now()}`
+    const ctx = await context(id)
+    const root = await freshDir('tsb-root-')
+    await buildOk(['build', '--progress=rawjson', ...SDE, '-t', 'app', ctx], { root })
+    const dest = join(await freshDir('tsb-cache-'), 'cache')
+    const warm = await buildOk(['build', '--progress=rawjson', ...SDE, '-t', 'app', '--cache-to', `type=local,dest=${dest},mode=max`, ctx], { root })
+    expect(ranSteps(parseEvents(warm.stderr)).filter((n) => n.includes('RUN') || n.includes('COPY'))).toEqual([])
+    await writeFile(join(ctx, 'main.txt'), 'main v2\n')
+    const cold = await build(ctx, ['--cache-from', `type=local,src=${dest}`])
+    const ran = ranSteps(cold.events)
+    expect(ran.some((n) => n.includes('MARKER-final'))).toBe(true)
+    expect(ran.some((n) => n.includes('MARKER-deps'))).toBe(false)
+  })
+
   test('inline cache in a pushed image serves a rebuild', async () => {
     const id = `inline-${Date.now()}`
     const ctx = await context(id)

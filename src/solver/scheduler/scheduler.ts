@@ -16,6 +16,11 @@ export interface SchedulerOptions {
   remote?: { lookup (key: CacheKey): Promise<{ layers: string[]; ensure: () => Promise<void> } | undefined> }
   /** Told of every solved vertex, run or cached (streams the cache export). */
   onSolved?: (v: SolverVertex, solved: SolvedVertex) => void
+  /**
+   * Also tell `onSolved` of the steps that sat below a cache hit and never
+   * ran, loaded from their local records (a cache export wants every step).
+   */
+  isSkippedSolved?: boolean
   /** Told what each vertex's cache key was made of (cache-miss explanations). */
   onKey?: (v: SolverVertex, facts: KeyFacts) => void
   /** Why a vertex about to run missed the cache; undefined keeps the generic reason. */
@@ -64,7 +69,7 @@ export class Scheduler {
   async solve (heads: readonly SolverVertex[]): Promise<SolvedVertex[]> {
     try {
       const solved = await Promise.all(heads.map((h) => this.resultOf(h)))
-      this.reportSkippedAsCached()
+      await this.reportSkippedAsCached()
       return solved
     } catch (err) {
       if (!this.abort.signal.aborted) this.abort.abort(err)
@@ -79,9 +84,18 @@ export class Scheduler {
    * cached result. Report it as cached (bottom first), as BuildKit's progress
    * does, so a no-op rebuild shows every step CACHED.
    */
-  private reportSkippedAsCached (): void {
-    for (const v of [...this.keyed.values()].reverse()) {
-      if (!this.results.has(v.digest)) this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+  private async reportSkippedAsCached (): Promise<void> {
+    const skipped = [...this.keyed.values()].reverse().filter((v) => !this.results.has(v.digest))
+    for (const v of skipped) this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+    // Such a step still has its local record; whoever streams a cache export
+    // (mode=max keeps every step) is told of it as of a cached result.
+    const onSolved = this.opts.onSolved
+    if (onSolved === undefined || this.opts.isSkippedSolved !== true) return
+    for (const v of skipped) {
+      if (v.ignoreCache || v.op.noCache === true || v.op.load === undefined) continue
+      const key = await this.keys.get(v.digest)!
+      const rec = await this.opts.records.get(key)
+      if (rec !== undefined) onSolved(v, { key, result: v.op.load(rec), cached: true })
     }
   }
 
