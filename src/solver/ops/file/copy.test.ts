@@ -63,6 +63,31 @@ describe.runIf(isRoot)('COPY semantics (needs root for chown)', () => {
     expect(await list(dst)).toEqual(want)
   })
 
+  describe('a followed symlink keeps the name it was copied by', () => {
+    const links = { 'dir/one.txt': 'ONE', 'dir/link': { link: 'one.txt' }, 'lib/libfoo.so.1.2': 'FOO', 'lib/libfoo.so': { link: 'libfoo.so.1.2' } }
+    test.each([
+      ['plain source into a directory', COPY('dir/link', '/tmp/', { allowWildcard: false }), 'tmp/link', ['tmp/', 'tmp/link']],
+      ['wildcard matching only the link', COPY('dir/l*', '/wild/'), 'wild/link', ['wild/', 'wild/link']],
+      ['wildcard matching link and target', COPY('dir/*', '/glob/'), 'glob/link', ['glob/', 'glob/link', 'glob/one.txt']],
+      ['versioned library link', COPY('lib/libfoo.so', '/out/'), 'out/libfoo.so', ['out/', 'out/libfoo.so']],
+    ])('%s', async (_name, action, file, want) => {
+      const src = await tree(links)
+      const dst = await mkdtemp(join(tmpdir(), 'dst-'))
+      await copyAction({ srcRoot: src, destRoot: dst, defaultOwner: { uid: 0, gid: 0 } }, action)
+      expect(await list(dst)).toEqual(want)
+      expect((await lstat(join(dst, file))).isFile()).toBe(true)
+      expect(await readFile(join(dst, file), 'utf8')).toBe(file.includes('libfoo') ? 'FOO' : 'ONE')
+    })
+
+    test('symlinks inside a copied directory stay symlinks', async () => {
+      const src = await tree(links)
+      const dst = await mkdtemp(join(tmpdir(), 'dst-'))
+      await copyAction({ srcRoot: src, destRoot: dst }, COPY('lib', '/usr/lib/'))
+      expect(await list(dst)).toEqual(['usr/', 'usr/lib/', 'usr/lib/libfoo.so@', 'usr/lib/libfoo.so.1.2'])
+      expect(await readlink(join(dst, 'usr/lib/libfoo.so'))).toBe('libfoo.so.1.2')
+    })
+  })
+
   test('a missing source is a clear error', async () => {
     const src = await tree(ctx)
     const dst = await mkdtemp(join(tmpdir(), 'dst-'))

@@ -4,7 +4,7 @@ import { basename, join, posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
 import { applyMode, type ModeSpec } from './mode.js'
-import { resolveSources } from './resolveSources.js'
+import { resolveSources, type SourceMatch } from './resolveSources.js'
 import { isArchive, unpackArchive } from './unpack.js'
 
 export interface Owner { uid: number; gid: number }
@@ -72,7 +72,7 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
     } else if (st.isDirectory() && a.dirCopyContents) {
       target = destHost
     } else if (destWantsDir || destIsDir) {
-      target = await resolveInRoot(destRoot, posix.join(a.dest, basename(m.hostPath)), { followFinal: false })
+      target = await resolveInRoot(destRoot, posix.join(a.dest, sourceName(m)), { followFinal: false })
     } else {
       target = await resolveInRoot(destRoot, a.dest, { followFinal: false })
     }
@@ -190,6 +190,17 @@ export async function mkdirInRoot (root: string, path: string, owner: Owner | un
     await chmod(host, mode)
     if (owner !== undefined) await lchown(host, owner.uid, owner.gid)
   }
+}
+
+/**
+ * The name a copied entry gets in a destination directory: the last component
+ * of the source as written (after wildcard expansion), never that of the file
+ * a followed symlink points to — `COPY lib/libfoo.so /out/` gives
+ * /out/libfoo.so even when it links to libfoo.so.1.2 (BuildKit does the same).
+ */
+function sourceName (m: SourceMatch): string {
+  const name = posix.basename(m.relPath)
+  return name === '' || name === '.' || name === '..' ? basename(m.hostPath) : name
 }
 
 function relAfterPivot (src: string, relPath: string): string {
