@@ -180,6 +180,15 @@ describe('a failing RUN', () => {
     expect(r.stderr).toMatch(/^#\d+ [\d.]+ last-line$/m)
     expect(r.stderr).not.toMatch(/^#\d+ [\d.]+ never$/m) // the step after the failure never ran
   })
+
+  test('a COPY whose source is missing names the step and its Dockerfile line, like a failed RUN', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nCOPY nothere.txt /x\n`, 'here.txt': 'x' })
+    const r = await runTsbuild(['build', '--progress=plain', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^#\d+ \[2\/2\] COPY nothere.txt \/x$/m)
+    expect(r.stderr).toMatch(/^\s*2 \| >>> COPY nothere.txt \/x$/m)
+    expect(r.stderr).toContain('ERROR: [2/2] COPY nothere.txt /x: /nothere.txt: not found in build context')
+  })
 })
 
 describe('entitlements', () => {

@@ -129,19 +129,35 @@ export class Scheduler {
   }
 
   private async computeKey (v: SolverVertex): Promise<CacheKey> {
-    const cm = await v.op.cacheMap(this.ctx(v))
+    const cm = await this.asStep(v, v.op.cacheMap(this.ctx(v)))
     if (cm.deps.length !== v.inputs.length) throw new Error(`op ${v.name}: cache map has ${cm.deps.length} deps for ${v.inputs.length} inputs`)
     const deps = await Promise.all(v.inputs.map(async (input, i) => {
       const dep = cm.deps[i]!
       if (dep.computeDigest !== undefined) {
         const solved = await this.resultOf(input)
-        return { content: await dep.computeDigest(solved.result, this.abort.signal), selector: dep.selector }
+        return { content: await this.asStep(v, dep.computeDigest(solved.result, this.abort.signal)), selector: dep.selector }
       }
       return { key: await this.keyOf(input), selector: dep.selector }
     }))
     const key = sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
     this.opts.onKey?.(v, { key, op: cm.digest, deps, ...(cm.explain !== undefined ? { explain: cm.explain } : {}) })
     return key
+  }
+
+  /**
+   * Work a vertex does to find its own cache key (a COPY checksumming the
+   * files it reads): when that fails, the step has failed, and is reported
+   * as such so the error names it (and its Dockerfile lines), as when it runs.
+   */
+  private async asStep<T> (v: SolverVertex, work: Promise<T>): Promise<T> {
+    try {
+      return await work
+    } catch (err) {
+      if (findTsbuildError(err)?.code !== 'CANCELLED' && !this.abort.signal.aborted) {
+        this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'error', time: Date.now(), error: err instanceof Error ? err.message : String(err) })
+      }
+      throw err
+    }
   }
 
   resultOf (v: SolverVertex): Promise<SolvedVertex> {
