@@ -8,6 +8,7 @@ import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../schedul
 import { uniqueKey } from './mounted.js'
 import { contextOf, layersOf, type MountProviders } from './types.js'
 import { checksumSnapshot } from '../context/index.js'
+import { inputDirAttributes } from '../mounts/index.js'
 
 export interface ExecDeps {
   snapshotter: Snapshotter
@@ -108,7 +109,9 @@ export class ExecRunner implements OpRunner {
           break
         }
         case 'cache': {
-          const lease = await providers.cache({ id: m.cacheId, sharing: m.sharing, uid: 0, gid: 0, mode: 0o755, ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}) }, ctx.signal)
+          // Only a new cache directory takes these; an existing one keeps its owner and mode.
+          const seed = m.input === SCRATCH_INPUT ? undefined : await inputDirAttributes(await snapshotter.lowerDirs(await layersOf(inputs[m.input]) as never), m.selector ?? '/')
+          const lease = await providers.cache({ id: m.cacheId, sharing: m.sharing, uid: seed?.uid ?? 0, gid: seed?.gid ?? 0, mode: seed?.mode ?? 0o755, ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}) }, ctx.signal)
           cleanups.push(() => lease.release())
           out.push({ type: 'bind', destination: m.dest, source: lease.hostPath, readonly: m.readonly })
           break
