@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { rename, rm } from 'node:fs/promises'
+import { ensureFileDest } from '../common/ensureDir.js'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from './tarHeader.js'
@@ -26,7 +26,7 @@ export async function writeArchive (dest: string, members: readonly ArchiveMembe
     await pipeline(body, opts.stdout, { end: false })
     return
   }
-  await mkdir(dirname(dest), { recursive: true })
+  await ensureFileDest(dest)
   const tmp = `${dest}.tmp-${process.pid}-${Date.now()}`
   try {
     await pipeline(body, createWriteStream(tmp))

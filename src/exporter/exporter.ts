@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, rename, rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ContentStore } from '../cache/content/index.js'
+import { ensureDir, ensureFileDest, fsError, isFsError, type FsPurpose } from '../common/ensureDir.js'
 import { TsbuildError } from '../common/errors.js'
 import type { Descriptor } from '../common/oci.js'
 import { formatPlatform } from '../common/platform.js'
@@ -39,7 +40,21 @@ export interface Exporter {
 }
 
 export function createExporter (spec: OutputSpec): Exporter {
-  return { spec, export: async (images, ctx) => await runExport(spec, images, ctx) }
+  return {
+    spec,
+    export: async (images, ctx) => {
+      if (!('dest' in spec) || spec.dest === '-') return await runExport(spec, images, ctx)
+      // A bad destination fails before any layer is prepared, and every filesystem error names the destination.
+      const purpose: FsPurpose = { what: `output type=${spec.type}` }
+      try {
+        if (spec.type === 'local' || (spec.type === 'oci' && !spec.tar)) await ensureDir(spec.dest, purpose)
+        else await ensureFileDest(spec.dest, purpose)
+        return await runExport(spec, images, ctx)
+      } catch (err) {
+        throw isFsError(err) ? fsError(err, resolve(spec.dest), purpose, err.path !== undefined && resolve(err.path) !== resolve(spec.dest) ? `${err.syscall ?? 'write'} ${err.path}` : undefined) : err
+      }
+    },
+  }
 }
 
 async function runExport (spec: OutputSpec, images: readonly ImageSource[], ctx: ExportContext): Promise<ExportResult> {
@@ -94,7 +109,7 @@ async function exportRootfs (type: 'local' | 'tar', dest: string, images: readon
     if (type === 'tar') {
       const body = Readable.from(layerTarStream(target, ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}))
       if (dest === '-') {
-        if (ctx.stdout === undefined) throw new Error('dest=- needs ctx.stdout')
+        if (ctx.stdout === undefined) throw new Error('dest=- needs ctx.stdout (the CLI sends it through a temp file)')
         await pipeline(body, ctx.stdout, { end: false })
       } else {
         const tmp = `${dest}.tmp-${process.pid}`

@@ -1,4 +1,5 @@
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises'
+import { copyFile, rename, writeFile } from 'node:fs/promises'
+import { ensureDir } from '../common/ensureDir.js'
 import { join } from 'node:path'
 import type { ContentProvider } from '../cache/content/index.js'
 import { canonicalJson, digestHex } from '../common/digest.js'
@@ -70,7 +71,7 @@ export async function writeOciArchive (store: ContentProvider, root: Descriptor,
  */
 export async function writeOciDirectory (store: ContentProvider, root: Descriptor, dest: string, opts: { names: readonly string[] }): Promise<void> {
   const blobDir = join(dest, 'blobs', 'sha256')
-  await mkdir(blobDir, { recursive: true })
+  await ensureDir(blobDir)
   for (const b of await reachableBlobs(store, root)) {
     const target = join(blobDir, digestHex(b.digest))
     const tmp = `${target}.tmp-${process.pid}`

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { hasCode } from '../common/errors.js'
-import { parseOutputSpec } from './outputSpec.js'
+import { parseOutputSpec, withOutputDest } from './outputSpec.js'
 
 describe('parseOutputSpec', () => {
   test.each([
@@ -31,10 +31,23 @@ describe('parseOutputSpec', () => {
     ['type=docker,dest=x,compression=zstd,oci-mediatypes=false', /needs oci-mediatypes=true/],
     ['type=local,dest=x,compression=gzip', /unknown key "compression" for type=local/],
     ['type=oci,type=docker,dest=x', /given twice/],
+    ['type=oci,tar=false,dest=-', /tar=false writes a directory, and stdout \(dest=-\) is not one/],
   ])('rejects %s', (spec, why) => {
     let err: unknown
     try { parseOutputSpec(spec) } catch (e) { err = e }
     expect(hasCode(err, 'USAGE')).toBe(true)
     expect((err as Error).message).toMatch(why)
+  })
+})
+
+describe('withOutputDest', () => {
+  test.each([
+    ['-', 'type=tar,dest=/t/o.tar'],
+    ['out', 'type=local,dest=/t/o.tar'],
+    ['type=oci,dest=-,compression=zstd', 'type=oci,dest=/t/o.tar,compression=zstd'],
+    ['type=docker,"name=a,b",dest=-', 'type=docker,"name=a,b",dest=/t/o.tar'],
+  ])('%s', (spec, want) => {
+    expect(withOutputDest(spec, '/t/o.tar')).toBe(want)
+    expect(parseOutputSpec(withOutputDest(spec, '/t/o.tar'))).toMatchObject({ ...parseOutputSpec(spec), dest: '/t/o.tar' })
   })
 })

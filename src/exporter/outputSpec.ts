@@ -65,7 +65,11 @@ export function parseOutputSpec (spec: string): OutputSpec {
   switch (t) {
     case 'local': return { type: t, dest: dest() }
     case 'tar': return { type: t, dest: dest() }
-    case 'oci': return { type: t, dest: dest(), tar: parseBool(spec, fields, 'tar', true), ...imageOptions(spec, fields, true) }
+    case 'oci': {
+      const tar = parseBool(spec, fields, 'tar', true)
+      if (!tar && dest() === '-') throw usage(spec, 'tar=false writes a directory, and stdout (dest=-) is not one')
+      return { type: t, dest: dest(), tar, ...imageOptions(spec, fields, true) }
+    }
     case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false) }
     case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, false) }
     case 'registry': return { type: t, ...imageOptions(spec, fields, false) }
@@ -105,6 +109,24 @@ function parseBool (spec: string, fields: Map<string, string>, key: string, dflt
   if (v === '' || v === 'true' || v === '1') return true
   if (v === 'false' || v === '0') return false
   throw usage(spec, `${key}=${v} is not a boolean (true or false)`)
+}
+
+/**
+ * The same spec with its destination replaced (`-` becomes
+ * `type=tar,dest=FILE`), so the CLI can send a `dest=-` output through a file.
+ */
+export function withOutputDest (spec: string, dest: string): string {
+  const text = spec.trim()
+  if (text === '-') return `type=tar,${quoteField(`dest=${dest}`)}`
+  if (!text.includes('=')) return `type=local,${quoteField(`dest=${dest}`)}`
+  return splitFields(text).map((part) => {
+    const key = part.slice(0, part.indexOf('=')).trim().toLowerCase()
+    return quoteField(key === 'dest' ? `dest=${dest}` : part)
+  }).join(',')
+}
+
+function quoteField (part: string): string {
+  return part.includes(',') ? `"${part}"` : part
 }
 
 /** Split on commas, honouring double quotes (`"name=a,b"` as in buildx's CSV form). */

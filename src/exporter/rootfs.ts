@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, rm, symlink } from 'node:fs/promises'
 import { join, posix } from 'node:path'
+import { ensureDir } from '../common/ensureDir.js'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
@@ -18,7 +19,7 @@ const run = promisify(execFile)
 /** Unpack an image's layers, lowest first, into `root`, honouring OCI whiteouts. */
 export async function unpackImage (store: ContentProvider, manifestDesc: Descriptor, root: string): Promise<void> {
   const manifest = JSON.parse((await store.readBytes(manifestDesc.digest)).toString()) as ImageManifest
-  await mkdir(root, { recursive: true })
+  await ensureDir(root)
   for (const layer of manifest.layers) await applyLayer(store, layer, root)
 }
 
