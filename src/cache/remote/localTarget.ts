@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { copyFile, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { digestHex, sha256, type Digest } from '../../common/digest.js'
+import { ensureDir, fsError, isFsError } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../../common/oci.js'
 import type { ContentProvider, ContentStore } from '../content/index.js'
@@ -20,6 +21,28 @@ export class LocalCacheTarget implements CacheTarget {
   readonly name: string
   constructor (readonly dir: string, private readonly tag = 'latest') {
     this.name = `dir ${dir}`
+  }
+
+  private blobsReady?: Promise<void>
+
+  /** The layout's directories, made once; a bad dest (a file, /proc) is one error naming it. */
+  private async ensureBlobsDir (): Promise<void> {
+    this.blobsReady ??= (async () => {
+      const purpose = { what: 'cache export type=local' }
+      await ensureDir(this.dir, purpose)
+      await ensureDir(join(this.dir, 'blobs', 'sha256'), purpose)
+    })()
+    await this.blobsReady
+  }
+
+  /** Filesystem errors while writing name the cache dir and the cause, in one line. */
+  private async writing<T> (work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      if (!isFsError(err)) throw err
+      throw fsError(err, this.dir, { what: 'cache export type=local' }, err.path !== undefined ? `${err.syscall ?? 'write'} ${err.path}` : undefined)
+    }
   }
 
   private blobPath (digest: Digest): string { return join(this.dir, 'blobs', 'sha256', digestHex(digest)) }
@@ -46,11 +69,13 @@ export class LocalCacheTarget implements CacheTarget {
   async putBlob (desc: Descriptor, content: () => Promise<ContentProvider>): Promise<boolean> {
     if (await this.hasBlob(desc.digest)) return false
     const from = (await content()).path(desc.digest)
-    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true })
+    await this.ensureBlobsDir()
     const tmp = join(this.dir, 'blobs', `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
-    await copyFile(from, tmp)
-    await syncFile(tmp)
-    await rename(tmp, this.blobPath(desc.digest))
+    await this.writing(async () => {
+      await copyFile(from, tmp)
+      await syncFile(tmp)
+      await rename(tmp, this.blobPath(desc.digest))
+    })
     return true
   }
 
@@ -71,14 +96,16 @@ export class LocalCacheTarget implements CacheTarget {
       mediaType: MediaType.ociIndex,
       manifests: [{ mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifest.length, annotations: { [REF_NAME]: this.tag } }],
     }
-    await writeAtomic(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
-    await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index))
+    await this.writing(async () => {
+      await writeAtomic(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+      await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index))
+    })
   }
 
   private async writeBlob (digest: Digest, bytes: Buffer): Promise<void> {
     if (await this.hasBlob(digest)) return
-    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true })
-    await writeAtomic(this.blobPath(digest), bytes)
+    await this.ensureBlobsDir()
+    await this.writing(async () => { await writeAtomic(this.blobPath(digest), bytes) })
   }
 }
 
