@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { access, link, mkdir, unlink, writeFile } from 'node:fs/promises'
+import { access, link, unlink, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { ensureDir, fsError, isFsError } from '../common/ensureDir.js'
 import { MediaType } from '../common/oci.js'
 
 /**
@@ -50,13 +51,19 @@ export async function openStateDir (root: string): Promise<StateDir> {
   // A populated state dir (every rebuild) needs no writes: check before creating.
   const present = await Promise.all([dir.blobsDir, dir.tmpDir, dir.locksDir, join(root, 'oci-layout'), dir.indexPath].map(async (p) => await access(p).then(() => true, () => false)))
   if (present.every((p) => p)) return dir
-  await mkdir(dir.blobsDir, { recursive: true })
-  await mkdir(dir.tmpDir, { recursive: true })
-  await mkdir(dir.locksDir, { recursive: true })
-  await createIfAbsent(dir, join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }))
-  await createIfAbsent(dir, dir.indexPath, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }))
+  // One component at a time: a recursive mkdir never ends under /proc, and a file in the way is named.
+  for (const d of [root, dir.blobsDir, dir.tmpDir, dir.locksDir]) await ensureDir(d, STATE_DIR_PURPOSE)
+  try {
+    await createIfAbsent(dir, join(root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }))
+    await createIfAbsent(dir, dir.indexPath, JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }))
+  } catch (err) {
+    throw isFsError(err) ? fsError(err, root, STATE_DIR_PURPOSE) : err
+  }
   return dir
 }
+
+/** How errors about the state dir start, and what to do about them. */
+export const STATE_DIR_PURPOSE = { what: 'state dir', hint: 'set TSBUILD_ROOT to a writable directory' }
 
 // Write to a temp file, then link(2) it into place: the link fails when the
 // target exists, so a concurrent opener never clobbers and a crash never
