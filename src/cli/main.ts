@@ -38,8 +38,30 @@ export interface CommandModule {
   run (args: string[], io: CommandIo): Promise<number>
 }
 
+/** Commands that only print: when the reader of their stdout goes away (`| head -1`), they stop at once, exit 0. */
+const PRINT_ONLY = new Set(['--version', '-v', 'version', undefined, '--help', '-h', 'help', 'images', 'inspect', 'du', 'history', 'doctor'])
+
+/**
+ * A closed pipe must never end tsbuild with a stack trace. stderr carries
+ * only progress and messages: a reader that left (`2>&1 | head -2`) must not
+ * kill a build, so its write errors are dropped. On stdout, a listing has
+ * nothing left to do; anything else carries on (a writer streaming a result
+ * to stdout sees the error on its own stream and fails there).
+ */
+function tolerateClosedPipes (printOnly: boolean): void {
+  process.stderr.on('error', () => {})
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      process.stderr.write(`ERROR: cannot write to stdout: ${err.message}\n`)
+      process.exit(ExitCode.failure)
+    }
+    if (printOnly) process.exit(ExitCode.ok)
+  })
+}
+
 export async function main (argv: string[], io?: CommandIo): Promise<number> {
   const first = argv[0]
+  if (io === undefined) tolerateClosedPipes(PRINT_ONLY.has(first))
   if (first === '--version' || first === '-v' || first === 'version') {
     const { version } = await import('./version.js')
     ;(io?.stdout ?? process.stdout).write(`tsbuild ${version}\n`)

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
+import { isProcessAlive } from '../../common/process.js'
 import type { BuildRecord, StepRecord } from './types.js'
 
 /** How many finished builds `prune` keeps by default. */
@@ -12,8 +13,9 @@ const ID = /^[a-z0-9]{8,64}$/
 /**
  * Build records under `<stateDir>/history/<id>/`: `record.json` plus
  * `logs/<N>.log`, one complete log per step. Records are replaced atomically
- * (temp file + rename), so a reader never sees half a record; a build that
- * crashed stays listed with status `running`.
+ * (temp file + rename), so a reader never sees half a record. A build whose
+ * process died (kill -9, a crash) cannot finish its record: readers see such
+ * a `running` record as `interrupted` (see `settleOrphan`).
  */
 export class HistoryStore {
   readonly dir: string
@@ -64,7 +66,7 @@ export class HistoryStore {
 
   private async read (id: string): Promise<BuildRecord | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.recordDir(id), 'record.json'), 'utf8')) as BuildRecord
+      return settleOrphan(JSON.parse(await readFile(join(this.recordDir(id), 'record.json'), 'utf8')) as BuildRecord)
     } catch {
       return undefined // a record being created, or one a crash left unreadable
     }
@@ -127,6 +129,22 @@ export class HistoryStore {
     const old = (await this.list()).slice(keep)
     for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })
     return old.map((r) => r.id)
+  }
+}
+
+/**
+ * A record still `running` whose process is gone will never be finished by
+ * it: report it as interrupted, its unfinished steps as cancelled. Only the
+ * reading is changed (the file stays as the build left it), so a reader
+ * never races a live build's own writes.
+ */
+export function settleOrphan (r: BuildRecord, isAlive: (pid: number) => boolean = isProcessAlive): BuildRecord {
+  if (r.status !== 'running' || r.pid === undefined || isAlive(r.pid)) return r
+  return {
+    ...r,
+    status: 'interrupted',
+    error: r.error ?? `the build's process (pid ${r.pid}) ended before the build finished`,
+    steps: r.steps.map((s) => s.status === 'running' ? { ...s, status: 'cancelled' } : s),
   }
 }
 

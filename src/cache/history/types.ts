@@ -13,12 +13,15 @@ export interface BuildRecord {
   durationMs?: number
   status: BuildStatus
   error?: string
+  /** The process that runs the build; a `running` record whose process is gone reads as `interrupted`. */
+  pid?: number
   steps: StepRecord[]
   result?: BuildResultSummary
   warnings: string[]
 }
 
-export type BuildStatus = 'running' | 'completed' | 'failed' | 'cancelled'
+/** `interrupted`: the build's process ended (killed, crashed) before it could finish the record. */
+export type BuildStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted'
 
 /** The request, reduced to what is safe to keep: secret and ssh ids only, no values or paths. */
 export interface RequestSummary {

@@ -17,6 +17,10 @@ export class HistoryRecorder {
   private readonly steps = new Map<string, StepRecord>()
   private readonly logs = new Map<number, WriteStream>()
   private readonly started: number
+  /** Saves run one after another; a build killed mid-way keeps the steps of its last save. */
+  private saving: Promise<void> = Promise.resolve()
+  private saveTimer: NodeJS.Timeout | undefined
+  private finished = false
 
   private constructor (private readonly store: HistoryStore, private readonly record: BuildRecord) {
     this.started = Date.parse(record.createdAt)
@@ -29,6 +33,7 @@ export class HistoryRecorder {
       request: opts.request,
       createdAt: new Date(opts.now ?? Date.now()).toISOString(),
       status: 'running',
+      pid: process.pid,
       steps: [],
       warnings: [],
     }
@@ -63,6 +68,7 @@ export class HistoryRecorder {
           step.completedAt = iso(e.time)
           if (step.startedAt !== undefined) step.durationMs = e.time - Date.parse(step.startedAt)
           if (e.error !== undefined) step.error = e.error
+          this.saveSoon()
         }
         break
       case 'log': {
@@ -88,6 +94,18 @@ export class HistoryRecorder {
     }
   }
 
+  /** Write the steps so far within a second (at most once a second), so an interrupted build still shows them. */
+  private saveSoon (): void {
+    if (this.saveTimer !== undefined || this.finished) return
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined
+      if (this.finished) return
+      const snapshot = { ...this.record, steps: this.stepRecords().map((s) => ({ ...s })) }
+      this.saving = this.saving.then(async () => { await this.store.save(snapshot) }).catch(() => {})
+    }, 1000)
+    this.saveTimer.unref()
+  }
+
   private step (key: string, e: SolveEvent): StepRecord {
     let s = this.steps.get(key)
     if (s === undefined) {
@@ -100,6 +118,9 @@ export class HistoryRecorder {
 
   /** End the record: `error` undefined means the build succeeded. */
   async finish (opts: { error?: unknown; result?: BuildResultSummary; now?: number } = {}): Promise<BuildRecord> {
+    this.finished = true
+    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer)
+    await this.saving
     await Promise.all([...this.logs.values()].map(async (s) => await new Promise<void>((resolve) => s.end(resolve))))
     const now = opts.now ?? Date.now()
     const r = this.record
