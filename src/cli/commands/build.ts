@@ -65,6 +65,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     io.stderr.write('WARNING: No output specified: the result stays in the build cache only (use -t NAME, -o or --push)\n')
   } else {
     for (const n of ex.stored) io.stderr.write(`naming to ${n} done\n`)
+    if (req.load && ex.stored.length > 0) io.stderr.write(`loaded into tsbuild's image store ${stateDir} (there is no docker daemon; see tsbuild images)\n`)
     for (const n of ex.pushed) io.stderr.write(`pushed ${n}\n`)
     if (ex.descriptor !== undefined) io.stderr.write(`${ex.descriptor.mediaType.includes('index') || ex.descriptor.mediaType.includes('list') ? 'index' : 'manifest'} ${ex.descriptor.digest}\n`)
   }

@@ -41,7 +41,7 @@ const ENTITLEMENTS: readonly Entitlement[] = ['network.host', 'security.insecure
 const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
 
 /** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
-export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): BuildRequest & { help: boolean } {
+export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): BuildRequest & { help: boolean; load: boolean } {
   const p = parseArgs(argv, BUILD_FLAGS, 'build')
   const help = getBool(p, 'help')
   if (p.positionals.length > 1) {
@@ -86,10 +86,17 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   }
 
   const outputs = getList(p, 'output')
-  if (getBool(p, 'load')) outputs.push('type=docker')
+  // There is no docker daemon to load into: --load keeps the image in tsbuild's
+  // own store under its -t names (what -t alone does), beside any -o outputs.
+  const load = getBool(p, 'load')
+  if (load && getList(p, 'tag').length === 0 && !help) {
+    throw new TsbuildError('USAGE', '--load needs -t NAME: tsbuild has no docker daemon, it keeps loaded images by name in its own image store', { hint: 'add -t NAME (see tsbuild images)' })
+  }
+  if (load && outputs.length > 0 && !outputs.some((o) => /(^|,)type=image(,|$)/.test(o))) outputs.push('type=image')
 
   return {
     help,
+    load,
     contextDir,
     dockerfile,
     tags: getList(p, 'tag'),
