@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process'
-import { access, mkdir, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises'
+import { access, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { detectSnapshotter, resolveStateDir } from '../../cache/index.js'
+import { describeFsError, ensureDir, isFsError } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, platformEquals, type Platform } from '../../common/platform.js'
 import { listRunnablePlatforms } from '../../solver/executor/index.js'
@@ -112,7 +113,7 @@ function checkUser (): DoctorCheck {
 
 async function checkStateDir (dir: string): Promise<DoctorCheck> {
   try {
-    await mkdir(dir, { recursive: true })
+    await ensureDir(dir)
     const probe = await mkdtemp(join(dir, '.doctor-'))
     try {
       await writeFile(join(probe, 'probe'), 'ok')
@@ -120,7 +121,9 @@ async function checkStateDir (dir: string): Promise<DoctorCheck> {
       await rm(probe, { recursive: true, force: true })
     }
   } catch (err) {
-    return { name: 'state-dir', status: 'fail', detail: `${dir} is not writable: ${(err as Error).message}`, hint: 'set TSBUILD_ROOT to a writable directory' }
+    // ensureDir's message already names the path and says why (a file in the way, permission denied …).
+    const why = isFsError(err) ? `${dir} is not writable: ${describeFsError(err)}` : (err as Error).message
+    return { name: 'state-dir', status: 'fail', detail: why, hint: 'set TSBUILD_ROOT to a writable directory' }
   }
   const fs = await statfs(dir)
   const free = fs.bavail * fs.bsize
