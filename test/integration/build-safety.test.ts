@@ -181,6 +181,14 @@ describe('a failing RUN', () => {
     expect(r.stderr).not.toMatch(/^#\d+ [\d.]+ never$/m) // the step after the failure never ran
   })
 
+  test('a RUN whose program does not exist says so, not just "exit code: 1"', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM scratch\nRUN echo hi\n' })
+    const r = await runTsbuild(['build', '--progress=plain', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ERROR: [1/1] RUN echo hi: process "/bin/sh -c echo hi" did not complete successfully: unable to start container process: exec: "/bin/sh"')
+    expect(r.stderr).toContain('hint: the image has no /bin/sh')
+  })
+
   test('a COPY whose source is missing names the step and its Dockerfile line, like a failed RUN', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nCOPY nothere.txt /x\n`, 'here.txt': 'x' })
     const r = await runTsbuild(['build', '--progress=plain', ctx], { root: await freshDir('tsb-root-') })

@@ -55,6 +55,29 @@ export class ExecFailedError extends TsbuildError {
   }
 }
 
+/** A RUN whose process never started (no such executable, bad working directory, …), as runc reported it. */
+export class ExecStartError extends TsbuildError {
+  constructor (args: readonly string[], reason: string) {
+    const missing = /exec: "([^"]+)": (?:stat [^:]+: )?no such file or directory|executable file not found in \$PATH/.exec(reason)
+    super('EXEC_FAILED', `process ${JSON.stringify(args.join(' '))} did not complete successfully: ${reason}`,
+      missing !== null ? { hint: `the image has no ${missing[1] ?? 'such executable'}: use a base image that has it${args[0] === '/bin/sh' ? ', or the exec form RUN ["program", "arg"]' : ''}` } : {})
+    this.name = 'ExecStartError'
+  }
+}
+
+/** The last error runc logged (JSON lines), without its `runc run failed:` prefix; undefined when it logged none. */
+async function runcError (logFile: string): Promise<string | undefined> {
+  const text = await readFile(logFile, 'utf8').catch(() => '')
+  let last: string | undefined
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string }
+      if (entry.level === 'error' && typeof entry.msg === 'string') last = entry.msg
+    } catch { /* not a log entry */ }
+  }
+  return last?.replace(/^runc run failed: /, '')
+}
+
 const TAIL_LINES = 20
 const TAIL_BYTES = 16 * 1024
 const DEFAULT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']
@@ -134,7 +157,11 @@ export class RuncExecutor {
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2))
       try {
         const exitCode = await this.runContainer(id, bundle, req)
-        if (exitCode.code !== 0) throw new ExecFailedError(req.args, exitCode.code, exitCode.tail)
+        if (exitCode.code !== 0) {
+          const startError = await runcError(join(bundle, 'runc.log'))
+          if (startError !== undefined) throw new ExecStartError(req.args, startError)
+          throw new ExecFailedError(req.args, exitCode.code, exitCode.tail)
+        }
       } finally {
         await removeMountStubs(stubs).catch(() => undefined)
       }
@@ -187,7 +214,9 @@ export class RuncExecutor {
   }
 
   private async runContainer (id: string, bundle: string, req: ExecRequest): Promise<{ code: number; tail: string[] }> {
-    const child = spawn(this.runcBinary, ['--root', this.runcRoot, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // runc's own messages go to a log, not into the step's output: a process
+    // that could not even start is reported as such (see runcError).
+    const child = spawn(this.runcBinary, ['--root', this.runcRoot, '--log', join(bundle, 'runc.log'), '--log-format', 'json', 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] })
     let tail = ''
     const keep = (chunk: Buffer): void => { tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES) }
     child.stdout.on('data', (c: Buffer) => { keep(c); req.onStdout?.(c) })
