@@ -1,17 +1,18 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileSafely } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
 import { buildMetadata, createProgress, startHistory } from '../progress/index.js'
-import { stateDirFor } from '../stateDir.js'
+import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
 export async function run (args: string[], io: CommandIo): Promise<number> {
   const req = parseBuildArgs(args, io.cwd, io.env)
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.displayName === '-') req.dockerfile.content = await readStdin(io)
-  const stateDir = stateDirFor(io)
+  const stateDir = await ensureStateDir(io)
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
     const { frontend } = await import('../../engine/frontend.js')
@@ -30,6 +31,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')
   const { isCheckFindingEvent } = await import('../../engine/checks.js')
+  // `-o -` / `dest=-`: the archive goes through a temp file and reaches stdout only after a successful build.
+  const { prepareStdoutOutput } = await import('../../exporter/index.js')
+  const stdoutOutput = await prepareStdoutOutput(req.outputs, io.stdout)
+  req.outputs = stdoutOutput.outputs
   // tty and plain print check findings as one summary after the build; rawjson streams them as events.
   const isShown = (e: SolveEvent): boolean => req.progress === 'rawjson' || !isCheckFindingEvent(e)
   const history = await startHistory(req, stateDir)
@@ -38,6 +43,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); if (isShown(e)) progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
   } catch (err) {
     progress.close(err)
+    await stdoutOutput.discard()
     await history?.finish({ error: err })
     if (history !== undefined && history.stepRecords().length > 0 && req.progress !== 'quiet') io.stderr.write(`Full logs: tsbuild history logs ${history.id}\n`)
     // Reported here, not in main: only the build knows the Dockerfile text an error points into.
@@ -46,6 +52,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     return reportError(err, io, dockerfileText !== undefined ? { dockerfileText } : {})
   }
   progress.close()
+  await stdoutOutput.flush(io.stdout)
   if (req.explain) {
     const { formatExplanations } = await import('../../solver/explain/index.js')
     io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
@@ -54,9 +61,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
   if (req.metadataFile !== undefined) {
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
-    await writeFile(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n')
+    await writeFileSafely(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n', { what: '--metadata-file' })
   }
   if (req.progress === 'quiet') {
+    if (stdoutOutput.isStdout) return 0 // stdout holds the archive
     if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)
     else for (const o of ex?.outputs ?? []) io.stdout.write(`${o}\n`)
     return 0
