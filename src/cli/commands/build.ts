@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { writeFileSafely } from '../../common/ensureDir.js'
-import { TsbuildError } from '../../common/errors.js'
+import { hasCode, TsbuildError } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
-import { buildMetadata, createProgress, startHistory } from '../progress/index.js'
+import { buildMetadata, createProgress, formatFindingEvents, startHistory } from '../progress/index.js'
 import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
@@ -36,7 +36,13 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const stdoutOutput = await prepareStdoutOutput(req.outputs, io.stdout)
   req.outputs = stdoutOutput.outputs
   // tty and plain print check findings as one summary after the build; rawjson streams them as events.
-  const isShown = (e: SolveEvent): boolean => req.progress === 'rawjson' || !isCheckFindingEvent(e)
+  // When check=error=true stops the build, each finding is printed with its lines before the error.
+  const findings: SolveEvent[] = []
+  const isShown = (e: SolveEvent): boolean => {
+    if (!isCheckFindingEvent(e)) return true
+    findings.push(e)
+    return req.progress === 'rawjson'
+  }
   const history = await startHistory(req, stateDir)
   let result
   try {
@@ -49,6 +55,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     // Reported here, not in main: only the build knows the Dockerfile text an error points into.
     const { reportError } = await import('../report.js')
     const dockerfileText = req.dockerfile.content ?? await readFile(req.dockerfile.path ?? '', 'utf8').catch(() => undefined)
+    if (hasCode(err, 'CHECK_FAILED') && req.progress !== 'rawjson' && req.progress !== 'quiet') io.stderr.write(formatFindingEvents(findings, dockerfileText))
     return reportError(err, io, dockerfileText !== undefined ? { dockerfileText } : {})
   }
   progress.close()

@@ -43,8 +43,9 @@ export async function startHistory (req: BuildRequest, stateDir: string): Promis
 
 /**
  * The `--metadata-file` document: buildx's keys where they exist
- * (`containerimage.digest`, `containerimage.descriptor`, `image.name`,
- * `buildx.build.ref`), plus per-platform digests and each step's cache
+ * (`containerimage.digest`, `containerimage.descriptor`,
+ * `containerimage.config.digest` (a single-platform image only, as BuildKit),
+ * `image.name`, `buildx.build.ref`), plus per-platform digests and each step's cache
  * outcome. `buildx.build.ref` is the build id in `tsbuild history`.
  */
 export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: string; durationMs: number; steps: readonly StepRecord[]; explain?: { previousBuild?: string; steps: ReadonlyArray<{ name: string; status: string; reason?: string; changes: readonly unknown[] }> } }): Record<string, unknown> {
@@ -54,6 +55,7 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
   const names = ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])]
   const vertices = opts.steps.filter((s) => s.digest !== undefined)
   return {
+    ...(ex?.manifests.length === 1 ? { 'containerimage.config.digest': ex.manifests[0]!.config } : {}),
     ...(ex?.descriptor !== undefined ? { 'containerimage.digest': ex.descriptor.digest, 'containerimage.descriptor': ex.descriptor } : {}),
     ...(names.length > 0 ? { 'image.name': names.join(',') } : {}),
     ...(ex !== undefined && ex.outputs.length > 0 ? { outputs: [...ex.outputs] } : {}),

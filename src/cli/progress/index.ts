@@ -3,6 +3,7 @@ import type { SolveEvent } from '../../solver/events.js'
 import type { CommandIo } from '../io.js'
 import { PlainPrinter } from './plain.js'
 import { encodeRawJson } from './rawjson.js'
+import { CachedStepOrder } from './stepOrder.js'
 import { TtyPrinter } from './tty.js'
 
 export { buildMetadata, startHistory, summarizeRequest, type ExportedSummary } from './buildReport.js'
@@ -11,6 +12,8 @@ export { PlainPrinter, formatBytes } from './plain.js'
 export { TtyPrinter } from './tty.js'
 export { encodeRawJson } from './rawjson.js'
 export { StepNumbers, stepKey } from './stepNumbers.js'
+export { CachedStepOrder, inStepOrder } from './stepOrder.js'
+export { formatFindingEvents } from './findings.js'
 
 /** A consumer of the build's event stream that draws it for a person or a program. */
 export interface Progress {
@@ -35,11 +38,13 @@ export function createProgress (mode: ProgressMode, io: CommandIo): Progress {
     case 'tty': {
       const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== ''
       const t = new TtyPrinter(io.stderr, { color: !noColor, columns: () => io.stderr.columns ?? 80 })
-      return { handle: (e) => t.handle(e), close: (err) => t.close(err !== undefined) }
+      const ordered = new CachedStepOrder((e) => t.handle(e))
+      return { handle: (e) => ordered.handle(e), close: (err) => { ordered.flush(); t.close(err !== undefined) } }
     }
     case 'plain': {
       const p = new PlainPrinter(io.stderr)
-      return { handle: (e) => p.handle(e), close: () => p.close() }
+      const ordered = new CachedStepOrder((e) => p.handle(e))
+      return { handle: (e) => ordered.handle(e), close: () => { ordered.flush(); p.close() } }
     }
   }
 }

@@ -4,6 +4,7 @@ import { DEFAULT_HISTORY_KEEP, HistoryStore } from '../../cache/history/index.js
 import type { BuildRecord, BuildResultSummary, RequestSummary, StepRecord } from '../../cache/history/index.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
+import { CachedStepOrder } from './stepOrder.js'
 
 /**
  * Keeps one build in the history while it runs: steps as they start and end,
@@ -21,6 +22,8 @@ export class HistoryRecorder {
   private saving: Promise<void> = Promise.resolve()
   private saveTimer: NodeJS.Timeout | undefined
   private finished = false
+  /** The same order plain progress prints in, so `history logs BUILD N` is the `#N` the user saw. */
+  private readonly ordered = new CachedStepOrder((e) => { this.apply(e) })
 
   private constructor (private readonly store: HistoryStore, private readonly record: BuildRecord) {
     this.started = Date.parse(record.createdAt)
@@ -45,10 +48,15 @@ export class HistoryRecorder {
 
   /** Steps in `#N` order (a snapshot; the metadata file and tests read it). */
   stepRecords (): StepRecord[] {
+    this.ordered.flush()
     return [...this.steps.values()].sort((a, b) => a.number - b.number)
   }
 
   handle (e: SolveEvent): void {
+    this.ordered.handle(e)
+  }
+
+  private apply (e: SolveEvent): void {
     const key = stepKey(e)
     if (key === undefined) {
       if (e.type === 'warning') this.record.warnings.push(e.message)
@@ -118,6 +126,7 @@ export class HistoryRecorder {
 
   /** End the record: `error` undefined means the build succeeded. */
   async finish (opts: { error?: unknown; result?: BuildResultSummary; now?: number } = {}): Promise<BuildRecord> {
+    this.ordered.flush()
     this.finished = true
     if (this.saveTimer !== undefined) clearTimeout(this.saveTimer)
     await this.saving
