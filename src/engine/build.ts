@@ -92,7 +92,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin>`,
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
-  }, { buildArgs: new Set(req.buildArgs.keys()), ops: merged.ops })
+  }, { buildArgs: new Set([...req.buildArgs.keys(), ...converted.outline.args.map((a) => a.name)]), ops: merged.ops })
   services.progressTo((e) => onEvent(e))
   let total = 0
   let cached = 0
@@ -119,6 +119,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     records: services.records, emit: onEvent, ...remoteOptions,
     isSkippedSolved: remoteOptions.onSolved !== undefined,
     onSolved: (v, solved) => {
+      explainer.markCompleted(v.digest)
       remoteOptions.onSolved?.(v, solved)
       if (solved.result.layers !== undefined && solved.result.layers.length > 0) lease?.add({ snapshots: solved.result.layers }).catch(() => undefined)
     },

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { buildOk, ensureBuilt, freshDir, parseEvents, vertexEvents, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, ensureBuilt, freshDir, parseEvents, runTsbuild, vertexEvents, writeContext } from '../helpers/tsbuild.js'
 
 let busybox: string
 beforeAll(async () => {
@@ -43,7 +43,7 @@ describe('tsbuild build: why a step missed the cache', () => {
 
     for (const i of [1, 3, 4, 5]) await writeFile(join(ctx, 'src', `f${i}.ts`), `export const v = ${i * 10}\n`)
     expect(await reasons()).toEqual({
-      'COPY 2': 'files changed under COPY /src/: src/f1.ts, src/f3.ts, src/f4.ts (+1 more)',
+      'COPY 2': 'files changed under COPY src/: src/f1.ts, src/f3.ts, src/f4.ts (+1 more)',
       'RUN 3': 'parent step re-ran',
       'RUN 4': 'parent step re-ran',
     })
@@ -67,5 +67,19 @@ describe('tsbuild build: why a step missed the cache', () => {
     expect(report).toMatch(/^MISS \[[^\]]*\] RUN echo "3" > \/version: build arg VERSION changed$/m)
     expect(report).toMatch(/^MISS \[internal\] load build context: never cached \(runs on every build\)$/m)
     expect(report).toMatch(/^ {7}build arg VERSION: 2 → 3$/m)
+  })
+
+  test('a step the last build failed at is said to be unfinished, and an ARG default change is a build arg change', async () => {
+    const root2 = await freshDir('tsb-explain-root-')
+    const ctx2 = await writeContext(await freshDir('tsb-explain-ctx-'), { Dockerfile: [`FROM ${busybox}`, 'ARG MODE=a', 'RUN echo "$MODE"; exit 3'].join('\n') })
+    const first = await runTsbuild(['build', '--progress=rawjson', ctx2], { root: root2 })
+    expect(first.code).toBe(1)
+    const again = await runTsbuild(['build', '--progress=rawjson', ctx2], { root: root2 })
+    const started = vertexEvents(parseEvents(again.stderr)).filter((e) => e.status === 'started' && e.name.includes('RUN'))
+    expect(started.map((e) => e.missReason)).toEqual(['the last build did not finish this step (it failed or was cancelled)'])
+    await writeFile(join(ctx2, 'Dockerfile'), [`FROM ${busybox}`, 'ARG MODE=b', 'RUN echo "$MODE"; exit 3'].join('\n'))
+    const changed = await runTsbuild(['build', '--progress=rawjson', ctx2], { root: root2 })
+    const reason = vertexEvents(parseEvents(changed.stderr)).find((e) => e.status === 'started' && e.name.includes('RUN'))?.missReason
+    expect(reason).toBe('build arg MODE changed')
   })
 })

@@ -10,7 +10,7 @@ export interface MissReason {
 }
 
 export interface CompareContext {
-  /** Build args the request set; an env difference under such a name is a build arg change. */
+  /** Build args (declared by ARG, or set with --build-arg); an env difference under such a name is a build arg change. */
   buildArgs: ReadonlySet<string>
   ignoreCache: boolean
   /** Whether any input of the step ran in this build (rather than hitting the cache). */
@@ -21,6 +21,9 @@ export interface CompareContext {
 
 const FILES_SHOWN = 3
 
+/** Args every build defines (platforms, proxies): in a step's env they came from an ARG, never an ENV. */
+const AUTOMATIC_ARG = /^(?:(?:TARGET|BUILD)(?:PLATFORM|OS|ARCH|VARIANT)|(?:HTTPS?|FTP|NO|ALL)_PROXY|(?:https?|ftp|no|all)_proxy)$/
+
 /**
  * Why `cur` missed the cache, given the same step's facts from the last
  * build (`prev`). The step's own inputs are named first (base image, files,
@@ -29,7 +32,9 @@ const FILES_SHOWN = 3
 export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: CompareContext): MissReason {
   if (ctx.ignoreCache) return { summary: '--no-cache', changes: [] }
   if (prev === undefined) return { summary: ctx.hadPreviousBuild ? 'new step (not in the last build)' : 'first build', changes: [] }
-  if (prev.key === cur.key) return { summary: 'cache record was removed since the last build (prune or garbage collection)', changes: [] }
+  if (prev.key === cur.key) {
+    return { summary: prev.incomplete === true ? 'the last build did not finish this step (it failed or was cancelled)' : 'cache record was removed since the last build (prune or garbage collection)', changes: [] }
+  }
 
   const changes: FactChange[] = []
   const summaries: string[] = []
@@ -43,7 +48,8 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     const after = parseListing(cur.facts[k])
     const files = changedFiles(before, after)
     if (files.length === 0) continue
-    const src = k.slice('files:'.length)
+    // As the Dockerfile writes it: relative to the context, `.` for all of it.
+    const src = k.slice('files:'.length).replace(/^\/+/, '') || '.'
     for (const f of files) changes.push({ what: `file ${f}`, ...optional(before[f], after[f]) })
     const shown = files.slice(0, FILES_SHOWN).join(', ')
     summaries.push(`files changed under COPY ${src}: ${shown}${files.length > FILES_SHOWN ? ` (+${files.length - FILES_SHOWN} more)` : ''}`)
@@ -51,7 +57,7 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
   const envKeys = unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('env:') && prev.facts[k] !== cur.facts[k])
   for (const k of envKeys) {
     const name = k.slice('env:'.length)
-    const isArg = ctx.buildArgs.has(name)
+    const isArg = ctx.buildArgs.has(name) || AUTOMATIC_ARG.test(name)
     changes.push({ what: isArg ? `build arg ${name}` : `ENV ${name}`, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(isArg ? `build arg ${name} changed` : `ENV ${name} changed`)
   }

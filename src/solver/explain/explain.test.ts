@@ -34,7 +34,12 @@ describe('explainMiss', () => {
     ['parent re-ran', facts(), facts({ key: d('k2'), inputs: [d('in2')] }), { parentRan: true }, 'parent step re-ran'],
     ['files', facts({ facts: { 'files:/src': JSON.stringify({ 'a.ts': '1', 'b.ts': '1', 'c.ts': '1', 'd.ts': '1', 'e.ts': '1' }) } }),
       facts({ key: d('k2'), inputs: [d('in2')], facts: { 'files:/src': JSON.stringify({ 'a.ts': '2', 'b.ts': '2', 'c.ts': '1', 'd.ts': '2', 'f.ts': '1' }) } }), {},
-      'files changed under COPY /src: a.ts, b.ts, d.ts (+2 more)'],
+      'files changed under COPY src: a.ts, b.ts, d.ts (+2 more)'],
+    ['the whole context', facts({ facts: { 'files:/': JSON.stringify({ a: '1' }) } }), facts({ key: d('k2'), inputs: [d('in2')], facts: { 'files:/': JSON.stringify({ a: '2' }) } }), {},
+      'files changed under COPY .: a'],
+    ['same key, the last build failed there', facts({ incomplete: true }), facts(), {}, 'the last build did not finish this step (it failed or was cancelled)'],
+    ['an automatic platform arg is an arg', facts({ facts: { 'env:TARGETARCH': 'amd64' } }), facts({ key: d('k2'), op: d('op2'), facts: { 'env:TARGETARCH': 'arm64' } }), { buildArgs: new Set() },
+      'build arg TARGETARCH changed'],
   ])('%s', (_, prev, cur, over, summary) => {
     expect(explainMiss(prev, cur, ctx(over)).summary).toBe(summary)
   })

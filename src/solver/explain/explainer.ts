@@ -39,6 +39,7 @@ export class Explainer {
   private readonly current = new Map<Digest, StepFacts>()
   private readonly reasons = new Map<Digest, { summary: string; changes: FactChange[] }>()
   private readonly cached = new Set<Digest>()
+  private readonly completed = new Set<Digest>()
   private readonly previous: Map<string, StepFacts[]>
 
   private constructor (
@@ -90,6 +91,11 @@ export class Explainer {
     this.cached.add(digest)
   }
 
+  /** Scheduler hook: the step has its result (it ran to the end, or hit the cache). */
+  markCompleted (digest: Digest): void {
+    this.completed.add(digest)
+  }
+
   /** Every step seen in this build, in the order their keys were computed. */
   explanations (): StepExplanation[] {
     const out: StepExplanation[] = []
@@ -109,7 +115,8 @@ export class Explainer {
     // Steps this build never reached (it failed first) keep their last known facts.
     const seen = new Set([...this.current.values()].map((c) => c.step))
     const kept = (this.prev?.steps ?? []).filter((p) => !seen.has(p.step))
-    const sheet: FactSheet = { identity: this.identity, time: new Date().toISOString(), steps: [...this.current.values(), ...kept] }
+    const current = [...this.current].map(([digest, s]) => (this.reasons.has(digest) && !this.completed.has(digest) ? { ...s, incomplete: true } : s))
+    const sheet: FactSheet = { identity: this.identity, time: new Date().toISOString(), steps: [...current, ...kept] }
     await mkdir(join(this.file, '..'), { recursive: true })
     const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}`
     await writeFile(tmp, JSON.stringify(sheet))

@@ -18,6 +18,8 @@ export interface StepFacts {
   inputNames: string[]
   /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` (JSON listing), and what ops report. */
   facts: Record<string, string>
+  /** The step started but never finished (it failed or the build was cancelled): it left no record. */
+  incomplete?: boolean
 }
 
 /** The `[linux/amd64 build 3/5]` prefix without the step count, so adding a step keeps the others' identity. */
