@@ -5,7 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import type { CacheConfig } from '../../src/cache/remote/index.js'
-import { buildOk, ensureBuilt, freshDir, logText, parseEvents, ranSteps, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, ensureBuilt, freshDir, logText, parseEvents, ranSteps, runTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 let busybox: string
 let registry: string
@@ -112,5 +112,43 @@ describe('portable cache mounts', () => {
     expect((await localCacheConfig(roomy)).mounts).toHaveLength(1)
     const restored = await build(await context(id, 'B', 'big'), ['--cache-from', `type=local,src=${roomy}`])
     expect(restored.log).toContain('B: found [big ]')
+  })
+})
+
+describe('cache mount uid/gid/mode', () => {
+  /** Builds on one state dir; each prints `stat /c` from inside the RUN. */
+  async function statBuild (root: string, lines: string[]): Promise<{ code: number | null; log: string; stderr: string }> {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: [`FROM ${busybox}`, ...lines].join('\n') })
+    const r = await runTsbuild(['build', '--progress=rawjson', '--no-cache', ctx], { root })
+    return { code: r.code, log: r.code === 0 ? logText(parseEvents(r.stderr)) : '', stderr: r.stderr }
+  }
+  const run = (opts: string, cmd: string): string => `RUN --mount=type=cache,id=perm,target=/c${opts} ${cmd} && echo "perm: $(stat -c '%a %u %g' /c)"`
+
+  test.each([
+    ['uid/gid as USER nobody', '755 65534 65534', ['USER nobody', run(',uid=65534,gid=65534', 'touch /c/x')]],
+    ['mode=0700 with uid/gid', '700 65534 65534', [run(',uid=65534,gid=65534,mode=0700', 'true')]],
+    ['mode alone', '750 0 0', [run(',mode=0750', 'true')]],
+    ['none of them', '755 0 0', [run('', 'touch /c/x')]],
+  ])('%s: a new cache directory starts as %s', async (_name, expected, lines) => {
+    const r = await statBuild(await freshDir('tsb-root-'), lines)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.log).toContain(`perm: ${expected}`)
+  })
+
+  test('USER nobody cannot write a cache made without uid (as in BuildKit)', async () => {
+    const r = await statBuild(await freshDir('tsb-root-'), ['USER nobody', run('', 'touch /c/x')])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('Permission denied')
+  })
+
+  test('an existing cache keeps its contents, owner and mode whatever a later mount asks', async () => {
+    const root = await freshDir('tsb-root-')
+    const first = await statBuild(root, ['USER nobody', run(',uid=65534,gid=65534,mode=0700', 'touch /c/x')])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.log).toContain('perm: 700 65534 65534')
+    const later = await statBuild(root, [run(',uid=1000,gid=1000,mode=0777', 'ls /c')])
+    expect(later.code, later.stderr).toBe(0)
+    expect(later.log).toContain('perm: 700 65534 65534')
+    expect(later.log).toMatch(/^x$/m)
   })
 })
