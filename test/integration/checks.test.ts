@@ -154,6 +154,11 @@ describe('a build with findings', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('ERROR: lint violation found for rules: MaintainerDeprecated, JSONArgsRecommended')
     expect(r.stderr).not.toContain('COPY a /a\n#')
+    // Each finding with its Dockerfile lines comes first, as --check prints it.
+    const findings = r.stderr.slice(r.stderr.indexOf('WARNING: MaintainerDeprecated'))
+    expect(findings).toMatch(/^WARNING: MaintainerDeprecated: .*\(line 4\)\nDockerfile:4\n-+\n(.*\n){2} 4 \| >>> MAINTAINER me\n/)
+    expect(findings).toMatch(/\nWARNING: JSONArgsRecommended: .*\(line 5\)\nDockerfile:5\n-+\n(.*\n){2} 5 \| >>> CMD \/a\n/)
+    expect(findings.indexOf('WARNING: JSONArgsRecommended')).toBeLessThan(findings.indexOf('ERROR: lint violation'))
     const images = await tsbuild(root, ['images'])
     expect(images.stdout).toMatch(/^NAME /)
     expect(images.stdout).not.toContain('fails-checks')

@@ -1,7 +1,7 @@
 // The CLI when its pipes close early or its process is killed: a reader that
 // leaves (`| head -1`) ends a listing quietly, a closed stderr never stops a
 // build, and a build whose process died shows as interrupted in the history.
-import { rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, spawnTsbuild } from '../helpers/tsbuild.js'
@@ -89,5 +89,38 @@ describe.skipIf(!isRoot)('closed pipes and killed builds (RUN needs root for run
     await buildOk(['build', '--progress=plain', next], { root })
     const after = await buildOk(['history', 'ls'], { root })
     expect(after.stdout.split('\n').find((l) => l.includes('robust-killed'))).toContain('INTERRUPTED')
+  })
+})
+
+describe('--load (tsbuild has no docker daemon)', () => {
+  let root: string
+  let ctx: string
+  beforeAll(async () => {
+    root = await freshDir('root-', work)
+    ctx = await freshDir('ctx-', work)
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a /a\n')
+    await writeFile(join(ctx, 'a'), 'a\n')
+  })
+
+  test('stores the image in tsbuild\'s own store under its -t name and says where it went', async () => {
+    const r = await buildOk(['build', '--progress=plain', '--load', '-t', 'loaded-app', ctx], { root })
+    expect(r.stderr).toContain('naming to loaded-app done')
+    expect(r.stderr).toContain(`loaded into tsbuild's image store ${root} (there is no docker daemon; see tsbuild images)`)
+    expect(r.stderr).not.toContain('type=docker')
+    expect((await buildOk(['images'], { root })).stdout).toContain('loaded-app')
+  })
+
+  test('beside -o, the image is stored too', async () => {
+    const dest = join(await freshDir('out-', work), 'fs')
+    const r = await buildOk(['build', '--progress=plain', '--load', '-t', 'loaded-too', '-o', `type=local,dest=${dest}`, ctx], { root })
+    expect(r.stderr).toContain('naming to loaded-too done')
+    expect((await buildOk(['images'], { root })).stdout).toContain('loaded-too')
+    expect(await readFile(join(dest, 'a'), 'utf8')).toBe('a\n')
+  })
+
+  test('without -t it is a usage error naming what to add', async () => {
+    const r = await runTsbuild(['build', '--load', ctx], { root })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('ERROR: --load needs -t NAME: tsbuild has no docker daemon, it keeps loaded images by name in its own image store\nhint: add -t NAME (see tsbuild images)\n')
   })
 })

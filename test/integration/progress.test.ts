@@ -55,6 +55,23 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(again.stderr).not.toMatch(/ hello$/m)
   })
 
+  test('plain: a cached rebuild prints its steps in step order, as the history numbers them', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\nCMD ["cat", "/one"]\n`)
+    expect((await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'ordered', '.')).code).toBe(0)
+    // Fully cached, then cached below a step that runs again.
+    for (const args of [[], ['--build-arg', 'X=1']]) {
+      if (args.length > 0) await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nARG X\nRUN echo three $X > /three\n`)
+      const r = await tsbuild(root, ctx, 'build', '--progress=plain', ...args, '-t', 'ordered', '.')
+      expect(r.code, r.stderr).toBe(0)
+      const headers = [...r.stderr.matchAll(/^#(\d+) \[(\d)\/4\] .*\n#\1 (CACHED|cache miss)/gm)].map((m) => ({ n: Number(m[1]), step: Number(m[2]), status: m[3] }))
+      expect(headers.map((h) => h.step)).toEqual([1, 2, 3, 4])
+      expect(headers.map((h) => h.n)).toEqual([...headers.map((h) => h.n)].sort((a, b) => a - b))
+      expect(headers.map((h) => h.status)).toEqual(args.length === 0 ? ['CACHED', 'CACHED', 'CACHED', 'CACHED'] : ['CACHED', 'CACHED', 'CACHED', 'cache miss'])
+      const hist = JSON.parse((await tsbuild(root, ctx, 'history', 'inspect', '^1', '--format', 'json')).stdout) as { steps: Array<{ number: number; name: string }> }
+      for (const h of headers) expect(hist.steps.find((s) => s.number === h.n)?.name).toMatch(new RegExp(`^\\[${h.step}/4\\]`))
+    }
+  })
+
   test('plain: parallel stages interleave as BuildKit prints them, every block readable on its own', async () => {
     const stage = (name: string): string => `FROM ${busybox} AS ${name}\nRUN for i in 1 2 3 4 5; do echo ${name}-$i; sleep 0.2; done > /dev/stderr; echo ${name} > /${name}\n`
     const { root, ctx } = await project(`${stage('left')}${stage('right')}FROM ${busybox}\nCOPY --from=left /left /\nCOPY --from=right /right /\n`)
@@ -109,6 +126,9 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(m['containerimage.descriptor']).toMatchObject({ digest: r.stdout.trim(), mediaType: expect.stringMatching(/manifest|index/) })
     expect(m['image.name']).toMatch(/^(docker\.io\/library\/)?app(:latest)?$/)
     expect(m.manifests[0]).toMatchObject({ platform: expect.stringMatching(/^linux\//), digest: expect.stringMatching(/^sha256:/), config: expect.stringMatching(/^sha256:/) })
+    expect(m['containerimage.config.digest']).toBe(m.manifests[0].config)
+    const inspected = JSON.parse((await tsbuild(root, ctx, 'inspect', 'app')).stdout) as { images: Array<{ manifest: { config: { digest: string } } }> }
+    expect(inspected.images.map((i) => i.manifest.config.digest)).toEqual([m['containerimage.config.digest']])
     const run = (m.steps as any[]).find((s) => s.name === '[2/2] RUN echo quiet-run')
     expect(run).toMatchObject({ cache: 'miss', missReason: expect.any(String), status: 'completed' })
     const hist = await tsbuild(root, ctx, 'history', 'logs', m['buildx.build.ref'], String(run.step))

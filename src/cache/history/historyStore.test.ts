@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { hasCode } from '../../common/errors.js'
-import { HistoryStore } from './historyStore.js'
+import { HistoryStore, settleOrphan } from './historyStore.js'
 import type { BuildRecord } from './types.js'
 
 const dirs: string[] = []
@@ -90,5 +90,32 @@ describe('HistoryStore', () => {
     const s = await store()
     await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))
     expect((await s.readLog('aaaaaaaaa1', 7)).length).toBe(0)
+  })
+})
+
+describe('settleOrphan', () => {
+  const record = (status: BuildRecord['status'], pid?: number): BuildRecord => ({
+    id: 'abcdefgh12', name: 'app', createdAt: '2024-01-01T00:00:00.000Z', status, warnings: [],
+    request: { context: '/c', dockerfile: 'Dockerfile', platforms: [], tags: [], outputs: [], push: false, noCache: false, buildArgs: {}, secretIds: [], sshIds: [] },
+    steps: [
+      { number: 1, name: '[1/2] FROM x', status: 'completed', cached: false, logBytes: 0 },
+      { number: 2, name: '[2/2] RUN sleep', status: 'running', cached: false, logBytes: 0 },
+    ],
+    ...(pid !== undefined ? { pid } : {}),
+  })
+
+  test('a running record whose process is gone reads as interrupted, its running steps as cancelled', () => {
+    const r = settleOrphan(record('running', 4242), () => false)
+    expect(r.status).toBe('interrupted')
+    expect(r.error).toBe("the build's process (pid 4242) ended before the build finished")
+    expect(r.steps.map((s) => s.status)).toEqual(['completed', 'cancelled'])
+  })
+
+  test.each([
+    ['its process is alive', record('running', 4242), true],
+    ['it finished', record('failed', 4242), false],
+    ['it names no process', record('running'), false],
+  ])('is left as it is when %s', (_name, r, alive) => {
+    expect(settleOrphan(r, () => alive)).toBe(r)
   })
 })

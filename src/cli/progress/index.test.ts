@@ -41,6 +41,7 @@ test('buildMetadata: buildx keys, build ref and each vertex step with its cache 
     buildRef: 'abc', durationMs: 2000, steps,
   })
   expect(m).toEqual({
+    'containerimage.config.digest': 'sha256:c0',
     'containerimage.digest': 'sha256:cafe',
     'containerimage.descriptor': descriptor,
     'image.name': 'app,reg/app:1',
