@@ -55,21 +55,16 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(again.stderr).not.toMatch(/ hello$/m)
   })
 
-  test('plain: a cached rebuild prints its steps in step order, as the history numbers them', async () => {
-    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\nCMD ["cat", "/one"]\n`)
+  test('plain: a fully cached rebuild prints its steps in step order, as the history numbers them', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nRUN echo three > /three\n`)
     expect((await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'ordered', '.')).code).toBe(0)
-    // Fully cached, then cached below a step that runs again.
-    for (const args of [[], ['--build-arg', 'X=1']]) {
-      if (args.length > 0) await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nARG X\nRUN echo three $X > /three\n`)
-      const r = await tsbuild(root, ctx, 'build', '--progress=plain', ...args, '-t', 'ordered', '.')
-      expect(r.code, r.stderr).toBe(0)
-      const headers = [...r.stderr.matchAll(/^#(\d+) \[(\d)\/4\] .*\n#\1 (CACHED|cache miss)/gm)].map((m) => ({ n: Number(m[1]), step: Number(m[2]), status: m[3] }))
-      expect(headers.map((h) => h.step)).toEqual([1, 2, 3, 4])
-      expect(headers.map((h) => h.n)).toEqual([...headers.map((h) => h.n)].sort((a, b) => a - b))
-      expect(headers.map((h) => h.status)).toEqual(args.length === 0 ? ['CACHED', 'CACHED', 'CACHED', 'CACHED'] : ['CACHED', 'CACHED', 'CACHED', 'cache miss'])
-      const hist = JSON.parse((await tsbuild(root, ctx, 'history', 'inspect', '^1', '--format', 'json')).stdout) as { steps: Array<{ number: number; name: string }> }
-      for (const h of headers) expect(hist.steps.find((s) => s.number === h.n)?.name).toMatch(new RegExp(`^\\[${h.step}/4\\]`))
-    }
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '-t', 'ordered', '.')
+    expect(r.code, r.stderr).toBe(0)
+    const headers = [...r.stderr.matchAll(/^#(\d+) \[(\d)\/4\] .*\n#\1 CACHED$/gm)].map((m) => ({ n: Number(m[1]), step: Number(m[2]) }))
+    expect(headers.map((h) => h.step)).toEqual([1, 2, 3, 4])
+    expect(headers.map((h) => h.n)).toEqual([...headers.map((h) => h.n)].sort((a, b) => a - b))
+    const hist = JSON.parse((await tsbuild(root, ctx, 'history', 'inspect', '^1', '--format', 'json')).stdout) as { steps: Array<{ number: number; name: string }> }
+    for (const h of headers) expect(hist.steps.find((s) => s.number === h.n)?.name).toMatch(new RegExp(`^\\[${h.step}/4\\]`))
   })
 
   test('plain: parallel stages interleave as BuildKit prints them, every block readable on its own', async () => {
