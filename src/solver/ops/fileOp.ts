@@ -1,9 +1,9 @@
 import { lchown, lstat, readdir, rm, symlink, writeFile, chmod } from 'node:fs/promises'
 import { posix } from 'node:path'
-import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
+import { canonicalJson, sha256 } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { resolveInRoot } from '../../common/pathInRoot.js'
-import { encodeOpForCache, SCRATCH_INPUT, type ChownOpt, type CopyAction as CopyActionSpec, type FileAction, type FileOp } from '../../llb/index.js'
+import { encodeOpForCache, SCRATCH_INPUT, type ChownOpt, type FileAction, type FileOp } from '../../llb/index.js'
 import type { Snapshotter } from '../../cache/snapshots/index.js'
 import type { CacheRecord } from '../../cache/index.js'
 import { checksumSnapshot, PatternMatcher } from '../context/index.js'
@@ -13,7 +13,6 @@ import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../schedul
 import { copyAction, mkdirInRoot, type Owner } from './file/copy.js'
 import { compileGoPattern } from './file/glob.js'
 import { parseModeSpec } from './file/mode.js'
-import { checksumSelection, SourceChecksumMemo } from './file/sourceChecksum.js'
 import { withView, withWritable } from './mounted.js'
 import { contextOf, layersOf } from './types.js'
 
@@ -40,11 +39,7 @@ export class FileOpRunner implements OpRunner {
     const deps: CacheDep[] = this.op.inputs.map((_, i) => {
       const copies = this.op.actions.filter((a) => a.secondaryInput === i && a.action.type === 'copy')
       const selectors = copies.map((a) => (a.action.type === 'copy' ? a.action.src : ''))
-      if (!this.deps.inputIsLocal[i]) {
-        if (selectors.length === 0) return {}
-        if (!this.isCopySourceOnly(i)) return { selector: selectors.join('\0') }
-        return { selector: selectors.join('\0'), computeDigest: async (input: Result) => await this.checksumSources(input, copies) }
-      }
+      if (!this.deps.inputIsLocal[i]) return selectors.length > 0 ? { selector: selectors.join('\0') } : {}
       return {
         computeDigest: async (input: Result) => {
           const ctx = contextOf(input)!
@@ -62,41 +57,6 @@ export class FileOpRunner implements OpRunner {
       }
     })
     return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps, explain }
-  }
-
-  /**
-   * An input read only by COPY (`COPY --from=stage`) is keyed by the checksum
-   * of the files it selects, as BuildKit does: when the stage re-runs but
-   * those files come out the same, this step and the ones after it still hit.
-   * An input that is also the base of an action keeps its cache key.
-   */
-  private isCopySourceOnly (i: number): boolean {
-    return this.op.actions.every((a) => a.input !== i && (a.secondaryInput !== i || a.action.type === 'copy'))
-  }
-
-  private async checksumSources (input: Result, copies: readonly FileAction[]): Promise<Digest> {
-    const selections = copies.map((fa) => {
-      const c = fa.action as CopyActionSpec
-      return { src: c.src, followSymlinks: c.followSymlink, allowWildcard: c.allowWildcard, allowEmptyWildcard: c.allowEmptyWildcard, excludePatterns: c.excludePatterns }
-    })
-    const memo = new SourceChecksumMemo(this.deps.stateDir)
-    // Only committed snapshot names identify the files; anything else is checksummed afresh.
-    const memoKey = contextOf(input) === undefined && input.layers !== undefined ? SourceChecksumMemo.keyOf(input.layers, { selections }) : undefined
-    const known = memoKey !== undefined ? await memo.get(memoKey) : undefined
-    if (known !== undefined) return known
-    // Only now are the layers needed on disk (an imported cache hit is fetched here).
-    const layers = await layersOf(input)
-    const sums = await withView(this.deps.snapshotter, this.deps.stateDir, layers, async (root) => {
-      const out: Digest[] = []
-      for (const sel of selections) {
-        const exclude = sel.excludePatterns.length > 0 ? new PatternMatcher([...sel.excludePatterns]) : undefined
-        out.push(await checksumSelection(root, { ...sel, ...(exclude !== undefined ? { exclude: (rel: string) => exclude.matches(rel) } : {}) }))
-      }
-      return out
-    })
-    const digest = sha256(canonicalJson(sums))
-    if (memoKey !== undefined) await memo.put(memoKey, digest)
-    return digest
   }
 
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {
