@@ -9,6 +9,7 @@ Build an image from a Dockerfile:
       --target STAGE         Build up to this stage
   -o, --output SPEC          type=oci|docker|local|tar|image|registry,...
       --push                 Shorthand for --output=type=registry
+      --load                 Keep the image in tsbuild's image store (no docker daemon)
       --cache-from SPEC      External cache sources (repeatable)
       --cache-to SPEC        Cache export destinations (repeatable)
       --no-cache             Do not use the cache

@@ -61,7 +61,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   // In the event stream as BuildKit's SolveStatus carries them (rawjson shows them; the CLI's views print a summary instead).
   for (const f of checks.findings) opts.onEvent(findingEvent(f, Date.now()))
   if (checks.isError && checks.findings.length > 0) {
-    throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`, { hint: 'run with --check to see each finding with its Dockerfile lines' })
+    throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`)
   }
   checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
   await services.executor.checkInstalled().catch((err: unknown) => {
