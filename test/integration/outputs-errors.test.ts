@@ -33,7 +33,7 @@ async function buildToFile (args: readonly string[], out: string): Promise<{ cod
   try {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, TSBUILD_ROOT: root }, stdio: ['ignore', fh.fd, 'pipe'] })
     let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => { stderr += c })
     const code = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve) })
     return { code, stderr }
   } finally {
@@ -128,7 +128,7 @@ describe('bad destinations', () => {
   test('doctor names a state dir that is a file', async () => {
     const r = await runTsbuild(['doctor'], { root: file, cwd: dir, timeoutMs: 60_000 })
     expect(r.code).toBe(1)
-    expect(r.stdout + r.stderr).toMatch(/state-dir\s+\S+\/FILE: is a file, not a directory/)
+    expect(r.stdout + r.stderr).toMatch(/state-dir\s+\S+\/FILE is a file, not a directory/)
     expect(r.stdout + r.stderr).not.toContain('EEXIST')
   }, 70_000)
 })

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { access, mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { detectSnapshotter, resolveStateDir } from '../../cache/index.js'
 import { describeFsError, ensureDir, isFsError } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
@@ -122,8 +122,10 @@ async function checkStateDir (dir: string): Promise<DoctorCheck> {
     }
   } catch (err) {
     // ensureDir's message already names the path and says why (a file in the way, permission denied …).
-    const why = isFsError(err) ? `${dir} is not writable: ${describeFsError(err)}` : (err as Error).message
-    return { name: 'state-dir', status: 'fail', detail: why, hint: 'set TSBUILD_ROOT to a writable directory' }
+    const message = isFsError(err) ? describeFsError(err) : (err as Error).message
+    const why = message.startsWith(`${resolve(dir)}: `) ? message.slice(resolve(dir).length + 2) : message
+    const detail = why.startsWith('is a file') ? `${dir} ${why}` : `${dir} is not writable: ${why}`
+    return { name: 'state-dir', status: 'fail', detail, hint: 'set TSBUILD_ROOT to a writable directory' }
   }
   const fs = await statfs(dir)
   const free = fs.bavail * fs.bsize
