@@ -41,6 +41,9 @@ export async function prepareStdoutOutput (outputs: readonly string[], stdout: {
     flush: async (out) => {
       try {
         await pipeline(createReadStream(file), out, { end: false })
+      } catch (err) {
+        // The reader went away (`| head -c …`): what it wanted it has; not a build failure.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err
       } finally {
         await discard()
       }
