@@ -128,6 +128,7 @@ export class RuncExecutor {
     const bundle = join(this.stateDir, 'executor', id)
     const rootfs = join(bundle, 'rootfs')
     const hostMounted: string[] = []
+    let isReaped = false
     await mkdir(rootfs, { recursive: true })
     await mkdir(this.runcRoot, { recursive: true })
     try {
@@ -157,6 +158,7 @@ export class RuncExecutor {
       await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2))
       try {
         const exitCode = await this.runContainer(id, bundle, req)
+        isReaped = true
         if (exitCode.code !== 0) {
           const startError = await runcError(join(bundle, 'runc.log'))
           if (startError !== undefined) throw new ExecStartError(req.args, startError)
@@ -167,7 +169,9 @@ export class RuncExecutor {
       }
       return { exitCode: 0 }
     } finally {
-      await runCommand(this.runcBinary, ['--root', this.runcRoot, 'delete', '--force', id]).catch(() => undefined)
+      // `runc run` deletes the container when its process exits; only a run
+      // that was cut short (cancelled, failed to spawn) can leave one behind.
+      if (!isReaped) await runCommand(this.runcBinary, ['--root', this.runcRoot, 'delete', '--force', id]).catch(() => undefined)
       for (const target of hostMounted.reverse()) await unmountAll(target).catch(() => undefined)
       await rm(bundle, { recursive: true, force: true }).catch(() => undefined)
     }
