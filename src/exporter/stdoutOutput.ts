@@ -12,6 +12,8 @@ export interface StdoutOutput {
   outputs: string[]
   /** True when one output is stdout: nothing else may be written there. */
   isStdout: boolean
+  /** Names a reported output the way the user gave it: the temp file back to `-`. */
+  shown: (text: string) => string
   /** After a successful build: copy the archive to stdout, then remove the temp file. */
   flush: (stdout: NodeJS.WritableStream) => Promise<void>
   /** After a failed build: remove the temp file; stdout stays empty. */
@@ -26,7 +28,7 @@ export interface StdoutOutput {
  */
 export async function prepareStdoutOutput (outputs: readonly string[], stdout: { isTTY?: boolean }): Promise<StdoutOutput> {
   const toStdout = outputs.filter((o) => { const s = parseOutputSpec(o); return 'dest' in s && s.dest === '-' })
-  if (toStdout.length === 0) return { outputs: [...outputs], isStdout: false, flush: async () => {}, discard: async () => {} }
+  if (toStdout.length === 0) return { outputs: [...outputs], isStdout: false, shown: (t) => t, flush: async () => {}, discard: async () => {} }
   if (toStdout.length > 1) throw new TsbuildError('USAGE', `only one output can write to stdout (dest=-), got ${toStdout.length}: ${toStdout.join(' and ')}`)
   if (stdout.isTTY === true) {
     throw new TsbuildError('USAGE', `refusing to write the ${JSON.stringify(toStdout[0])} archive to a terminal`, { hint: 'redirect stdout (tsbuild build -o - . > out.tar) or give a file: dest=out.tar' })
@@ -37,6 +39,7 @@ export async function prepareStdoutOutput (outputs: readonly string[], stdout: {
   return {
     outputs: outputs.map((o) => (o === toStdout[0] ? withOutputDest(o, file) : o)),
     isStdout: true,
+    shown: (t) => t.split(file).join('-'),
     discard,
     flush: async (out) => {
       try {

@@ -44,9 +44,12 @@ async function buildToFile (args: readonly string[], out: string): Promise<{ cod
 describe('stdout as the destination', () => {
   test('-o - writes a tar of the filesystem, readable by tar -t', async () => {
     const out = join(await freshDir('tsb-stdout-'), 'fs.tar')
-    const r = await buildToFile(['build', '-o', '-', ctx], out)
+    const meta = join(await freshDir('tsb-meta-'), 'meta.json')
+    const r = await buildToFile(['build', '-o', '-', '--metadata-file', meta, ctx], out)
     expect(r.code, r.stderr).toBe(0)
     expect((await run('tar', ['-tf', out])).stdout.split('\n')).toContain('hello.txt')
+    // Reported as given, not as the temp file the archive went through.
+    expect(JSON.parse(await readFile(meta, 'utf8')).outputs).toEqual(['tar:-'])
     expect((await run('tar', ['-xOf', out, 'hello.txt'])).stdout).toBe('hello\n')
   })
 

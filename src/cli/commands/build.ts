@@ -34,6 +34,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   // `-o -` / `dest=-`: the archive goes through a temp file and reaches stdout only after a successful build.
   const { prepareStdoutOutput } = await import('../../exporter/index.js')
   const stdoutOutput = await prepareStdoutOutput(req.outputs, io.stdout)
+  const givenOutputs = req.outputs
   req.outputs = stdoutOutput.outputs
   // tty and plain print check findings as one summary after the build; rawjson streams them as events.
   // When check=error=true stops the build, each finding is printed with its lines before the error.
@@ -43,7 +44,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     findings.push(e)
     return req.progress === 'rawjson'
   }
-  const history = await startHistory(req, stateDir)
+  const history = await startHistory({ ...req, outputs: givenOutputs }, stateDir)
   let result
   try {
     result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); if (isShown(e)) progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
@@ -64,7 +65,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     const { formatExplanations } = await import('../../solver/explain/index.js')
     io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
   }
-  const ex = result.exported
+  const ex = result.exported !== undefined ? { ...result.exported, outputs: result.exported.outputs.map(stdoutOutput.shown) } : undefined
   await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
   if (req.metadataFile !== undefined) {
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
