@@ -67,6 +67,17 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     for (const h of headers) expect(hist.steps.find((s) => s.number === h.n)?.name).toMatch(new RegExp(`^\\[${h.step}/4\\]`))
   })
 
+  test('plain: a partly cached rebuild lists the cached steps below a hit (FROM first) before the steps that run', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo one > /one\nRUN echo two > /two\nCOPY f.txt /f\nRUN cat /f\n`)
+    await writeFile(join(ctx, 'f.txt'), '1\n')
+    expect((await tsbuild(root, ctx, 'build', '--progress=plain', '.')).code).toBe(0)
+    await writeFile(join(ctx, 'f.txt'), '2\n')
+    const r = await tsbuild(root, ctx, 'build', '--progress=plain', '.')
+    expect(r.code, r.stderr).toBe(0)
+    const steps = [...r.stderr.matchAll(/^#\d+ \[(\d)\/5\] /gm)].map((m) => Number(m[1]))
+    expect(steps).toEqual([1, 2, 3, 4, 5])
+  })
+
   test('plain: parallel stages interleave as BuildKit prints them, every block readable on its own', async () => {
     const stage = (name: string): string => `FROM ${busybox} AS ${name}\nRUN for i in 1 2 3 4 5; do echo ${name}-$i; sleep 0.2; done > /dev/stderr; echo ${name} > /${name}\n`
     const { root, ctx } = await project(`${stage('left')}${stage('right')}FROM ${busybox}\nCOPY --from=left /left /\nCOPY --from=right /right /\n`)

@@ -40,6 +40,7 @@ export class Scheduler {
   private readonly keys = new Map<Digest, Promise<CacheKey>>()
   private readonly keyed = new Map<Digest, SolverVertex>()
   private readonly results = new Map<Digest, Promise<SolvedVertex>>()
+  private readonly reportedCached = new Set<Digest>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly abort = new AbortController()
   private readonly execSlots: Semaphore
@@ -86,7 +87,7 @@ export class Scheduler {
    */
   private async reportSkippedAsCached (): Promise<void> {
     const skipped = [...this.keyed.values()].reverse().filter((v) => !this.results.has(v.digest))
-    for (const v of skipped) this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+    for (const v of skipped) this.emitCached(v)
     // Such a step still has its local record; whoever streams a cache export
     // (mode=max keeps every step) is told of it as of a cached result.
     const onSolved = this.opts.onSolved
@@ -97,6 +98,33 @@ export class Scheduler {
       const rec = await this.opts.records.get(key)
       if (rec !== undefined) onSolved(v, { key, result: v.op.load(rec), cached: true })
     }
+  }
+
+  /** Each vertex is reported cached once, whether it hit or sat below a hit. */
+  private emitCached (v: SolverVertex): void {
+    if (this.reportedCached.has(v.digest)) return
+    this.reportedCached.add(v.digest)
+    this.opts.emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+  }
+
+  /**
+   * The steps below a cache hit that nothing has asked to solve (yet) are
+   * reported cached at the hit, bottom first, so progress lists a partly
+   * cached build in step order rather than leaving `FROM` to the very end.
+   */
+  private reportBelowHit (hit: SolverVertex): void {
+    const below: SolverVertex[] = []
+    const seen = new Set<Digest>()
+    const walk = (v: SolverVertex): void => {
+      for (const input of v.inputs) {
+        if (seen.has(input.digest) || this.results.has(input.digest) || !this.keyed.has(input.digest)) continue
+        seen.add(input.digest)
+        walk(input)
+        below.push(input)
+      }
+    }
+    walk(hit)
+    for (const v of below) this.emitCached(v)
   }
 
   private async drain (): Promise<void> {
@@ -179,13 +207,15 @@ export class Scheduler {
       if (rec !== undefined) {
         const result = v.op.load(rec)
         await records.touch(key)
-        emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+        this.emitCached(v)
+        this.reportBelowHit(v)
         return { key, result, cached: true }
       }
       const hit = await this.opts.remote?.lookup(key)
       if (hit !== undefined) {
         const result: Result = { ...v.op.load({ key, layers: hit.layers, createdAt: new Date().toISOString() }), ensure: hit.ensure }
-        emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'cached', time: Date.now() })
+        this.emitCached(v)
+        this.reportBelowHit(v)
         return { key, result, cached: true }
       }
     }
