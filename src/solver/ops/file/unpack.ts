@@ -15,22 +15,55 @@ const loadTar = (): typeof tar => createRequire(import.meta.url)('tar-stream') a
 
 type Compression = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none'
 
-/** Detect an archive by its content, as ADD does (the file name does not matter). */
+/**
+ * Detect an archive by its content, as ADD does (the file name does not
+ * matter): a tar, plain or compressed. A compressed file whose content is not
+ * a tar (`gzip file.txt`) is not an archive; ADD copies it as it is.
+ */
 export async function detectArchive (path: string): Promise<Compression | undefined> {
   const fh = await open(path, 'r')
+  let compression: Compression
   try {
     const buf = Buffer.alloc(512)
     const { bytesRead } = await fh.read(buf, 0, 512, 0)
     const b = buf.subarray(0, bytesRead)
-    if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip'
-    if (b.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2'
-    if (b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz'
-    if (b.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return 'zstd'
-    if (bytesRead >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar') return 'none'
-    return undefined
+    if (b[0] === 0x1f && b[1] === 0x8b) compression = 'gzip'
+    else if (b.subarray(0, 3).toString('latin1') === 'BZh') compression = 'bzip2'
+    else if (b.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) compression = 'xz'
+    else if (b.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) compression = 'zstd'
+    else return isTarHeader(b) ? 'none' : undefined
   } finally {
     await fh.close()
   }
+  return isTarHeader(await firstDecompressedBlock(path, compression)) ? compression : undefined
+}
+
+/** A tar header block: `ustar` magic, or (old v7 tars) a checksum that matches. */
+function isTarHeader (b: Buffer): boolean {
+  if (b.length < 512) return false
+  if (b.subarray(257, 262).toString('latin1') === 'ustar') return true
+  const stored = Number.parseInt(b.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8)
+  if (!Number.isFinite(stored) || b[0] === 0) return false
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!
+  return sum === stored
+}
+
+/** The first 512 bytes of the decompressed content (fewer when it is shorter, or cannot be decompressed). */
+async function firstDecompressedBlock (path: string, c: Compression): Promise<Buffer> {
+  const stream = decompressed(path, c)
+  const parts: Buffer[] = []
+  let have = 0
+  try {
+    for await (const chunk of stream) {
+      parts.push(chunk as Buffer)
+      have += (chunk as Buffer).length
+      if (have >= 512) break
+    }
+  } catch { /* corrupt: not a tar we can read */ } finally {
+    stream.destroy()
+  }
+  return Buffer.concat(parts).subarray(0, 512)
 }
 
 export async function isArchive (path: string): Promise<boolean> {
@@ -40,6 +73,13 @@ export async function isArchive (path: string): Promise<boolean> {
 function decompressed (path: string, c: Compression): Readable {
   const src = createReadStream(path)
   if (c === 'none') return src
+  const out = decompressor(src, path, c)
+  // Whoever stops reading early (a peek at the first block) closes the file too.
+  out.on('close', () => src.destroy())
+  return out
+}
+
+function decompressor (src: Readable, path: string, c: Exclude<Compression, 'none'>): Readable {
   if (c === 'gzip') return src.pipe(createGunzip())
   if (c === 'zstd') {
     // Loaded lazily: a native module most builds never need.
@@ -55,13 +95,17 @@ function decompressed (path: string, c: Compression): Readable {
 }
 
 /**
- * Extract a local archive into `dest` inside `root`. Each entry is resolved
- * inside the root, so neither `../` names nor symlinks planted by the archive
- * itself can place a file outside it.
+ * Extract a local archive into `dest` inside `root`, as Docker does: the
+ * destination directory is the archive's root. A name that climbs out of it
+ * (`../../etc/passwd`) is refused, and symlinks, whether planted by the
+ * archive or already there, resolve with the destination as `/`, so no entry
+ * lands anywhere else in the image (nor, a fortiori, on the host).
  */
 export async function unpackArchive (archive: string, root: string, dest: string, owner: Owner | undefined): Promise<void> {
   const compression = await detectArchive(archive)
   if (compression === undefined) throw new Error(`${archive} is not an archive`)
+  const destDir = await resolveInRoot(root, dest, { followFinal: true })
+  await mkdir(destDir, { recursive: true })
   const extract = loadTar().extract()
   const dirTimes: Array<[string, Date]> = []
   const source = decompressed(archive, compression)
@@ -69,7 +113,7 @@ export async function unpackArchive (archive: string, root: string, dest: string
   source.pipe(extract as unknown as NodeJS.WritableStream)
   try {
     for await (const entry of extract) {
-      await handleEntry(entry.header, entry as unknown as NodeJS.ReadableStream & AsyncIterable<Buffer>, root, dest, owner, dirTimes)
+      await handleEntry(entry.header, entry as unknown as NodeJS.ReadableStream & AsyncIterable<Buffer>, destDir, owner, dirTimes, archive)
     }
   } catch (err) {
     source.destroy()
@@ -79,9 +123,19 @@ export async function unpackArchive (archive: string, root: string, dest: string
   for (const [p, t] of dirTimes.reverse()) await lutimes(p, t, t).catch(() => {})
 }
 
-async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & AsyncIterable<Buffer>, root: string, dest: string, owner: Owner | undefined, dirTimes: Array<[string, Date]>): Promise<void> {
-  const name = posix.join(dest, h.name)
-  const parent = await resolveInRoot(root, posix.dirname(name))
+/** An entry name inside the archive's root; one that climbs out of it is an error, as in Docker. */
+function entryPath (name: string, archive: string): string {
+  const clean = posix.normalize(`/${name}`)
+  if (posix.normalize(name).startsWith('../') || posix.normalize(name) === '..') {
+    throw new TsbuildError('PATH_ESCAPE', `cannot extract ${posix.basename(archive)}: entry ${JSON.stringify(name)} would be written outside the destination`)
+  }
+  return clean
+}
+
+async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & AsyncIterable<Buffer>, destDir: string, owner: Owner | undefined, dirTimes: Array<[string, Date]>, archive: string): Promise<void> {
+  const name = entryPath(h.name, archive)
+  if (name === '/') { stream.resume(); return } // `./` itself: the destination already exists
+  const parent = await resolveInRoot(destDir, posix.dirname(name))
   await mkdir(parent, { recursive: true })
   const target = posix.join(parent, posix.basename(name))
   const uid = owner?.uid ?? h.uid ?? 0
@@ -105,7 +159,7 @@ async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & Async
     await symlink(h.linkname ?? '', target)
     stream.resume()
   } else if (h.type === 'link') {
-    await link(await resolveInRoot(root, posix.join(dest, h.linkname ?? ''), { followFinal: false }), target)
+    await link(await resolveInRoot(destDir, entryPath(h.linkname ?? '', archive), { followFinal: false }), target)
     stream.resume()
     return
   } else {
