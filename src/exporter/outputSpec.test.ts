@@ -32,6 +32,7 @@ describe('parseOutputSpec', () => {
     ['type=local,dest=x,compression=gzip', /unknown key "compression" for type=local/],
     ['type=oci,type=docker,dest=x', /given twice/],
     ['type=oci,tar=false,dest=-', /tar=false writes a directory, and stdout \(dest=-\) is not one/],
+    ['type=local,dest=-', /type=local writes a directory, and stdout \(dest=-\) is not one; use type=tar/],
   ])('rejects %s', (spec, why) => {
     let err: unknown
     try { parseOutputSpec(spec) } catch (e) { err = e }

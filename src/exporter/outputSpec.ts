@@ -63,7 +63,9 @@ export function parseOutputSpec (spec: string): OutputSpec {
     return d
   }
   switch (t) {
-    case 'local': return { type: t, dest: dest() }
+    case 'local':
+      if (dest() === '-') throw usage(spec, 'type=local writes a directory, and stdout (dest=-) is not one; use type=tar for a tar on stdout')
+      return { type: t, dest: dest() }
     case 'tar': return { type: t, dest: dest() }
     case 'oci': {
       const tar = parseBool(spec, fields, 'tar', true)

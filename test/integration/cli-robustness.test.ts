@@ -37,6 +37,7 @@ describe.skipIf(!isRoot)('closed pipes and killed builds (RUN needs root for run
   test.each([
     ['history logs ^1', ['history', 'logs', '^1']],
     ['history logs ^1 2', ['history', 'logs', '^1', '2']],
+    ['save -o - robust-logs', ['save', '-o', '-', 'robust-logs']],
   ])('%s | head -1 exits 0 without a stack trace', async (_name, args) => {
     const { child, done } = spawnTsbuild(args, { root })
     child.stdout!.once('data', () => { child.stdout!.destroy() })

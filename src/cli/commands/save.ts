@@ -43,13 +43,22 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
   if (format === 'oci') {
     if (getString(p, 'platform') !== undefined) throw new TsbuildError('USAGE', '--platform applies to --format docker; an OCI archive holds every platform')
-    await writeOciArchive(content, { mediaType, digest, size }, dest, out)
-    return 0
+    return await readerMayLeave(writeOciArchive(content, { mediaType, digest, size }, dest, out))
   }
   const platformFlag = getString(p, 'platform')
   const manifest = isIndexDescriptor(stored.descriptor) || platformFlag !== undefined
     ? (await resolveManifest(content, stored.descriptor, { imageName: displayName(stored.name), ...(platformFlag !== undefined ? { platform: parsePlatform(platformFlag) } : {}) })).descriptor
     : { mediaType, digest, size }
-  await writeDockerArchive(content, manifest, dest, out)
+  return await readerMayLeave(writeDockerArchive(content, manifest, dest, out))
+}
+
+/** `tsbuild save … | head -c N`: a reader that stops early has what it wanted; that is not an error. */
+async function readerMayLeave (writing: Promise<unknown>): Promise<number> {
+  try {
+    await writing
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ERR_STREAM_DESTROYED') return 0
+    throw err
+  }
   return 0
 }

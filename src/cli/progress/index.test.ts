@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import type { StepRecord } from '../../cache/history/index.js'
 import type { Digest } from '../../common/digest.js'
-import { buildMetadata, resolveProgressMode, summarizeRequest } from './index.js'
+import { buildMetadata, createProgress, resolveProgressMode, summarizeRequest } from './index.js'
 import type { BuildRequest } from '../../engine/request.js'
 
 describe('resolveProgressMode', () => {
@@ -53,5 +53,19 @@ test('buildMetadata: buildx keys, build ref and each vertex step with its cache 
       { step: 1, digest: 'sha256:aa', name: '[1/2] FROM busybox', cache: 'hit', status: 'cached' },
       { step: 2, digest: 'sha256:bb', name: '[2/2] RUN make', cache: 'miss', missReason: 'no cache record for this step', status: 'completed', durationMs: 1200 },
     ],
+  })
+})
+
+describe('createProgress', () => {
+  test('tty on a pty that reports 0 columns is drawn 80 wide, as BuildKit does', () => {
+    let text = ''
+    const stderr = { isTTY: true, columns: 0, rows: 0, write: (s: string) => { text += s; return true } }
+    const p = createProgress('tty', { stderr, stdout: stderr, env: { NO_COLOR: '1' } } as never)
+    const name = '[linux/amd64 2/5] RUN echo a-step-name-that-is-long-enough-to-be-cut'
+    p.handle({ type: 'vertex', digest: 'sha256:1' as Digest, name, status: 'started', time: 1 })
+    p.handle({ type: 'vertex', digest: 'sha256:1' as Digest, name, status: 'completed', time: 2 })
+    p.close()
+    expect(text).toContain(name)
+    expect(text).toContain('FINISHED')
   })
 })

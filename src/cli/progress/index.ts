@@ -36,8 +36,9 @@ export function createProgress (mode: ProgressMode, io: CommandIo): Progress {
     case 'rawjson':
       return { handle: (e) => { io.stderr.write(encodeRawJson(e) + '\n') }, close: () => {} }
     case 'tty': {
+      // A pty that reports 0 columns (`script -c`, some CI runners) is drawn 80 wide, as BuildKit does.
       const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== ''
-      const t = new TtyPrinter(io.stderr, { color: !noColor, columns: () => io.stderr.columns ?? 80 })
+      const t = new TtyPrinter(io.stderr, { color: !noColor, columns: () => io.stderr.columns || 80 })
       const ordered = new CachedStepOrder((e) => t.handle(e))
       return { handle: (e) => ordered.handle(e), close: (err) => { ordered.flush(); t.close(err !== undefined) } }
     }
