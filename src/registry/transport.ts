@@ -1,3 +1,4 @@
+import { badPortHint, isFetchBadPort } from '../common/fetchPorts.js'
 import { TsbuildError } from '../common/errors.js'
 import { Authorizer, repositoryScope } from './auth.js'
 import type { CredentialStore } from './credentials.js'
@@ -69,6 +70,9 @@ export class RegistryTransport {
         res = await this.fetch(url, { method: req.method, headers, body: req.body, signal: req.signal, redirect: 'follow' })
       } catch (err) {
         throwIfAborted(req.signal, image)
+        if (isFetchBadPort(err)) {
+          throw new TsbuildError('UNAVAILABLE', `${image}: cannot connect to registry ${ref.registry}: bad port`, { cause: err, hint: badPortHint(url.port) })
+        }
         if (isRetryableError(err) && attempt < this.retry.attempts) {
           await sleep(backoffDelay(this.retry, attempt), req.signal)
           continue

@@ -85,6 +85,17 @@ describe('retries', () => {
     expect(resets).toBe(2)
   })
 
+  test('a registry on a port Node\'s fetch blocks (6000) fails at once, saying why', async () => {
+    const c = new RegistryClient({ auth: anonymousCredentials, retry: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 1000 } })
+    const started = Date.now()
+    let err: unknown
+    try { await c.resolve('127.0.0.1:6000/x/y:1', amd64) } catch (e) { err = e }
+    expect(hasCode(err, 'UNAVAILABLE')).toBe(true)
+    expect((err as Error).message).toMatch(/cannot connect to registry 127\.0\.0\.1:6000: bad port/)
+    expect((err as { hint?: string }).hint).toMatch(/port 6000 is on the Fetch standard's list of blocked ports/)
+    expect(Date.now() - started).toBeLessThan(900) // not retried
+  })
+
   test('a registry that is down is UNAVAILABLE naming the image', async () => {
     const host = `127.0.0.1:${await freePort()}`
     const c = new RegistryClient({ auth: anonymousCredentials, retry: fastRetry })

@@ -1,3 +1,4 @@
+import { badPortHint, isFetchBadPort } from '../../../common/fetchPorts.js'
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { chmod, chown, copyFile, mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises'
@@ -98,6 +99,7 @@ export class HttpSource implements OpRunner {
       res = await this.deps.fetch(url, { headers, signal: ctx.signal, redirect: 'follow' })
     } catch (err) {
       if (ctx.signal.aborted) throw new TsbuildError('CANCELLED', `download of ${url} was cancelled`, { cause: err })
+      if (isFetchBadPort(err)) throw new TsbuildError('UNAVAILABLE', `cannot download ${url}: bad port`, { cause: err, hint: badPortHint(new URL(url).port) })
       throw new TsbuildError('UNAVAILABLE', `cannot download ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err })
     }
     if (res.status === 304 && previousIsUsable) {
