@@ -58,6 +58,10 @@ describe('tsbuild du and prune', () => {
     expect(usage.total).toBe(usage.records.size + usage.snapshots.size + usage.blobs.size + usage.cacheMounts.size)
     const text = (await buildOk(['du', '--verbose'], { root })).stdout
     expect(text).toMatch(/RUN head -c 1000000/)
+    // Each step shows what it added (its own layer), as buildx does, not 0B for everything under a later step.
+    const step = usage.perRecord.find((r) => r.description?.includes('head -c 1000000'))
+    expect(step?.size).toBeGreaterThanOrEqual(1000000)
+    expect(text).toMatch(/RUN head -c 1000000 \/dev\/urandom > \/one\s+1\.\d+MB\s+false\s/)
     expect(text).toMatch(/^Reclaimable:/m)
   })
 

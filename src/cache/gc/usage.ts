@@ -11,6 +11,10 @@ export interface RecordUsage {
   exclusiveSize: number
   /** Snapshots in its chain that other records use too (counted once in totals). */
   sharedSize: number
+  /** What this step added: the size of its own (top) layer, as `buildx du --verbose` shows a record. */
+  size: number
+  /** Another record has the same top layer (equal results under different keys). */
+  isShared: boolean
 }
 
 export interface UsageSummary {
@@ -67,9 +71,14 @@ export function summarizeUsage (inv: Inventory, now: number = Date.now()): Usage
     count: inv.cacheMounts.length, size: sum(inv.cacheMounts.map((m) => m.size)),
     reclaimable: sum(inv.cacheMounts.filter((m) => mountIds.has(m.id)).map((m) => m.size)),
   }
+  const tops = new Map<string, number>()
+  for (const r of inv.records) { const top = r.layers.at(-1); if (top !== undefined) tops.set(top, (tops.get(top) ?? 0) + 1) }
   const perRecord = inv.records.map((r) => {
     const chain = [...chains.get(r.key)!]
+    const top = r.layers.at(-1)
     return {
+      size: top === undefined ? 0 : sizeOf(top),
+      isShared: top !== undefined && (tops.get(top) ?? 0) > 1,
       key: r.key, lastUsedMs: r.lastUsedMs, ...(r.description !== undefined ? { description: r.description } : {}),
       exclusiveSize: sum(chain.filter((n) => users.get(n) === 1).map(sizeOf)),
       sharedSize: sum(chain.filter((n) => (users.get(n) ?? 0) > 1).map(sizeOf)),

@@ -34,8 +34,9 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     return 0
   }
   if (getBool(p, 'verbose')) {
+    // As buildx: each record's own layer, and whether another record has the same one.
     const rows = usage.perRecord.map((r) => [
-      r.key.slice(7, 19), r.description ?? '', formatSize(r.exclusiveSize), r.sharedSize > 0 ? formatSize(r.sharedSize) : '-', ago(r.lastUsedMs),
+      r.key.slice(7, 19), r.description ?? '', formatSize(r.size), String(r.isShared), ago(r.lastUsedMs),
     ])
     table(io, [['ID', 'STEP', 'SIZE', 'SHARED', 'LAST USED'], ...rows])
     io.stdout.write('\n')
