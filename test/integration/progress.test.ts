@@ -220,10 +220,11 @@ describe('errors before any step runs', () => {
   })
 
   test('a registry error names the image and the cause', async () => {
-    const { root, ctx } = await project('FROM 127.0.0.1:1/nothing:here\n')
+    // 65535: outside the ephemeral range, so nothing listens there (port 1 is one Node's fetch refuses outright).
+    const { root, ctx } = await project('FROM 127.0.0.1:65535/nothing:here\n')
     const r = await tsbuild(root, ctx, 'build', '--progress=plain', '.')
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/ERROR: .*127\.0\.0\.1:1\/nothing:here.*(unreachable|refused)/)
+    expect(r.stderr).toMatch(/ERROR: .*127\.0\.0\.1:65535\/nothing:here.*(unreachable|refused)/)
   })
 })
 
