@@ -3,7 +3,7 @@
 // tsbuild's bars. Needs root (RUN steps use runc), `npm run build` first
 // (the npm script does it), gzip, zstd, /usr/bin/time and docker-registry.
 //   node bench/run.mjs [--only frontend,context,export,pull,solver] [--quick]
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
@@ -44,8 +44,25 @@ async function runScenario (name) {
   return { result }
 }
 
+/**
+ * How fast this machine is right now: the median wall time of `node -e 0`.
+ * Shared VMs swing by tens of percent between minutes; the figures next to
+ * this one are read against it.
+ */
+function nodeStartMs () {
+  const times = []
+  for (let i = 0; i < 11; i++) {
+    const t0 = performance.now()
+    spawnSync(process.execPath, ['-e', '0'])
+    times.push(performance.now() - t0)
+  }
+  return times.sort((a, b) => a - b)[5]
+}
+
+const startBefore = nodeStartMs()
 const outcomes = {}
 for (const name of selected) outcomes[name] = await runScenario(name)
+const startAfter = nodeStartMs()
 
 // One row per figure: [scenario, measure, value, bar, pass?]; pass is undefined where there is no bar.
 const rows = []
@@ -53,6 +70,7 @@ const row = (scenario, measure, value, bar = '', pass = undefined) => rows.push(
 const ms = (s) => `${(s * 1000).toFixed(0)} ms`
 const mib = (x) => `${x.toFixed(0)} MiB`
 
+row('machine', '`node -e 0` (median of 11), before and after', `${startBefore.toFixed(0)} ms, ${startAfter.toFixed(0)} ms`)
 for (const [name, o] of Object.entries(outcomes)) {
   if (o.error !== undefined) { row(name, 'run', o.error, '', false); continue }
   const r = o.result
