@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { lstat, readdir, rm } from 'node:fs/promises'
+import { lstat, lutimes, readdir, rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { cleanRelative } from '../../cache/snapshots/index.js'
@@ -33,7 +33,10 @@ export async function findMountStubs (rootfs: string, destinations: readonly str
 }
 
 export async function removeMountStubs (stubs: readonly MountStub[]): Promise<void> {
-  // Deepest first, so a stub inside another stub's parent is gone before the parent's mtime is reset.
+  // Every stub goes first, then each parent's times are put back once:
+  // several stubs share a parent (/proc, /dev and /sys all sit in `/`), and
+  // setting a directory's times changes no other directory's.
+  const parents = new Map<string, MountStub>()
   for (const stub of [...stubs].sort((a, b) => b.path.length - a.path.length)) {
     const st = await lstat(stub.path).catch(() => undefined)
     if (st === undefined) continue
@@ -43,8 +46,9 @@ export async function removeMountStubs (stubs: readonly MountStub[]): Promise<vo
     } else if (st.isFile() && st.size === 0) {
       await rm(stub.path)
     } else continue
-    await restoreTimes(stub.parent, stub.parentAtimeNs, stub.parentMtimeNs).catch(() => undefined)
+    if (!parents.has(stub.parent)) parents.set(stub.parent, stub)
   }
+  for (const stub of parents.values()) await restoreTimes(stub.parent, stub.parentAtimeNs, stub.parentMtimeNs).catch(() => undefined)
 }
 
 // runc creates nested mount points (/dev/pts inside a new /dev); those count as empty.
@@ -56,9 +60,13 @@ async function isEmptyTree (dir: string): Promise<boolean> {
   return true
 }
 
-// Node's utimes rounds to microseconds; differs compare nanoseconds, so touch sets them exactly.
+/**
+ * Node's utimes rounds to microseconds, which is fine for the atime; the
+ * differ compares mtimes to the nanosecond, so `touch` then sets that exactly.
+ */
 async function restoreTimes (path: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
-  const stamp = (ns: bigint): string => `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`
-  await promisify(execFile)('touch', ['-h', '-a', '-d', stamp(atimeNs), '--', path])
-  await promisify(execFile)('touch', ['-h', '-m', '-d', stamp(mtimeNs), '--', path])
+  const seconds = (ns: bigint): number => Number(ns / 1000n) / 1e6
+  await lutimes(path, seconds(atimeNs), seconds(mtimeNs))
+  const stamp = `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`
+  await promisify(execFile)('touch', ['-h', '-m', '-d', stamp, '--', path])
 }
