@@ -10,7 +10,7 @@
 export * from './ops.js'
 export { encodeOp, encodeOpForCache, digestOf } from './encode.js'
 export { normalizeImageRef } from './reference.js'
-export { resolvePath, shlexSplit } from './paths.js'
+export { joinRoot, resolvePath, shlexSplit } from './paths.js'
 export { mergeMetadata, type MetadataOptions, type Output, type Vertex, type MarshalContext } from './vertex.js'
 export { State, ExecState, type RunOptions } from './state.js'
 export { image, local, http, git, scratch, type ImageOptions, type LocalOptions, type HttpOptions, type GitOptions } from './source.js'

@@ -1,7 +1,7 @@
 import { posix } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { hasCode } from '../common/errors.js'
-import { resolvePath, shlexSplit } from './paths.js'
+import { joinRoot, resolvePath, shlexSplit } from './paths.js'
 import { normalizeImageRef } from './reference.js'
 
 describe('resolvePath', () => {
@@ -31,6 +31,13 @@ describe('resolvePath', () => {
           expect(resolvePath(cwd, p), `${cwd} + ${p}`).toBe(posix.resolve('/', cwd, p))
         }
       }
+    }
+  })
+
+  test('joinRoot agrees with path.posix.join("/", p), trailing slash included', () => {
+    const parts = ['', '/', 'a', '.', '..', 'b/', '/c', './d', '../e', 'f//g', '.h', '..i', 'j.', '/k/./l', '/m/../n', '...', '//']
+    for (const x of parts) {
+      for (const y of parts) expect(joinRoot(x + y), x + y).toBe(posix.join('/', x + y))
     }
   })
 })

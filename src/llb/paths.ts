@@ -16,25 +16,27 @@ export function resolvePath (cwd: string, p: string, opts: { keepTrailingSlash?:
 }
 
 const SLASH = 47
-const DOT = 46
+
+/** An empty, `.` or `..` segment (a trailing `/` alone is fine). */
+const UNCLEAN_SEGMENT = /\/\/|\/\.{1,2}(?:\/|$)/
 
 /** Absolute, with no empty, `.` or `..` segment (a trailing `/` is allowed): what path.resolve would return unchanged, give or take that slash. */
 function isCleanAbsolute (s: string): boolean {
-  if (s.charCodeAt(0) !== SLASH) return false
-  let segStart = 1
-  for (let i = 1; i <= s.length; i++) {
-    if (i < s.length && s.charCodeAt(i) !== SLASH) continue
-    const len = i - segStart
-    if (len === 0 && i < s.length) return false
-    if (len === 1 && s.charCodeAt(segStart) === DOT) return false
-    if (len === 2 && s.charCodeAt(segStart) === DOT && s.charCodeAt(segStart + 1) === DOT) return false
-    segStart = i + 1
-  }
-  return true
+  return s.charCodeAt(0) === SLASH && !UNCLEAN_SEGMENT.test(s)
 }
 
 function stripTrailingSlash (s: string): string {
   return s.length > 1 && s.charCodeAt(s.length - 1) === SLASH ? s.slice(0, -1) : s
+}
+
+/**
+ * `path.posix.join('/', p)`: `p` made absolute and cleaned, keeping a
+ * trailing `/`. Cheaper than the general join for the clean paths
+ * Dockerfiles nearly always give.
+ */
+export function joinRoot (p: string): string {
+  const joined = resolvePath('/', p)
+  return joined !== '/' && p.endsWith('/') ? `${joined}/` : joined
 }
 
 /**

@@ -38,6 +38,8 @@ export interface ConvertContext {
   readonly ssh: Map<string, boolean>
   readonly warnings: ConvertWarning[]
   readonly stages: Map<StageNode, Promise<StageState>>
+  /** The target and the stages it is built FROM, directly or not: the ones whose image config is the result's. */
+  readonly imageStages: ReadonlySet<StageNode>
   /** Images and named contexts used by --from / from= that are not stages. */
   readonly externals: Map<string, Promise<State>>
 }
@@ -54,6 +56,13 @@ export interface StageState {
   isIgnoreCache: boolean
   /** CMD was set in this Dockerfile (ENTRYPOINT then keeps it). */
   isCmdSet: boolean
+  /**
+   * This stage's image config ends up in the result: it is the target or a
+   * stage the target is built FROM (directly or not). Only such stages write
+   * history lines; in a big multi-stage Dockerfile the others' would be
+   * thrown away.
+   */
+  recordsImage: boolean
   /** The instruction being dispatched came from an ONBUILD trigger. */
   isOnbuild: boolean
   /** ONBUILD instructions of this stage, replayed by stages built FROM it. */

@@ -34,6 +34,21 @@ describe('stages and FROM', () => {
     expect(copies.map(a => a.type === 'copy' ? [a.src, a.dest] : [])).toEqual([['/out', '/app'], ['/x', '/y']])
   })
 
+  test('the image is the target\'s: history and config come from the stages it is built FROM, not from those it copies from', async () => {
+    const text = 'FROM alpine AS base\nENV A=1\nRUN one\nFROM alpine AS other\nENV B=2\nLABEL x=y\nRUN two\nFROM base\nCOPY --from=other /o /o\nRUN three\n'
+    const { image } = await convert1(text)
+    const createdBy = image.history!.map(h => h.created_by).filter(c => c !== 'base')
+    expect(createdBy.slice(-4)).toEqual(['ENV A=1', 'RUN /bin/sh -c one # buildkit', 'COPY /o /o # buildkit', 'RUN /bin/sh -c three # buildkit'])
+    expect(createdBy.join('\n')).not.toMatch(/two|B=2|LABEL/)
+    expect(image.config!.Env).toContain('A=1')
+    expect(image.config!.Env).not.toContain('B=2')
+    expect(image.config!.Labels ?? {}).toEqual({})
+    // The same stage as the target records its own history.
+    const other = await convert1(text, { target: 'other' })
+    expect(other.image.history!.map(h => h.created_by).slice(-3)).toEqual(['ENV B=2', 'LABEL x=y', 'RUN /bin/sh -c two # buildkit'])
+    expect(other.image.config!.Env).toContain('B=2')
+  })
+
   test('--target prunes unreachable stages: no vertices and no base-image lookups', async () => {
     const resolver = fakeResolver()
     const { def } = await convert1('FROM alpine AS a\nRUN one\nFROM debian AS b\nRUN two\nFROM busybox\nCOPY --from=b / /\n', { target: 'a', imageResolver: resolver })

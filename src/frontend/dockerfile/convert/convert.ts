@@ -66,6 +66,8 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
         resolveImage(n.baseName, n.platform ?? targetPlatform).catch(() => { /* reported when dispatched */ })
       }
     }
+    const imageStages = new Set<StageNode>()
+    for (let n: StageNode | undefined = graph.target; n !== undefined && !imageStages.has(n); n = n.base) imageStages.add(n)
     const ctx: ConvertContext = {
       file, lex, displayLex, targetPlatform, buildPlatform, isMultiPlatform, globalEnv,
       buildArgs: req.buildArgs,
@@ -75,7 +77,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
       namedContexts: req.namedContexts,
       noCache: new Set(req.noCacheFilter.map(s => s.toLowerCase())),
       resolveImage, declaredArgs, secrets, ssh, warnings,
-      stages: new Map(), externals: new Map(),
+      stages: new Map(), imageStages, externals: new Map(),
     }
     const st = await dispatchStage(ctx, graph.target)
     const image = cloneImage(st.image)

@@ -74,7 +74,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { owner, mode, createDestPath: true }))
     } else {
       if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
-      actions.push(llb.copy(from, posix.join('/', src) + (src.endsWith('/') && src !== '/' ? '/' : ''), dest, {
+      actions.push(llb.copy(from, llb.joinRoot(src) + (src.endsWith('/') && src !== '/' ? '/' : ''), dest, {
         owner,
         mode,
         followSymlink: true,
@@ -90,7 +90,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   }
   for (const doc of instr.sourceContents) {
     const data = doc.expand ? expand(doc.data) : doc.data
-    const file = posix.join('/', doc.path)
+    const file = llb.joinRoot(doc.path)
     const content = llb.scratch().file(llb.mkfile(file, typeof mode === 'number' ? mode : 0o644, data), { customName: '[internal] preparing inline document' })
     actions.push(llb.copy(content, file, dest, { owner, mode, createDestPath: true }))
   }
@@ -104,6 +104,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   } else {
     st.state = st.state.file(chain, md)
   }
+  if (!st.recordsImage) return
   const parts = [...instr.sources, ...instr.sourceContents.map(d => `<<${d.path}`), instr.dest]
   commitToHistory(st.image, `${instr.kind.toUpperCase()} ${parts.join(' ')}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
 }

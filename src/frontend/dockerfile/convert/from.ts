@@ -31,6 +31,7 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
     cmdTotal: 0,
     isIgnoreCache: node.stage.name !== undefined && ctx.noCache.has(node.stage.name),
     isCmdSet: false,
+    recordsImage: ctx.imageStages.has(node),
     isOnbuild: false,
     onbuild: [],
   }

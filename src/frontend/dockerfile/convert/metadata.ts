@@ -13,8 +13,10 @@ import { dockerfileError } from './errors.js'
 import { commitToHistory, DEFAULT_SHELL, goDuration, goList, goQuoteList, goSetMap, setEnv } from './image.js'
 import { parseUser } from './user.js'
 
-const history = (ctx: ConvertContext, st: StageState, createdBy: string, withLayer = false): void =>
-  commitToHistory(st.image, createdBy, { withLayer, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+/** Append a history line; only stages whose image ends up in the result keep one (see StageState.recordsImage). */
+const history = (ctx: ConvertContext, st: StageState, createdBy: string, withLayer = false): void => {
+  if (st.recordsImage) commitToHistory(st.image, createdBy, { withLayer, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+}
 
 /** Shell form runs through SHELL (default `/bin/sh -c`); exec form is used as is. */
 export function withShell (st: StageState, cmd: CommandLine): string[] {
@@ -31,12 +33,11 @@ function expandPairs (ctx: ConvertContext, st: StageState, pairs: ReadonlyArray<
 
 export function dispatchEnv (ctx: ConvertContext, st: StageState, instr: EnvInstruction): void {
   const pairs = expandPairs(ctx, st, instr.pairs)
+  for (const { key, value } of pairs) st.state = st.state.addEnv(key, value)
+  if (!st.recordsImage) return
   const config = st.image.config!
   const env = config.Env?.slice() ?? []
-  for (const { key, value } of pairs) {
-    st.state = st.state.addEnv(key, value)
-    setEnv(env, key, value)
-  }
+  for (const { key, value } of pairs) setEnv(env, key, value)
   config.Env = env
   history(ctx, st, `ENV ${pairs.map(p => `${p.key}=${p.value}`).join(' ')}`)
 }
@@ -45,7 +46,7 @@ export function dispatchLabel (ctx: ConvertContext, st: StageState, instr: Label
   const pairs = expandPairs(ctx, st, instr.pairs)
   const labels = st.image.config!.Labels ??= {}
   for (const { key, value } of pairs) labels[key] = value
-  history(ctx, st, `LABEL ${pairs.map(p => `${p.key}=${p.value}`).join(' ')}`)
+  if (st.recordsImage) history(ctx, st, `LABEL ${pairs.map(p => `${p.key}=${p.value}`).join(' ')}`)
 }
 
 /** `80`, `80/udp`, `8000-8002/tcp` → `80/tcp`, …; ranges are expanded. */
@@ -69,7 +70,7 @@ export function dispatchExpose (ctx: ConvertContext, st: StageState, instr: Expo
   }
   const exposed = st.image.config!.ExposedPorts ??= {}
   for (const p of ports) exposed[p] = {}
-  history(ctx, st, `EXPOSE ${goSetMap(ports)}`)
+  if (st.recordsImage) history(ctx, st, `EXPOSE ${goSetMap(ports)}`)
 }
 
 export function dispatchUser (ctx: ConvertContext, st: StageState, user: string): void {
@@ -162,7 +163,7 @@ export function dispatchArg (ctx: ConvertContext, st: StageState, instr: ArgInst
     st.buildArgs.push(value !== undefined ? { key: arg.key, value } : { key: arg.key })
     parts.push(value !== undefined ? `${arg.key}=${value}` : arg.key)
   }
-  history(ctx, st, `ARG ${parts.join(' ')}`)
+  if (st.recordsImage) history(ctx, st, `ARG ${parts.join(' ')}`)
 }
 
 /** WORKDIR: relative to the previous one; creates the directory (owned by USER) unless it is `/`. */

@@ -58,7 +58,7 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
     ...instructionMetadata(ctx, st, { name, original: instr.original.trim(), range: instr.range }),
   })
   st.state = exec.root()
-  commitToHistory(st.image, `RUN ${runCommandString(st, args)}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+  if (st.recordsImage) commitToHistory(st.image, `RUN ${runCommandString(st, args)}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
 }
 
 /** `|2 A=1 B=2 /bin/sh -c make`: the stage's ARGs lead the command, as BuildKit records them. */
@@ -80,7 +80,7 @@ function summarizeHeredoc (doc: string): string {
 
 function toMountSpec (ctx: ConvertContext, instr: RunInstruction, m: RunMount, sourceOf: SourceLookup, secretEnv: llb.SecretEnv[], nextSsh: () => number): llb.MountSpec | undefined {
   const need = (what: string): never => { throw dockerfileError('INVALID_INSTRUCTION', ctx.file, instr.range, `RUN --mount type=${m.type}: ${what}`) }
-  const selector = (src: string | undefined): string | undefined => src === undefined || src === '' ? undefined : posix.join('/', src)
+  const selector = (src: string | undefined): string | undefined => src === undefined || src === '' ? undefined : llb.joinRoot(src)
   switch (m.type) {
     case 'bind': {
       if (m.target === undefined || m.target === '') return need('target is required')
@@ -98,7 +98,7 @@ function toMountSpec (ctx: ConvertContext, instr: RunInstruction, m: RunMount, s
         sel = '/cache'
       }
       return llb.cacheMount(m.target, {
-        id: m.id !== undefined && m.id !== '' ? m.id : posix.join('/', m.target),
+        id: m.id !== undefined && m.id !== '' ? m.id : llb.joinRoot(m.target),
         sharing: m.sharing ?? 'shared',
         readonly: m.readOnly,
         ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}),

@@ -3,7 +3,7 @@
  * so that `args` match its AST dump exactly. Quotes and escapes are kept:
  * removing them is word expansion's job.
  */
-import { isSpace, splitBlanks, trimLeftSpace } from './text.js'
+import { fields, isSpace, splitBlanks, trimLeftSpace } from './text.js'
 
 /** A problem in one logical line; the parser adds file and range. */
 export class LineSyntaxError extends Error {}
@@ -13,6 +13,8 @@ export interface LineArgs {
   json: boolean
 }
 
+const QUOTES = /['"]/
+
 const none = (): LineArgs => ({ args: [], json: false })
 
 /**
@@ -21,6 +23,8 @@ const none = (): LineArgs => ({ args: [], json: false })
  * ends the input) — slicing instead of appending keeps large files cheap.
  */
 export function parseWords (rest: string, escapeToken: string): string[] {
+  // Most lines have no quote and no escape token: then the words are the fields.
+  if (!QUOTES.test(rest) && !rest.includes(escapeToken)) return fields(rest)
   const words: string[] = []
   const len = rest.length
   let pos = 0

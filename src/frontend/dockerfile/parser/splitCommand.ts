@@ -1,4 +1,4 @@
-import { isSpace, splitBlanks, trimSpace } from './text.js'
+import { isSpace, isSpaceCode, SPACE_CLASS, splitBlanks, trimSpace } from './text.js'
 
 export interface SplitCommand {
   keyword: string
@@ -14,6 +14,10 @@ export function splitCommand (line: string, escapeToken: string): SplitCommand {
   return { keyword: parts[0]!, flags, rest: trimSpace(rest) }
 }
 
+/** `--` and the characters up to a space, quote or escape token. */
+const SIMPLE_FLAG = new RegExp(`--[^${SPACE_CLASS}'"\\\\]*`, 'y')
+const SIMPLE_FLAG_BACKTICK = new RegExp(`--[^${SPACE_CLASS}'"\`]*`, 'y')
+
 /**
  * Flags are copied by slices between the characters that are dropped
  * (quotes, escape tokens) rather than one character at a time.
@@ -26,6 +30,18 @@ function extractBuilderFlags (line: string, escapeToken: string): { rest: string
     while (pos < len && isSpace(line[pos]!)) pos++
     if (pos === len) return { rest: '', flags }
     if (line[pos] !== '-' || line[pos + 1] !== '-') return { rest: line.slice(pos), flags }
+    // A flag without quotes or escapes (nearly all of them) is taken whole.
+    const simple = escapeToken === '`' ? SIMPLE_FLAG_BACKTICK : SIMPLE_FLAG
+    simple.lastIndex = pos
+    simple.test(line)
+    const end = simple.lastIndex
+    if (end === len || isSpaceCode(line.charCodeAt(end))) {
+      const word = line.slice(pos, end)
+      pos = end
+      if (word === '--') return { rest: pos >= len ? '' : line.slice(pos), flags }
+      flags.push(word)
+      continue
+    }
     let word = ''
     let segment = pos
     let quote = ''

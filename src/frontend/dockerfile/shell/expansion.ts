@@ -124,7 +124,10 @@ export class Expansion {
         out += ch
         words?.addLiteral(ch)
       } else {
-        this.pos++
+        // An ordinary character: jump to the next one that needs attention
+        // (a native search instead of a loop over every character).
+        const next = this.lex.specialAfter(src, this.pos + 1, stop)
+        this.pos = next < 0 ? n : next
         continue
       }
       run = this.pos
@@ -176,7 +179,8 @@ export class Expansion {
         }
         run = this.pos
       } else {
-        this.pos++
+        const next = this.lex.specialInDoubleQuotesAfter(src, this.pos + 1)
+        this.pos = next < 0 ? n : next
       }
     }
   }

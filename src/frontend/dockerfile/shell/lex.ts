@@ -60,6 +60,36 @@ export class ShellLex {
     this.special = new RegExp(`[$${quotes}${this.escapeToken === '\\' ? '\\\\' : '`'}]`)
   }
 
+  /**
+   * Where the next character at or after `from` is that the scanner must
+   * look at (`$`, `<`, quotes, the escape token, or `stop`, a character
+   * code or -1 for none); -1 when there is none.
+   */
+  specialAfter (src: string, from: number, stop: number): number {
+    const re = stop === -1 ? (this.scanAny ??= this.scanPattern('')) : stop === 125 ? (this.scanBrace ??= this.scanPattern('}')) : stop === 47 ? (this.scanSlash ??= this.scanPattern('/')) : this.scanPattern(String.fromCharCode(stop))
+    re.lastIndex = from
+    return re.test(src) ? re.lastIndex - 1 : -1
+  }
+
+  /** Like {@link specialAfter} inside double quotes: `"`, `$` and the escape token. */
+  specialInDoubleQuotesAfter (src: string, from: number): number {
+    const re = this.scanQuoted ??= new RegExp(`["$${this.escapeToken === '\\' ? '\\\\' : '`'}]`, 'g')
+    re.lastIndex = from
+    return re.test(src) ? re.lastIndex - 1 : -1
+  }
+
+  private scanAny: RegExp | undefined
+  private scanBrace: RegExp | undefined
+  private scanSlash: RegExp | undefined
+  private scanQuoted: RegExp | undefined
+
+  private scanPattern (stop: string): RegExp {
+    const quotes = this.skipProcessQuotes ? '' : `'"`
+    const esc = this.escapeToken === '\\' ? '\\\\' : '`'
+    const extra = stop === '' ? '' : stop === '/' ? '\\/' : stop === '}' ? '}' : stop.replace(/[\\\]^-]/g, '\\$&')
+    return new RegExp(`[$<${quotes}${esc}${extra}]`, 'g')
+  }
+
   /** A copy with some options changed. */
   with (opts: ShellLexOptions): ShellLex {
     return new ShellLex({
