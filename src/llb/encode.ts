@@ -155,7 +155,7 @@ function encodeExecOp (op: ExecOp, env: readonly string[] | string | undefined):
     inputs: op.inputs.map((e) => ({ digest: e.digest, index: e.index })),
     kind: op.kind,
     meta,
-    mounts: [...op.mounts].sort((a, b) => cmp(a.dest, b.dest)).map(encodeMount),
+    mounts: (op.mounts.length > 1 ? [...op.mounts].sort((a, b) => cmp(a.dest, b.dest)) : op.mounts).map(encodeMount),
     network: op.network === 'default' ? undefined : op.network,
     platform: op.platform === undefined ? undefined : encodePlatform(op.platform),
     security: op.security === 'sandbox' ? undefined : op.security,

@@ -2,7 +2,7 @@ import { TsbuildError } from '../common/errors.js'
 import type { Platform } from '../common/platform.js'
 import {
   SCRATCH_INPUT, SKIP_OUTPUT,
-  type CacheSharingMode, type Edge, type ExecMeta, type Mount, type NetworkMode, type Op, type OpMetadata, type SecurityMode,
+  type BindMount, type CacheMount, type CacheSharingMode, type Edge, type ExecMeta, type ExecOp, type Mount, type NetworkMode, type Op, type OpMetadata, type SecurityMode,
 } from './ops.js'
 import { resolvePath } from './paths.js'
 import type { State } from './state.js'
@@ -72,6 +72,8 @@ export interface ExecSpec {
   readonly metadata: OpMetadata
 }
 
+const ROOT = { type: 'root' } as const
+
 interface PlannedMount {
   readonly spec: MountSpec | { readonly type: 'root' }
   readonly dest: string
@@ -92,15 +94,16 @@ export class ExecVertex implements Vertex {
 
   constructor (private readonly spec: ExecSpec) {
     this.metadata = spec.metadata
-    const seen = new Set<string>(['/'])
-    const all: Array<{ spec: PlannedMount['spec'], dest: string }> = [{ spec: { type: 'root' }, dest: '/' }]
-    for (const m of spec.mounts) {
+    const all: Array<{ spec: PlannedMount['spec'], dest: string }> = [{ spec: ROOT, dest: '/' }]
+    for (let i = 0; i < spec.mounts.length; i++) {
+      const m = spec.mounts[i]!
       const dest = resolvePath(spec.meta.cwd, m.dest)
-      if (seen.has(dest)) throw new TsbuildError('INVALID_INSTRUCTION', `mount destination ${dest} is used twice in ${JSON.stringify(spec.meta.args.join(' '))}`)
-      seen.add(dest)
+      for (let j = 0; j < all.length; j++) {
+        if (all[j]!.dest === dest) throw new TsbuildError('INVALID_INSTRUCTION', `mount destination ${dest} is used twice in ${JSON.stringify(spec.meta.args.join(' '))}`)
+      }
       all.push({ spec: m, dest })
     }
-    all.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
+    if (all.length > 1) all.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
     const inputs: Output[] = []
     let nextOutput = 0
     this.planned = all.map(({ spec: m, dest }) => {
@@ -126,10 +129,17 @@ export class ExecVertex implements Vertex {
       switch (s.type) {
         case 'root':
           return { type: 'bind', dest: '/', input, output: p.output, readonly: this.spec.readonlyRootfs }
-        case 'bind':
-          return { type: 'bind', dest: p.dest, input, output: p.output, readonly: s.readonly, ...sel(s.selector) }
-        case 'cache':
-          return { type: 'cache', dest: p.dest, input, output: SKIP_OUTPUT, readonly: s.readonly, cacheId: s.cacheId, sharing: s.sharing, ...sel(s.selector), ...(s.keyFrom !== undefined ? { keyFrom: s.keyFrom } : {}) }
+        case 'bind': {
+          const m: { -readonly [K in keyof BindMount]: BindMount[K] } = { type: 'bind', dest: p.dest, input, output: p.output, readonly: s.readonly }
+          if (s.selector !== undefined && s.selector !== '') m.selector = s.selector
+          return m
+        }
+        case 'cache': {
+          const m: { -readonly [K in keyof CacheMount]: CacheMount[K] } = { type: 'cache', dest: p.dest, input, output: SKIP_OUTPUT, readonly: s.readonly, cacheId: s.cacheId, sharing: s.sharing }
+          if (s.selector !== undefined && s.selector !== '') m.selector = s.selector
+          if (s.keyFrom !== undefined) m.keyFrom = s.keyFrom
+          return m
+        }
         case 'tmpfs':
           return { type: 'tmpfs', dest: p.dest, input, output: SKIP_OUTPUT, readonly: false, ...(s.size !== undefined ? { size: s.size } : {}) }
         case 'secret':
@@ -138,19 +148,16 @@ export class ExecVertex implements Vertex {
           return { type: 'ssh', dest: p.dest, input, output: SKIP_OUTPUT, readonly: true, sshId: s.sshId, uid: s.uid, gid: s.gid, mode: s.mode, optional: s.optional }
       }
     })
-    return {
+    const op: { -readonly [K in keyof ExecOp]: ExecOp[K] } = {
       kind: 'exec',
       inputs,
       platform: this.spec.platform ?? ctx.platform,
-      ...(ctx.constraints !== undefined ? { constraints: ctx.constraints } : {}),
       meta: this.spec.meta,
       mounts,
       network: this.spec.network,
       security: this.spec.security,
     }
+    if (ctx.constraints !== undefined) op.constraints = ctx.constraints
+    return op
   }
-}
-
-function sel (selector: string | undefined): { selector?: string } {
-  return selector !== undefined && selector !== '' ? { selector } : {}
 }

@@ -1,9 +1,9 @@
 import { TsbuildError } from '../common/errors.js'
 import type { Platform } from '../common/platform.js'
 import { marshalDefinition, type Definition, type MarshalOptions } from './definition.js'
-import { ExecVertex, type MountSpec } from './exec.js'
+import { ExecVertex, type ExecSpec, type MountSpec } from './exec.js'
 import { FileVertex, type FileActionChain } from './fileop.js'
-import type { HostIp, NetworkMode, OpMetadata, ProxyEnv, SecretEnv, SecurityMode, SourceLocation } from './ops.js'
+import type { ExecMeta, HostIp, NetworkMode, OpMetadata, ProxyEnv, SecretEnv, SecurityMode, SourceLocation } from './ops.js'
 import { resolvePath, shlexSplit } from './paths.js'
 import { MetadataVertex, pickMetadata, toPlatform, type MetadataOptions, type Output } from './vertex.js'
 
@@ -69,7 +69,10 @@ function envEntries (env: readonly EnvVar[]): readonly string[] {
 /** `env` with `key` set to `value` (moved to the end when present). */
 function setEnvVar (env: readonly EnvVar[], key: string, value: string): EnvVar[] {
   const v: EnvVar = { key, value, entry: `${key}=${value}` }
-  const out = env.filter((e) => e.key !== key)
+  let at = env.length - 1
+  while (at >= 0 && env[at]!.key !== key) at--
+  // Usually a new key: a native copy plus one push.
+  const out = at < 0 ? env.slice() : [...env.slice(0, at), ...env.slice(at + 1)]
   out.push(v)
   return out
 }
@@ -116,6 +119,11 @@ export class State {
 
   delEnv (key: string): State {
     return this.with({ env: this.values.env.filter((e) => e.key !== key) })
+  }
+
+  /** The same as {@link getEnv}: a State is the environment word expansion reads. */
+  get (key: string): string | undefined {
+    return this.getEnv(key)
   }
 
   getEnv (key: string): string | undefined {
@@ -172,26 +180,29 @@ export class State {
     let env = v.env
     if (opts.env !== undefined) for (const [k, val] of Object.entries(opts.env)) env = setEnvVar(env, k, val)
     const hostname = opts.hostname ?? v.hostname
-    const vertex = new ExecVertex({
-      meta: {
-        args: [...args],
-        env: envEntries(env),
-        cwd: opts.cwd !== undefined ? resolvePath(v.dir, opts.cwd) : v.dir,
-        user: opts.user ?? v.user,
-        ...(hostname !== undefined ? { hostname } : {}),
-        ...(opts.proxyEnv !== undefined ? { proxyEnv: opts.proxyEnv } : {}),
-        extraHosts: [...v.extraHosts, ...(opts.extraHosts ?? [])],
-        secretEnv: opts.secretEnv ?? [],
-      },
+    // Built member by member rather than with spreads: a big Dockerfile makes
+    // thousands of these, mostly before the code is optimised.
+    const meta: { -readonly [K in keyof ExecMeta]: ExecMeta[K] } = {
+      args: args.slice(),
+      env: envEntries(env),
+      cwd: opts.cwd !== undefined ? resolvePath(v.dir, opts.cwd) : v.dir,
+      user: opts.user ?? v.user,
+      extraHosts: opts.extraHosts === undefined || opts.extraHosts.length === 0 ? v.extraHosts : [...v.extraHosts, ...opts.extraHosts],
+      secretEnv: opts.secretEnv ?? [],
+    }
+    if (hostname !== undefined) meta.hostname = hostname
+    if (opts.proxyEnv !== undefined) meta.proxyEnv = opts.proxyEnv
+    const spec: { -readonly [K in keyof ExecSpec]: ExecSpec[K] } = {
+      meta,
       root: this.out,
       readonlyRootfs: opts.readonlyRootfs ?? false,
       mounts: opts.mounts ?? [],
       network: opts.network ?? v.network,
       security: opts.security ?? v.security,
-      ...(v.platform !== undefined ? { platform: v.platform } : {}),
       metadata: pickMetadata(opts),
-    })
-    return new ExecState(vertex, v)
+    }
+    if (v.platform !== undefined) spec.platform = v.platform
+    return new ExecState(new ExecVertex(spec), v)
   }
 
   /** Apply file actions (copy, mkdir, mkfile, rm, symlink) on top of this State. */

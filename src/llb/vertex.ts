@@ -96,9 +96,11 @@ export class MetadataVertex implements Vertex {
 export function dedupeEdges (edges: readonly Edge[]): { inputs: Edge[], slots: number[] } {
   const inputs: Edge[] = []
   const slots: number[] = []
-  for (const e of edges) {
-    let i = inputs.findIndex((x) => x.digest === e.digest && x.index === e.index)
-    if (i < 0) { i = inputs.length; inputs.push({ digest: e.digest, index: e.index }) }
+  for (let j = 0; j < edges.length; j++) {
+    const e = edges[j]!
+    let i = 0
+    while (i < inputs.length && (inputs[i]!.digest !== e.digest || inputs[i]!.index !== e.index)) i++
+    if (i === inputs.length) inputs.push({ digest: e.digest, index: e.index })
     slots.push(i)
   }
   return { inputs, slots }

@@ -71,8 +71,7 @@ export interface StageState {
 
 /** The stage's environment as word expansion sees it (image env, ENV, ARG values). */
 export function stageEnv (st: StageState): EnvGetter {
-  const state = st.state
-  return { get: (name: string) => state.getEnv(name) }
+  return st.state
 }
 
 /** BuildKit's progress name: `[linux/arm64 build 2/5] RUN make`. */
@@ -109,12 +108,13 @@ function crossSuffix (st: StageState): string {
 
 /** Metadata every vertex of an instruction carries. */
 export function instructionMetadata (ctx: ConvertContext, st: StageState, opts: { name: string; original: string; range: SourceRange }): OpMetadata {
-  return {
+  const md: { -readonly [K in keyof OpMetadata]: OpMetadata[K] } = {
     customName: prefixCommand(ctx, st, opts.name),
     description: { 'com.docker.dockerfile.v1.command': opts.original },
     locations: [{ file: ctx.file, ranges: [opts.range] }],
-    ...(st.isIgnoreCache ? { ignoreCache: true } : {}),
   }
+  if (st.isIgnoreCache) md.ignoreCache = true
+  return md
 }
 
 /** BuildKit's display form of an instruction: variables expanded where set, keyword upper-cased. */

@@ -40,12 +40,18 @@ export function findStage (graph: Pick<StageGraph, 'nodes' | 'byName'>, name: st
 }
 
 /** The `from` names an instruction reads (COPY --from, RUN --mount from=…). */
-export function fromNames (instr: Instruction): string[] {
+export function fromNames (instr: Instruction): readonly string[] {
   if (instr.kind === 'copy' && instr.from !== undefined) return [instr.from]
-  if (instr.kind === 'run') return instr.mounts.filter(m => m.from !== undefined && m.type !== 'secret' && m.type !== 'ssh').map(m => m.from!)
-  if (instr.kind === 'onbuild') return []
-  return []
+  if (instr.kind !== 'run') return NO_NAMES
+  let names: string[] | undefined
+  for (let i = 0; i < instr.mounts.length; i++) {
+    const m = instr.mounts[i]!
+    if (m.from !== undefined && m.type !== 'secret' && m.type !== 'ssh') (names ??= []).push(m.from)
+  }
+  return names ?? NO_NAMES
 }
+
+const NO_NAMES: readonly string[] = []
 
 export function buildStageGraph (opts: {
   stages: readonly Stage[]

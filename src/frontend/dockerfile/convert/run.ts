@@ -48,14 +48,19 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
     const spec = toMountSpec(ctx, instr, m, sourceOf, secretEnv, () => sshIndex++)
     if (spec !== undefined) specs.push(spec)
   }
+  const md = instructionMetadata(ctx, st, { name, original: instr.original.trim(), range: instr.range })
+  // Unset options are left undefined rather than spread in: run() treats both alike.
   const exec = st.state.run({
     args,
     mounts: specs,
-    ...(instr.network !== undefined ? { network: instr.network } : {}),
-    ...(instr.security !== undefined ? { security: instr.security } : {}),
-    ...(ctx.proxyEnv !== undefined ? { proxyEnv: ctx.proxyEnv } : {}),
-    ...(secretEnv.length > 0 ? { secretEnv } : {}),
-    ...instructionMetadata(ctx, st, { name, original: instr.original.trim(), range: instr.range }),
+    network: instr.network,
+    security: instr.security,
+    proxyEnv: ctx.proxyEnv,
+    secretEnv: secretEnv.length > 0 ? secretEnv : undefined,
+    customName: md.customName,
+    description: md.description,
+    locations: md.locations,
+    ignoreCache: md.ignoreCache,
   })
   st.state = exec.root()
   if (st.recordsImage) commitToHistory(st.image, `RUN ${runCommandString(st, args)}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })

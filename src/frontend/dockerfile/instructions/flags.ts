@@ -19,11 +19,11 @@ export interface ParsedFlags {
 const noFlags: ParsedFlags = { string: () => undefined, bool: () => undefined, list: () => [] }
 
 export function parseFlags (keyword: string, raw: readonly string[], spec: FlagSpec): ParsedFlags {
-  if (raw.length === 0) return noFlags // the common case; skips three Maps per instruction
-  const strings = new Map<string, string>()
-  const bools = new Map<string, boolean>()
-  const lists = new Map<string, string[]>()
-  for (const arg of raw) {
+  if (raw.length === 0) return noFlags // the common case
+  // One Map for all three kinds: the spec gives each name one kind.
+  const values = new Map<string, string | boolean | string[]>()
+  for (let i = 0; i < raw.length; i++) {
+    const arg = raw[i]!
     if (!arg.startsWith('--')) throw new InstructionSyntaxError(`${keyword}: argument should start with --: ${arg}`)
     const eq = arg.indexOf('=')
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq)
@@ -36,28 +36,30 @@ export function parseFlags (keyword: string, raw: readonly string[], spec: FlagS
     }
     switch (kind) {
       case 'bool': {
-        if (bools.has(name)) throw new InstructionSyntaxError(`${keyword}: duplicate flag specified: --${name}`)
+        if (values.has(name)) throw new InstructionSyntaxError(`${keyword}: duplicate flag specified: --${name}`)
         const v = value?.toLowerCase()
         if (v !== undefined && v !== 'true' && v !== 'false') {
           throw new InstructionSyntaxError(`${keyword}: expecting boolean value for flag --${name}, not: ${value}`)
         }
-        bools.set(name, v !== 'false')
+        values.set(name, v !== 'false')
         break
       }
       case 'string':
         if (value === undefined) throw new InstructionSyntaxError(`${keyword}: missing a value on flag: --${name}`)
-        if (strings.has(name)) throw new InstructionSyntaxError(`${keyword}: duplicate flag specified: --${name}`)
-        strings.set(name, value)
+        if (values.has(name)) throw new InstructionSyntaxError(`${keyword}: duplicate flag specified: --${name}`)
+        values.set(name, value)
         break
       case 'list':
         if (value === undefined) throw new InstructionSyntaxError(`${keyword}: missing a value on flag: --${name}`)
-        lists.set(name, [...(lists.get(name) ?? []), value])
+        const list = values.get(name) as string[] | undefined
+        if (list === undefined) values.set(name, [value])
+        else list.push(value)
         break
     }
   }
   return {
-    string: (name) => strings.get(name),
-    bool: (name) => bools.get(name),
-    list: (name) => lists.get(name) ?? [],
+    string: (name) => { const v = values.get(name); return typeof v === 'string' ? v : undefined },
+    bool: (name) => { const v = values.get(name); return typeof v === 'boolean' ? v : undefined },
+    list: (name) => { const v = values.get(name); return Array.isArray(v) ? v.slice() : [] },
   }
 }
