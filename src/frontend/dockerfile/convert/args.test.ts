@@ -86,6 +86,32 @@ describe('platforms', () => {
     expect(armNames).toContain('[linux/amd64->arm64 build 2/3] RUN go build')
   })
 
+  test('a build-platform stage is converted once: the second platform reuses its vertices, not equal copies', async () => {
+    const res = await convertDockerfile(request(text.replace('ARG TARGETARCH\n', ''), { targetPlatforms: [amd64, arm64], buildPlatform: amd64 }))
+    const [a, b] = res.platforms.map(p => p.definition)
+    const shared = [...a!.ops.entries()].filter(([d]) => b!.ops.has(d))
+    expect(shared.map(([, op]) => op.kind).sort()).toEqual(['exec', 'exec', 'source'])
+    // The same vertices carry the same metadata objects; converted again, they would be equal copies.
+    for (const [d] of shared) expect(b!.metadata.get(d)).toBe(a!.metadata.get(d))
+    // The platform's own stage is converted for each platform.
+    expect([...a!.ops.keys()].filter(d => !b!.ops.has(d))).toHaveLength(3)
+  })
+
+  test.each([
+    ['imports a global ARG whose default comes from TARGETARCH', 'ARG ARCH=$TARGETARCH\nFROM --platform=$BUILDPLATFORM golang AS build\nARG ARCH\nRUN go build\nFROM alpine\nCOPY --from=build /out /app\n'],
+    ['copies from an image (read for the target platform)', 'FROM --platform=$BUILDPLATFORM golang AS build\nCOPY --from=busybox /bin/sh /sh\nRUN go build\nFROM alpine\nCOPY --from=build /out /app\n'],
+    ['copies from a stage that runs on the target platform', 'FROM alpine AS assets\nRUN make assets\nFROM --platform=$BUILDPLATFORM golang AS build\nCOPY --from=assets /a /a\nRUN go build\nFROM alpine\nCOPY --from=build /out /app\n'],
+  ])('a build-platform stage that %s stays per platform', async (_what, dockerfile) => {
+    const res = await convertDockerfile(request(dockerfile, { targetPlatforms: [amd64, arm64], buildPlatform: amd64 }))
+    const [a, b] = res.platforms.map(p => p.definition)
+    const build = (def: typeof a) => [...def!.ops.entries()].filter(([, op]) => op.kind === 'exec' && op.meta.args.at(-1) === 'go build')
+    const [[da, opA]] = build(a) as [[string, ExecOp]]
+    const [[db, opB]] = build(b) as [[string, ExecOp]]
+    expect(opA.platform?.architecture).toBe('amd64')
+    expect(opB.platform?.architecture).toBe('amd64')
+    expect(da).not.toBe(db)
+  })
+
   test('image config carries the target platform', async () => {
     const res = await convertDockerfile(request('FROM alpine\n', { targetPlatforms: [parsePlatform('linux/arm/v7')] }))
     expect(res.platforms[0]!.image).toMatchObject({ os: 'linux', architecture: 'arm', variant: 'v7' })

@@ -38,6 +38,10 @@ export interface ConvertContext {
   readonly ssh: Map<string, boolean>
   readonly warnings: ConvertWarning[]
   readonly stages: Map<StageNode, Promise<StageState>>
+  /** Global ARGs whose values differ between the requested target platforms (TARGETARCH, …). */
+  readonly targetDependentArgs: ReadonlySet<string>
+  /** Stages an earlier target platform converted without depending on it, by {@link sharedStageKey}. */
+  readonly sharedStages: Map<string, StageState>
   /** The target and the stages it is built FROM, directly or not: the ones whose image config is the result's. */
   readonly imageStages: ReadonlySet<StageNode>
   /** Images and named contexts used by --from / from= that are not stages. */
@@ -63,6 +67,13 @@ export interface StageState {
    * thrown away.
    */
   recordsImage: boolean
+  /**
+   * Something in this stage (or a stage it reads) depends on the target
+   * platform: it runs on it, reads an image for it, or imports an ARG whose
+   * value differs between the target platforms. A stage without this is
+   * converted once and shared by every target platform.
+   */
+  dependsOnTarget: boolean
   /** The instruction being dispatched came from an ONBUILD trigger. */
   isOnbuild: boolean
   /** ONBUILD instructions of this stage, replayed by stages built FROM it. */

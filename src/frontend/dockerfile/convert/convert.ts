@@ -10,7 +10,7 @@ import * as llb from '../../../llb/index.js'
 import { parseDockerfile } from '../instructions/index.js'
 import { ShellLex } from '../shell/index.js'
 import { buildMetaArgs, isBuiltinArg, platformArgs, proxyEnvFromBuildArgs } from './args.js'
-import type { ConvertContext } from './context.js'
+import type { ConvertContext, StageState } from './context.js'
 import { dispatchStage } from './dispatch.js'
 import { buildStageGraph, reachableFrom, type StageNode } from './graph.js'
 import { cloneImage, epochToTime } from './image.js'
@@ -54,9 +54,16 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
   const platforms: PlatformResult[] = []
   let outlineInput: { nodes: StageNode[]; target: StageNode; reachable: Set<StageNode> } | undefined
   const isMultiPlatform = req.targetPlatforms.length > 1
-  for (const requested of req.targetPlatforms) {
-    const targetPlatform = normalizePlatform(requested)
-    const { env: globalEnv } = buildMetaArgs({ base: platformArgs(targetPlatform, buildPlatform), metaArgs: dockerfile.metaArgs, buildArgs: req.buildArgs, lex, file })
+  const targets = req.targetPlatforms.map(p => {
+    const targetPlatform = normalizePlatform(p)
+    return { targetPlatform, globalEnv: buildMetaArgs({ base: platformArgs(targetPlatform, buildPlatform), metaArgs: dockerfile.metaArgs, buildArgs: req.buildArgs, lex, file }).env }
+  })
+  const targetDependentArgs = new Set<string>()
+  for (const { globalEnv } of targets.slice(1)) {
+    for (const [k, v] of globalEnv) if (targets[0]!.globalEnv.get(k) !== v) targetDependentArgs.add(k)
+  }
+  const sharedStages = new Map<string, StageState>()
+  for (const { targetPlatform, globalEnv } of targets) {
     const graph = buildStageGraph({ stages: dockerfile.stages, globalEnv, lex, file, ...(req.target !== undefined ? { target: req.target } : {}), namedContexts: req.namedContexts })
     const reachable = reachableFrom(graph.target)
     outlineInput ??= { nodes: graph.nodes, target: graph.target, reachable }
@@ -77,7 +84,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
       namedContexts: req.namedContexts,
       noCache: new Set(req.noCacheFilter.map(s => s.toLowerCase())),
       resolveImage, declaredArgs, secrets, ssh, warnings,
-      stages: new Map(), imageStages, externals: new Map(),
+      stages: new Map(), imageStages, targetDependentArgs, sharedStages, externals: new Map(),
     }
     const st = await dispatchStage(ctx, graph.target)
     const image = cloneImage(st.image)

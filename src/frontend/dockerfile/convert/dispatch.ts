@@ -3,6 +3,7 @@
  * stage a `--from` names is finished before it is read), then FROM, the
  * ONBUILD triggers of its base, and its instructions in order.
  */
+import { formatPlatform } from '../../../common/platform.js'
 import type { State } from '../../../llb/index.js'
 import type { Instruction } from '../instructions/index.js'
 import type { ConvertContext, StageState } from './context.js'
@@ -20,10 +21,25 @@ export function dispatchStage (ctx: ConvertContext, node: StageNode, path: reado
   }
   let p = ctx.stages.get(node)
   if (p === undefined) {
-    p = runStage(ctx, node, [...path, node])
+    // A stage an earlier target platform converted without depending on it
+    // (a `FROM --platform=$BUILDPLATFORM` build stage, typically) gives the
+    // same vertices again: reuse it instead of converting it once more.
+    const key = sharedStageKey(node)
+    const shared = ctx.sharedStages.get(key)
+    p = shared !== undefined
+      ? Promise.resolve(shared)
+      : runStage(ctx, node, [...path, node]).then(st => {
+        if (!st.dependsOnTarget) ctx.sharedStages.set(key, st)
+        return st
+      })
     ctx.stages.set(node, p)
   }
   return p
+}
+
+/** What makes a stage the same in every platform's graph, given that it does not depend on the target platform. */
+function sharedStageKey (node: StageNode): string {
+  return `${node.stage.index}\0${node.baseName}\0${node.platform !== undefined ? formatPlatform(node.platform) : ''}`
 }
 
 const NO_SOURCES: Map<string, State> = new Map()
@@ -37,6 +53,7 @@ async function runStage (ctx: ConvertContext, node: StageNode, path: readonly St
     addDeps(node, trigger, ctx.graph, ctx.file)
     for (const dep of node.deps) if (!before.has(dep)) await dispatchStage(ctx, dep, path)
   }
+  for (const dep of node.deps) if ((await dispatchStage(ctx, dep, path)).dependsOnTarget) st.dependsOnTarget = true
   const commands = triggers.length > 0 ? [...triggers, ...node.stage.commands] : node.stage.commands
   for (let i = 0; i < commands.length; i++) {
     const instr = commands[i]!
@@ -44,7 +61,14 @@ async function runStage (ctx: ConvertContext, node: StageNode, path: readonly St
     const sources = names.length === 0 ? NO_SOURCES : new Map<string, State>()
     for (const name of names) {
       const stage = findStage(ctx.graph, name)
-      sources.set(name, stage !== undefined ? (await dispatchStage(ctx, stage, path)).state : await externalSource(ctx, name, ctx.targetPlatform, instr.range))
+      if (stage !== undefined) {
+        const source = await dispatchStage(ctx, stage, path)
+        if (source.dependsOnTarget) st.dependsOnTarget = true
+        sources.set(name, source.state)
+      } else {
+        st.dependsOnTarget = true // an image or named context, read for the target platform
+        sources.set(name, await externalSource(ctx, name, ctx.targetPlatform, instr.range))
+      }
     }
     st.isOnbuild = i < triggers.length
     locate(ctx.file, instr.range, () => dispatchInstruction(ctx, st, instr, name => sources.get(name)!))

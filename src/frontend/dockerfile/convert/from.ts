@@ -32,6 +32,7 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
     isIgnoreCache: node.stage.name !== undefined && ctx.noCache.has(node.stage.name),
     isCmdSet: false,
     recordsImage: ctx.imageStages.has(node),
+    dependsOnTarget: base !== undefined ? base.dependsOnTarget : node.platform === undefined,
     isOnbuild: false,
     onbuild: [],
   }

@@ -158,7 +158,10 @@ export function dispatchArg (ctx: ConvertContext, st: StageState, instr: ArgInst
     const given = ctx.buildArgs.get(arg.key)
     if (given !== undefined) value = given
     else if (arg.value !== undefined) value = ctx.lex.processWord(arg.value, stageEnv(st))
-    else value = ctx.globalEnv.get(arg.key)
+    else {
+      value = ctx.globalEnv.get(arg.key)
+      if (ctx.targetDependentArgs.has(arg.key)) st.dependsOnTarget = true
+    }
     if (value !== undefined) st.state = st.state.addEnv(arg.key, value)
     st.buildArgs.push(value !== undefined ? { key: arg.key, value } : { key: arg.key })
     parts.push(value !== undefined ? `${arg.key}=${value}` : arg.key)
