@@ -155,7 +155,7 @@ function encodeExecOp (op: ExecOp, env: readonly string[] | string | undefined):
     inputs: op.inputs.map((e) => ({ digest: e.digest, index: e.index })),
     kind: op.kind,
     meta,
-    mounts: (op.mounts.length > 1 ? [...op.mounts].sort((a, b) => cmp(a.dest, b.dest)) : op.mounts).map(encodeMount),
+    mounts: (isSortedByDest(op.mounts) ? op.mounts : [...op.mounts].sort((a, b) => cmp(a.dest, b.dest))).map(encodeMount),
     network: op.network === 'default' ? undefined : op.network,
     platform: op.platform === undefined ? undefined : encodePlatform(op.platform),
     security: op.security === 'sandbox' ? undefined : op.security,
@@ -249,6 +249,12 @@ function pick (src: Record<string, unknown>): Record<string, unknown> {
 
 function isEmptyObject (o: object): boolean {
   for (const _ in o) return false
+  return true
+}
+
+/** Builders plan mounts in dest order, so the sort is usually not needed. */
+function isSortedByDest (mounts: readonly Mount[]): boolean {
+  for (let i = 1; i < mounts.length; i++) if (mounts[i - 1]!.dest > mounts[i]!.dest) return false
   return true
 }
 

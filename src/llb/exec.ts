@@ -103,7 +103,14 @@ export class ExecVertex implements Vertex {
       }
       all.push({ spec: m, dest })
     }
-    if (all.length > 1) all.sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : 0))
+    // Insertion sort by dest: a run has a handful of mounts, and Array#sort
+    // allocates working space on every call.
+    for (let i = 1; i < all.length; i++) {
+      const m = all[i]!
+      let j = i - 1
+      while (j >= 0 && all[j]!.dest > m.dest) { all[j + 1] = all[j]!; j-- }
+      all[j + 1] = m
+    }
     const inputs: Output[] = []
     let nextOutput = 0
     this.planned = all.map(({ spec: m, dest }) => {

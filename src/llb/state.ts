@@ -71,10 +71,8 @@ function setEnvVar (env: readonly EnvVar[], key: string, value: string): EnvVar[
   const v: EnvVar = { key, value, entry: `${key}=${value}` }
   let at = env.length - 1
   while (at >= 0 && env[at]!.key !== key) at--
-  // Usually a new key: a native copy plus one push.
-  const out = at < 0 ? env.slice() : [...env.slice(0, at), ...env.slice(at + 1)]
-  out.push(v)
-  return out
+  // Usually a new key: one native, exact-size copy.
+  return at < 0 ? env.concat(v) : env.slice(0, at).concat(env.slice(at + 1), v)
 }
 
 /**

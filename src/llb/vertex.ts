@@ -94,6 +94,13 @@ export class MetadataVertex implements Vertex {
  * order and, for each original slot, its index in that list.
  */
 export function dedupeEdges (edges: readonly Edge[]): { inputs: Edge[], slots: number[] } {
+  // Most ops have one or two inputs: exact-size literals, no growing arrays.
+  if (edges.length === 1) return { inputs: [{ digest: edges[0]!.digest, index: edges[0]!.index }], slots: [0] }
+  if (edges.length === 2) {
+    const [a, b] = edges as [Edge, Edge]
+    if (a.digest === b.digest && a.index === b.index) return { inputs: [{ digest: a.digest, index: a.index }], slots: [0, 0] }
+    return { inputs: [{ digest: a.digest, index: a.index }, { digest: b.digest, index: b.index }], slots: [0, 1] }
+  }
   const inputs: Edge[] = []
   const slots: number[] = []
   for (let j = 0; j < edges.length; j++) {

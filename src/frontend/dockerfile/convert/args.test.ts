@@ -104,7 +104,7 @@ describe('platforms', () => {
   ])('a build-platform stage that %s stays per platform', async (_what, dockerfile) => {
     const res = await convertDockerfile(request(dockerfile, { targetPlatforms: [amd64, arm64], buildPlatform: amd64 }))
     const [a, b] = res.platforms.map(p => p.definition)
-    const build = (def: typeof a) => [...def!.ops.entries()].filter(([, op]) => op.kind === 'exec' && op.meta.args.at(-1) === 'go build')
+    const build = (def: typeof a): Array<[string, ExecOp]> => [...def!.ops.entries()].flatMap(([d, op]) => op.kind === 'exec' && op.meta.args.at(-1) === 'go build' ? [[d, op] as [string, ExecOp]] : [])
     const [[da, opA]] = build(a) as [[string, ExecOp]]
     const [[db, opB]] = build(b) as [[string, ExecOp]]
     expect(opA.platform?.architecture).toBe('amd64')

@@ -62,7 +62,8 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   const excludes = instr.excludes.map(expand)
   const from = instr.kind === 'copy' && instr.from !== undefined ? sourceOf(instr.from) : ctx.buildContext
   const actions: llb.FileActionChain[] = []
-  for (const src of sources) {
+  for (let i = 0; i < sources.length; i++) {
+    const src = sources[i]!
     if (isAdd && isGitSource(src)) {
       const { remote, ref, subdir } = splitGitFragment(src)
       const repo = llb.git(remote, ref, { keepGitDir: (instr as AddInstruction).keepGitDir, ...(subdir !== undefined ? { subdir } : {}) })

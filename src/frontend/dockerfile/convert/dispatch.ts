@@ -59,7 +59,8 @@ async function runStage (ctx: ConvertContext, node: StageNode, path: readonly St
     const instr = commands[i]!
     const names = fromNames(instr)
     const sources = names.length === 0 ? NO_SOURCES : new Map<string, State>()
-    for (const name of names) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j]!
       const stage = findStage(ctx.graph, name)
       if (stage !== undefined) {
         const source = await dispatchStage(ctx, stage, path)

@@ -91,7 +91,8 @@ export function buildStageGraph (opts: {
     const base = byName.get(node.baseName.toLowerCase())
     if (base === node) throw dockerfileError('INVALID_INSTRUCTION', file, node.stage.from.range, `circular dependency detected on stage: ${node.displayName}`)
     if (base !== undefined) node.base = base
-    for (const instr of node.stage.commands) addDeps(node, instr, { nodes, byName }, file)
+    const commands = node.stage.commands
+    for (let i = 0; i < commands.length; i++) addDeps(node, commands[i]!, { nodes, byName }, file)
   }
   checkCycles(nodes, file)
   let target = nodes[nodes.length - 1]!
@@ -111,7 +112,9 @@ export function buildStageGraph (opts: {
 
 /** Record the stages `instr` reads from; numeric --from must name an existing stage. */
 export function addDeps (node: StageNode, instr: Instruction, graph: Pick<StageGraph, 'nodes' | 'byName'>, file: string): void {
-  for (const name of fromNames(instr)) {
+  const names = fromNames(instr)
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!
     const dep = findStage(graph, name)
     if (dep === undefined && /^\d+$/.test(name)) {
       throw dockerfileError('UNKNOWN_STAGE', file, instr.range, `invalid stage index ${name}: the Dockerfile has ${graph.nodes.length} stage(s)`)

@@ -33,7 +33,7 @@ function expandPairs (ctx: ConvertContext, st: StageState, pairs: ReadonlyArray<
 
 export function dispatchEnv (ctx: ConvertContext, st: StageState, instr: EnvInstruction): void {
   const pairs = expandPairs(ctx, st, instr.pairs)
-  for (const { key, value } of pairs) st.state = st.state.addEnv(key, value)
+  for (let i = 0; i < pairs.length; i++) st.state = st.state.addEnv(pairs[i]!.key, pairs[i]!.value)
   if (!st.recordsImage) return
   const config = st.image.config!
   const env = config.Env?.slice() ?? []
@@ -64,12 +64,19 @@ function portSpecs (ctx: ConvertContext, instr: ExposeInstruction, spec: string)
 
 export function dispatchExpose (ctx: ConvertContext, st: StageState, instr: ExposeInstruction): void {
   const env = stageEnv(st)
-  const ports = new Set<string>()
-  for (const word of instr.ports) {
-    for (const spec of ctx.lex.processWords(word, env)) for (const p of portSpecs(ctx, instr, spec)) ports.add(p)
+  const ports: string[] = []
+  const seen = new Set<string>()
+  for (let i = 0; i < instr.ports.length; i++) {
+    const specs = ctx.lex.processWords(instr.ports[i]!, env)
+    for (let j = 0; j < specs.length; j++) {
+      const list = portSpecs(ctx, instr, specs[j]!)
+      for (let k = 0; k < list.length; k++) {
+        if (!seen.has(list[k]!)) { seen.add(list[k]!); ports.push(list[k]!) }
+      }
+    }
   }
   const exposed = st.image.config!.ExposedPorts ??= {}
-  for (const p of ports) exposed[p] = {}
+  for (let i = 0; i < ports.length; i++) exposed[ports[i]!] = {}
   if (st.recordsImage) history(ctx, st, `EXPOSE ${goSetMap(ports)}`)
 }
 

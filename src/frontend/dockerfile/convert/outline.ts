@@ -44,13 +44,21 @@ export function buildOutline (opts: {
   for (const n of opts.nodes) {
     if (!opts.reachable.has(n)) continue
     fromTexts.push(n.stage.from.image, n.stage.from.platform ?? '')
-    for (const c of n.stage.commands) if (c.kind === 'arg') for (const a of c.args) stageArgs.add(a.key)
+    const commands = n.stage.commands
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i]!
+      if (c.kind === 'arg') for (const a of c.args) stageArgs.add(a.key)
+    }
   }
   const isUsedMeta = (key: string): boolean => stageArgs.has(key) || fromTexts.some(t => new RegExp(`\\$\\{?${key}(?![A-Za-z0-9_])`).test(t))
   for (const m of opts.dockerfile.metaArgs) addArgs(m, isUsedMeta)
   for (const n of opts.nodes) {
     if (!opts.reachable.has(n)) continue
-    for (const c of n.stage.commands) if (c.kind === 'arg') addArgs(c, () => true)
+    const commands = n.stage.commands
+    for (let i = 0; i < commands.length; i++) {
+      const c = commands[i]!
+      if (c.kind === 'arg') addArgs(c, () => true)
+    }
   }
   const uses = (m: ReadonlyMap<string, boolean>): OutlineUse[] => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([name, isRequired]) => ({ name, isRequired }))
   const targets: OutlineTarget[] = opts.nodes.map((n, i) => {

@@ -44,8 +44,8 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
   const args = withShell(st, { args: cmdArgs, json: instr.json })
   const secretEnv: llb.SecretEnv[] = []
   let sshIndex = 0
-  for (const m of mounts) {
-    const spec = toMountSpec(ctx, instr, m, sourceOf, secretEnv, () => sshIndex++)
+  for (let i = 0; i < mounts.length; i++) {
+    const spec = toMountSpec(ctx, instr, mounts[i]!, sourceOf, secretEnv, () => sshIndex++)
     if (spec !== undefined) specs.push(spec)
   }
   const md = instructionMetadata(ctx, st, { name, original: instr.original.trim(), range: instr.range })

@@ -103,13 +103,13 @@ function sourcesAndDest (node: AstNode): { sources: string[]; sourceContents: So
   const dest = node.args[node.args.length - 1]!
   const canHeredoc = !node.json
   if (canHeredoc && parseHeredocWord(dest) !== undefined) fail(`${kind} cannot accept a heredoc as a destination`)
-  const bodies = new Map(node.heredocs.map(h => [h.name, h.content]))
   const sources: string[] = []
   const sourceContents: SourceContent[] = []
-  for (const src of node.args.slice(0, -1)) {
+  for (let i = 0; i < node.args.length - 1; i++) {
+    const src = node.args[i]!
     const doc = canHeredoc ? parseHeredocWord(src) : undefined
     if (doc === undefined) { sources.push(src); continue }
-    const body = bodies.get(doc.name) ?? ''
+    const body = node.heredocs.find(h => h.name === doc.name)?.content ?? ''
     sourceContents.push({ path: doc.name, data: doc.chomp ? chompHeredocContent(body) : body, expand: doc.expand })
   }
   return { sources, sourceContents, dest }

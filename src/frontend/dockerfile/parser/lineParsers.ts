@@ -63,7 +63,8 @@ export function parseNameVal (rest: string, keyword: string, escapeToken: string
     return { args: [parts[0]!, parts[1]!, ''], json: false }
   }
   const args: string[] = []
-  for (const word of words) {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!
     const eq = word.indexOf('=')
     if (eq < 0) throw new LineSyntaxError(`Syntax error - can't find = in ${JSON.stringify(word)}. Must be of the form: name=value`)
     args.push(word.slice(0, eq), word.slice(eq + 1), '=')

@@ -36,16 +36,20 @@ function dispatch (keyword: string, rest: string, escapeToken: EscapeToken): Lin
 function nodeFromLine (line: string, escapeToken: EscapeToken, comments: string[], range: SourceRange): AstNode {
   const { keyword, flags, rest } = splitCommand(line, escapeToken)
   const value = keyword.toLowerCase()
-  const node: AstNode = { value, original: line, flags, args: [], json: false, heredocs: [], range, prevComment: comments }
   if (value === 'onbuild') {
+    const node: AstNode = { value, original: line, flags, args: [], json: false, heredocs: NO_HEREDOCS, range, prevComment: comments }
     if (rest !== '') node.next = nodeFromLine(rest, escapeToken, [], range)
     return node
   }
   const { args, json } = dispatch(value, rest, escapeToken)
-  node.args = args
-  node.json = json
-  return node
+  return { value, original: line, flags, args, json, heredocs: NO_HEREDOCS, range, prevComment: comments }
 }
+
+/** Shared by every node without comments above it. */
+const NO_COMMENTS: string[] = Object.freeze([]) as unknown as string[]
+
+/** Shared by every node without heredocs (nodes get their own list when they have some). */
+const NO_HEREDOCS: Heredoc[] = Object.freeze([]) as unknown as Heredoc[]
 
 function canContainHeredoc (node: AstNode): boolean {
   const target = node.value === 'onbuild' && node.next !== undefined ? node.next : node
@@ -110,7 +114,7 @@ export function parse (text: string, opts: ParseOptions = {}): ParseResult {
   const directives: Directive[] = []
   const nodes: AstNode[] = []
   const warnings: ParseWarning[] = []
-  let comments: string[] = []
+  let comments: string[] = NO_COMMENTS
   let n = 0 // lines consumed so far; the 1-based number of the last one read
   const onNode = opts.onNode
   let first: SourceRange | undefined
@@ -121,7 +125,7 @@ export function parse (text: string, opts: ParseOptions = {}): ParseResult {
     if (isComment(raw)) {
       // BuildKit drops only the first character of the raw line, whatever it is.
       const comment = trimSpace(raw.slice(1))
-      comments = comment === '' ? [] : [...comments, comment]
+      comments = comment === '' ? NO_COMMENTS : [...comments, comment]
     }
     let line = trimLeftSpace(trimNewline(raw))
     try {
@@ -199,7 +203,7 @@ export function parse (text: string, opts: ParseOptions = {}): ParseResult {
     else nodes.push(node)
     first ??= node.range
     last = node.range
-    comments = []
+    comments = NO_COMMENTS
   }
 
   if (first === undefined || last === undefined) return fail(new LineSyntaxError('file with no instructions'), n, n)

@@ -51,12 +51,18 @@ export function fields (s: string): string[] {
 
 /** The separator class BuildKit splits on: `[\t\v\f\r ]`. */
 const BLANKS = /[\t\v\f\r ]+/g
+const BLANK_RUN = /[\t\v\f\r ]+/
 
 /**
  * Split on runs of blanks, like Go's regexp.Split with `[\t\v\f\r ]+`;
  * with `limit` the last part keeps the rest of the string untouched.
  */
 export function splitBlanks (s: string, limit = Infinity): string[] {
+  if (limit === Infinity) return s.split(BLANK_RUN)
+  if (limit === 2) {
+    const m = BLANK_RUN.exec(s)
+    return m === null ? [s] : [s.slice(0, m.index), s.slice(m.index + m[0].length)]
+  }
   const parts: string[] = []
   let start = 0
   BLANKS.lastIndex = 0

@@ -1,6 +1,6 @@
 import { toEnvGetter, type EnvSource } from './env.js'
 import { Expansion } from './expansion.js'
-import { WordSplitter } from './wordSplitter.js'
+import { splitFields, WordSplitter } from './wordSplitter.js'
 
 export { ExpansionError } from './expansionError.js'
 
@@ -126,6 +126,8 @@ export class ShellLex {
   }
 
   processWordsWithMatches (word: string, env: EnvSource): ProcessWordsResult {
+    // Nothing to expand, unquote or keep together (`<<`): the words are the fields.
+    if (!this.special.test(word) && !word.includes('<')) return { words: splitFields(word), matched: EMPTY, unmatched: EMPTY }
     const run = new Expansion(this, word, toEnvGetter(env))
     const splitter = new WordSplitter()
     run.top(splitter)

@@ -35,6 +35,13 @@ export class WordSplitter {
   }
 }
 
+const FIELDS = /[^\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g
+
+/** The words of text that is splittable throughout: its runs of non-space characters. */
+export function splitFields (text: string): string[] {
+  return text.match(FIELDS) ?? []
+}
+
 /** Go's unicode.IsSpace, which is what separates words in BuildKit. */
 export function isUnicodeSpace (c: number): boolean {
   if (c < 128) return c === 32 || (c >= 9 && c <= 13)
