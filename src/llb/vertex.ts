@@ -95,11 +95,12 @@ export class MetadataVertex implements Vertex {
  */
 export function dedupeEdges (edges: readonly Edge[]): { inputs: Edge[], slots: number[] } {
   // Most ops have one or two inputs: exact-size literals, no growing arrays.
-  if (edges.length === 1) return { inputs: [{ digest: edges[0]!.digest, index: edges[0]!.index }], slots: [0] }
+  // Edges are immutable values, so the op may hold the very objects given.
+  if (edges.length === 1) return { inputs: [edges[0]!], slots: [0] }
   if (edges.length === 2) {
     const [a, b] = edges as [Edge, Edge]
-    if (a.digest === b.digest && a.index === b.index) return { inputs: [{ digest: a.digest, index: a.index }], slots: [0, 0] }
-    return { inputs: [{ digest: a.digest, index: a.index }, { digest: b.digest, index: b.index }], slots: [0, 1] }
+    if (a.digest === b.digest && a.index === b.index) return { inputs: [a], slots: [0, 0] }
+    return { inputs: [a, b], slots: [0, 1] }
   }
   const inputs: Edge[] = []
   const slots: number[] = []

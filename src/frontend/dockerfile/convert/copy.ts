@@ -75,7 +75,8 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { owner, mode, createDestPath: true }))
     } else {
       if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
-      actions.push(llb.copy(from, llb.joinRoot(src) + (src.endsWith('/') && src !== '/' ? '/' : ''), dest, {
+      // joinRoot keeps a trailing `/` (copy the directory's contents).
+      actions.push(llb.copy(from, llb.joinRoot(src), dest, {
         owner,
         mode,
         followSymlink: true,
