@@ -1,7 +1,7 @@
 import { createHash, hash, type Hash } from 'node:crypto'
 import type { Digest } from '../common/digest.js'
 import { normalizePlatform, type Platform } from '../common/platform.js'
-import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAttrs } from './ops.js'
+import type { ChownOpt, Edge, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAttrs } from './ops.js'
 
 /**
  * The canonical form of an op: identity-relevant fields only, the platform
@@ -18,7 +18,7 @@ import type { ChownOpt, ExecOp, FileAction, FileActionSpec, Mount, Op, SourceAtt
  */
 export function encodeOp (op: Op): Record<string, unknown> {
   const constraints = encodeConstraints(op)
-  const inputs = op.inputs.map((e) => ({ digest: e.digest, index: e.index }))
+  const inputs = encodeInputs(op.inputs)
   const platform = op.platform === undefined ? undefined : encodePlatform(op.platform)
   const kind = op.kind
   switch (op.kind) {
@@ -26,8 +26,15 @@ export function encodeOp (op: Op): Record<string, unknown> {
       return pick({ attrs: encodeSourceAttrs(op.attrs), constraints, identifier: op.identifier, inputs, kind, platform })
     case 'exec':
       return encodeExecOp(op, op.meta.env)
-    case 'file':
-      return pick({ actions: op.actions.map(encodeFileAction), constraints, inputs, kind, platform })
+    case 'file': {
+      const out: Record<string, unknown> = {}
+      if (op.actions.length > 0) out.actions = op.actions.map(encodeFileAction)
+      if (constraints !== undefined) putObject(out, 'constraints', constraints)
+      if (inputs.length > 0) out.inputs = inputs
+      out.kind = kind
+      if (platform !== undefined) putObject(out, 'platform', platform)
+      return out
+    }
     case 'merge':
       return pick({ constraints, inputs, kind, platform })
     case 'diff':
@@ -108,9 +115,17 @@ export function encodeOpForCache (op: Op): Record<string, unknown> {
   return rest
 }
 
+/** Platforms are few and shared by many ops: each one's encoding is made once (and frozen, since it is shared). */
+const encodedPlatforms = new WeakMap<Platform, Record<string, unknown>>()
+
 function encodePlatform (p: Platform): Record<string, unknown> {
-  const n = normalizePlatform(p)
-  return pick({ architecture: n.architecture, os: n.os, variant: n.variant })
+  let e = encodedPlatforms.get(p)
+  if (e === undefined) {
+    const n = normalizePlatform(p)
+    e = Object.freeze(pick({ architecture: n.architecture, os: n.os, variant: n.variant }))
+    encodedPlatforms.set(p, e)
+  }
+  return e
 }
 
 function encodeSourceAttrs (a: SourceAttrs): Record<string, unknown> {
@@ -138,28 +153,42 @@ function encodeSourceAttrs (a: SourceAttrs): Record<string, unknown> {
  * list itself for {@link encodeOp}, its digest for {@link digestOf}.
  */
 function encodeExecOp (op: ExecOp, env: readonly string[] | string | undefined): Record<string, unknown> {
+  // Written out member by member (the rules of pick): thousands of these are
+  // encoded per big Dockerfile, mostly before the code is optimised.
   const m = op.meta
   const p = m.proxyEnv
-  const meta = pick({
-    args: m.args,
-    cwd: m.cwd === '' || m.cwd === '/' ? undefined : m.cwd,
-    env,
-    extraHosts: m.extraHosts.length === 0 ? undefined : m.extraHosts.map((h) => ({ host: h.host, ip: h.ip })),
-    hostname: m.hostname,
-    proxyEnv: p === undefined ? undefined : pick({ allProxy: p.allProxy, ftpProxy: p.ftpProxy, httpProxy: p.httpProxy, httpsProxy: p.httpsProxy, noProxy: p.noProxy }),
-    secretEnv: m.secretEnv.length === 0 ? undefined : [...m.secretEnv].sort((a, b) => cmp(a.name, b.name)).map((s) => pick({ id: s.id, name: s.name, optional: s.optional })),
-    user: m.user,
-  })
-  return pick({
-    constraints: encodeConstraints(op),
-    inputs: op.inputs.map((e) => ({ digest: e.digest, index: e.index })),
-    kind: op.kind,
-    meta,
-    mounts: (isSortedByDest(op.mounts) ? op.mounts : [...op.mounts].sort((a, b) => cmp(a.dest, b.dest))).map(encodeMount),
-    network: op.network === 'default' ? undefined : op.network,
-    platform: op.platform === undefined ? undefined : encodePlatform(op.platform),
-    security: op.security === 'sandbox' ? undefined : op.security,
-  })
+  const meta: Record<string, unknown> = {}
+  if (m.args.length > 0) meta.args = m.args
+  if (m.cwd !== '' && m.cwd !== '/') meta.cwd = m.cwd
+  if (env !== undefined && env.length > 0) meta.env = env
+  if (m.extraHosts.length > 0) meta.extraHosts = m.extraHosts.map((h) => ({ host: h.host, ip: h.ip }))
+  if (m.hostname !== undefined && m.hostname !== '') meta.hostname = m.hostname
+  if (p !== undefined) putObject(meta, 'proxyEnv', pick({ allProxy: p.allProxy, ftpProxy: p.ftpProxy, httpProxy: p.httpProxy, httpsProxy: p.httpsProxy, noProxy: p.noProxy }))
+  if (m.secretEnv.length > 0) meta.secretEnv = [...m.secretEnv].sort((a, b) => cmp(a.name, b.name)).map((s) => pick({ id: s.id, name: s.name, optional: s.optional }))
+  if (m.user !== '') meta.user = m.user
+  const out: Record<string, unknown> = {}
+  const constraints = encodeConstraints(op)
+  if (constraints !== undefined) putObject(out, 'constraints', constraints)
+  if (op.inputs.length > 0) out.inputs = encodeInputs(op.inputs)
+  out.kind = op.kind
+  putObject(out, 'meta', meta)
+  const mounts = isSortedByDest(op.mounts) ? op.mounts : [...op.mounts].sort((a, b) => cmp(a.dest, b.dest))
+  if (mounts.length > 0) out.mounts = mounts.map(encodeMount)
+  if (op.network !== 'default' && op.network !== undefined) out.network = op.network
+  if (op.platform !== undefined) putObject(out, 'platform', encodePlatform(op.platform))
+  if (op.security !== 'sandbox' && op.security !== undefined) out.security = op.security
+  return out
+}
+
+function encodeInputs (inputs: readonly Edge[]): Array<{ digest: Digest, index: number }> {
+  const out = new Array<{ digest: Digest, index: number }>(inputs.length)
+  for (let i = 0; i < inputs.length; i++) out[i] = { digest: inputs[i]!.digest, index: inputs[i]!.index }
+  return out
+}
+
+/** Set a nested object unless it is empty (pick's rule for objects). */
+function putObject (o: Record<string, unknown>, key: string, value: Record<string, unknown>): void {
+  if (!isEmptyObject(value)) o[key] = value
 }
 
 function encodeConstraints (op: Op): Record<string, unknown> | undefined {
@@ -168,13 +197,28 @@ function encodeConstraints (op: Op): Record<string, unknown> | undefined {
 
 function encodeMount (m: Mount): Record<string, unknown> {
   switch (m.type) {
-    case 'bind':
-      return pick({ dest: m.dest, input: m.input, output: m.output, readonly: m.readonly, selector: m.selector, type: m.type })
-    case 'cache':
-      return pick({
-        cacheId: m.cacheId, dest: m.dest, input: m.input, output: m.output, readonly: m.readonly, selector: m.selector,
-        sharing: m.sharing === 'shared' ? undefined : m.sharing, type: m.type,
-      })
+    case 'bind': {
+      const o: Record<string, unknown> = {}
+      if (m.dest !== '') o.dest = m.dest
+      o.input = m.input
+      o.output = m.output
+      if (m.readonly) o.readonly = true
+      if (m.selector !== undefined && m.selector !== '') o.selector = m.selector
+      o.type = m.type
+      return o
+    }
+    case 'cache': {
+      const o: Record<string, unknown> = {}
+      if (m.cacheId !== '') o.cacheId = m.cacheId
+      if (m.dest !== '') o.dest = m.dest
+      o.input = m.input
+      o.output = m.output
+      if (m.readonly) o.readonly = true
+      if (m.selector !== undefined && m.selector !== '') o.selector = m.selector
+      if (m.sharing !== 'shared' && m.sharing !== undefined) o.sharing = m.sharing
+      o.type = m.type
+      return o
+    }
     case 'tmpfs':
       return pick({ dest: m.dest, input: m.input, output: m.output, readonly: m.readonly, selector: m.selector, size: m.size, type: m.type })
     case 'secret':
@@ -196,26 +240,36 @@ function encodeFileAction (fa: FileAction): Record<string, unknown> {
 
 function encodeActionSpec (a: FileActionSpec): Record<string, unknown> {
   switch (a.type) {
-    case 'copy':
-      return pick({
-        allowEmptyWildcard: a.allowEmptyWildcard,
-        allowWildcard: a.allowWildcard,
-        alwaysReplaceExistingDestPaths: a.alwaysReplaceExistingDestPaths,
-        attemptUnpack: a.attemptUnpack,
-        createDestPath: a.createDestPath,
-        dest: a.dest,
-        dirCopyContents: a.dirCopyContents,
-        excludePatterns: a.excludePatterns,
-        followSymlink: a.followSymlink,
-        includePatterns: a.includePatterns,
-        mode: a.mode,
-        owner: encodeOwner(a.owner),
-        parents: a.parents,
-        src: a.src,
-        type: a.type,
-      })
-    case 'mkdir':
-      return pick({ makeParents: a.makeParents, mode: a.mode, owner: encodeOwner(a.owner), path: a.path, type: a.type })
+    case 'copy': {
+      const o: Record<string, unknown> = {}
+      if (a.allowEmptyWildcard) o.allowEmptyWildcard = true
+      if (a.allowWildcard) o.allowWildcard = true
+      if (a.alwaysReplaceExistingDestPaths) o.alwaysReplaceExistingDestPaths = true
+      if (a.attemptUnpack) o.attemptUnpack = true
+      if (a.createDestPath) o.createDestPath = true
+      if (a.dest !== '') o.dest = a.dest
+      if (a.dirCopyContents) o.dirCopyContents = true
+      if (a.excludePatterns !== undefined && a.excludePatterns.length > 0) o.excludePatterns = a.excludePatterns
+      if (a.followSymlink) o.followSymlink = true
+      if (a.includePatterns !== undefined && a.includePatterns.length > 0) o.includePatterns = a.includePatterns
+      if (a.mode !== undefined && a.mode !== '') o.mode = a.mode
+      const owner = encodeOwner(a.owner)
+      if (owner !== undefined) putObject(o, 'owner', owner)
+      if (a.parents) o.parents = true
+      if (a.src !== '') o.src = a.src
+      o.type = a.type
+      return o
+    }
+    case 'mkdir': {
+      const o: Record<string, unknown> = {}
+      if (a.makeParents) o.makeParents = true
+      o.mode = a.mode
+      const owner = encodeOwner(a.owner)
+      if (owner !== undefined) putObject(o, 'owner', owner)
+      if (a.path !== '') o.path = a.path
+      o.type = a.type
+      return o
+    }
     case 'mkfile':
       return pick({
         data: a.data, dataEncoding: a.dataEncoding === 'utf8' ? undefined : a.dataEncoding, mode: a.mode, owner: encodeOwner(a.owner), path: a.path, type: a.type,
