@@ -82,14 +82,14 @@ export class LocalContentStore implements ContentStore {
     if (expected !== undefined) checkedHex(expected.digest)
     try {
       signal?.throwIfAborted()
-      if (expected !== undefined && (await this.info(expected.digest)) !== undefined) {
+      if (expected !== undefined && await this.hasIntact(expected)) {
         destroySource(source)
         return { digest: expected.digest, size: expected.size }
       }
       await this.ensureDirs()
     } catch (err) {
       destroySource(source)
-      throw wrapAbort(err, signal)
+      throw wrapNoSpace(wrapAbort(err, signal), this.root)
     }
     const tmp = join(this.tmpDir, `ingest-${process.pid}-${randomBytes(8).toString('hex')}`)
     let committed = false
@@ -101,10 +101,23 @@ export class LocalContentStore implements ContentStore {
       return written
     } catch (err) {
       destroySource(source)
-      throw wrapAbort(err, signal)
+      throw wrapNoSpace(wrapAbort(err, signal), this.root)
     } finally {
       if (!committed) await unlink(tmp).catch(() => {})
     }
+  }
+
+  /**
+   * A blob already under the expected name counts only with the expected size:
+   * a short file left there (by an older tsbuild on a full disk) is removed so
+   * the caller's write replaces it instead of every later read failing.
+   */
+  private async hasIntact (expected: BlobInfo): Promise<boolean> {
+    const have = await this.info(expected.digest)
+    if (have === undefined) return false
+    if (have.size === expected.size) return true
+    await unlink(this.path(expected.digest)).catch((err: unknown) => { if (!isNotFound(err)) throw err })
+    return false
   }
 
   /** Copy a file into the store (the source file is left untouched). */
@@ -166,10 +179,13 @@ async function writeVerified (tmp: string, source: Readable | AsyncIterable<Uint
         throw new TsbuildError('SIZE_MISMATCH', `blob ${expected.digest}: got more than the expected ${expected.size} bytes`)
       }
       hash.update(bytes)
-      await fh.write(bytes)
+      await writeAll(fh, bytes)
     }
     signal?.throwIfAborted()
     await fh.sync()
+    // What reached the file, not what was handed in: the last word before the rename.
+    const onDisk = (await fh.stat()).size
+    if (onDisk !== size) throw new Error(`content write ${tmp}: ${onDisk} bytes on disk after writing ${size}`)
     await fh.close()
     fh = undefined
   } finally {
@@ -185,6 +201,20 @@ async function writeVerified (tmp: string, source: Readable | AsyncIterable<Uint
     }
   }
   return { digest, size }
+}
+
+/**
+ * One write(2) may take only part of the buffer (a filling disk takes what
+ * fits, then fails with ENOSPC on the next call): keep writing the rest until
+ * all of it is in or the system reports an error.
+ */
+export async function writeAll (fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, offset, bytes.byteLength - offset)
+    if (bytesWritten <= 0) throw new Error(`write accepted no bytes at offset ${offset} of ${bytes.byteLength}`)
+    offset += bytesWritten
+  }
 }
 
 // The rename is durable only once the directory entry is on disk.
@@ -217,6 +247,17 @@ function isNotFound (err: unknown): boolean {
 
 function destroySource (source: Readable | AsyncIterable<Uint8Array>): void {
   if (source instanceof Readable && !source.destroyed) source.destroy()
+}
+
+/** A full disk (or quota) while writing blobs names the state dir it happened in. */
+function wrapNoSpace (err: unknown, root: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' || err instanceof TsbuildError) return err
+  const what = code === 'ENOSPC' ? 'no space left' : 'disk quota exceeded'
+  return new TsbuildError('IO', `${what} on the device holding the state dir ${root} (${code}) while writing a blob`, {
+    hint: 'free space on that device (tsbuild prune removes build cache) or set TSBUILD_ROOT to a larger one',
+    cause: err,
+  })
 }
 
 function wrapAbort (err: unknown, signal: AbortSignal | undefined): unknown {
