@@ -125,6 +125,68 @@ describe('Scheduler', () => {
     expect(a.calls.exec).toBe(2)
   })
 
+  describe('a vertex that ignores the cache forces what is built on it to run', () => {
+    // FROM img AS base / RUN (baseRun); FROM img / COPY --from=base (copy) / RUN (run);
+    // a second head (other) on img stands for a stage that does not use base.
+    function graph (ignored: ReadonlySet<string>) {
+      const make = (name: string, inputs: SolverVertex[] = []) => vtx(name, inputs, { ignoreCache: ignored.has(name) }).v
+      const img = make('img')
+      const mid = make('mid', [img])
+      const other = make('other', [mid])
+      const baseRun = make('baseRun', [img])
+      const copy = make('copy', [img, baseRun])
+      const run = make('run', [copy])
+      return { heads: [run, other], all: [img, mid, other, baseRun, copy, run] }
+    }
+    const started = (events: SolveEvent[]) => events.flatMap((e) => (e.type === 'vertex' && e.status === 'started' ? [`${e.name}: ${e.missReason ?? ''}`] : []))
+    const cached = (events: SolveEvent[]) => events.flatMap((e) => (e.type === 'vertex' && e.status === 'cached' ? [e.name] : [])).sort()
+
+    test.each([
+      { filter: ['baseRun'], ran: ['baseRun: cache disabled (--no-cache)', 'copy: parent step re-ran', 'run: parent step re-ran'], hit: ['img', 'mid', 'other'] },
+      { filter: ['copy'], ran: ['copy: cache disabled (--no-cache)', 'run: parent step re-ran'], hit: ['baseRun', 'img', 'mid', 'other'] },
+      { filter: ['run'], ran: ['run: cache disabled (--no-cache)'], hit: ['baseRun', 'copy', 'img', 'mid', 'other'] },
+      { filter: ['mid'], ran: ['mid: cache disabled (--no-cache)', 'other: parent step re-ran'], hit: ['baseRun', 'copy', 'img', 'run'] },
+      { filter: ['img', 'mid', 'other', 'baseRun', 'copy', 'run'], ran: ['baseRun: cache disabled (--no-cache)', 'copy: cache disabled (--no-cache)', 'img: cache disabled (--no-cache)', 'mid: cache disabled (--no-cache)', 'other: cache disabled (--no-cache)', 'run: cache disabled (--no-cache)'], hit: [] },
+    ])('ignoring $filter', async ({ filter, ran, hit }) => {
+      const { make, events } = await newScheduler()
+      await make().solve(graph(new Set()).heads)
+      events.length = 0
+      const solved = await make().solve(graph(new Set(filter)).heads)
+      expect(started(events).sort()).toEqual(ran)
+      expect(cached(events)).toEqual(hit)
+      expect(solved.map((s) => s.cached)).toEqual([!ran.some((r) => r.startsWith('run:')), !ran.some((r) => r.startsWith('other:'))])
+      // What re-ran wrote its record under the usual key: a normal build hits everything again.
+      events.length = 0
+      const again = await make().solve(graph(new Set()).heads)
+      expect(started(events)).toEqual([])
+      expect(again.every((s) => s.cached)).toBe(true)
+    })
+
+    test('a forced step is told to explainMiss as such, and its reason is the parent that re-ran', async () => {
+      const { make, records } = await newScheduler()
+      await make().solve(graph(new Set()).heads)
+      const events: SolveEvent[] = []
+      const asked: string[] = []
+      await new Scheduler({
+        records, emit: (e) => events.push(e),
+        explainMiss: (v, c) => { asked.push(`${v.name} ${c.parentRan} ${c.isForcedByParent}`); return v.ignoreCache ? '--no-cache' : 'cache record was removed' },
+      }).solve(graph(new Set(['baseRun'])).heads)
+      expect(asked.sort()).toEqual(['baseRun false false', 'copy true true', 'run true true'])
+      expect(started(events).sort()).toEqual(['baseRun: --no-cache', 'copy: parent step re-ran', 'run: parent step re-ran'])
+    })
+
+    test('isSkippedSolved: every step is handed to onSolved once, forced ones as run', async () => {
+      const { make, records } = await newScheduler()
+      await make().solve(graph(new Set()).heads)
+      const solved = new Map<string, boolean[]>()
+      await new Scheduler({
+        records, emit: () => {}, isSkippedSolved: true,
+        onSolved: (v, s) => solved.set(v.name, [...(solved.get(v.name) ?? []), s.cached]),
+      }).solve(graph(new Set(['baseRun'])).heads)
+      expect(Object.fromEntries(solved)).toEqual({ img: [true], mid: [true], other: [true], baseRun: [false], copy: [false], run: [false] })
+    })
+  })
+
   test('an aborted signal cancels the solve', async () => {
     const ac = new AbortController()
     const s = new Scheduler({ records: (await newScheduler()).records, emit: (e) => {

@@ -24,7 +24,7 @@ export interface SchedulerOptions {
   /** Told what each vertex's cache key was made of (cache-miss explanations). */
   onKey?: (v: SolverVertex, facts: KeyFacts) => void
   /** Why a vertex about to run missed the cache; undefined keeps the generic reason. */
-  explainMiss?: (v: SolverVertex, ctx: { parentRan: boolean }) => string | undefined
+  explainMiss?: (v: SolverVertex, ctx: { parentRan: boolean; isForcedByParent: boolean }) => string | undefined
 }
 
 /**
@@ -34,13 +34,15 @@ export interface SchedulerOptions {
  *
  * Two phases per vertex, as in BuildKit: the cache key needs only the inputs'
  * keys (plus content checksums where an op reads files), and a vertex whose
- * key has a record is never executed, nor are its inputs solved for it.
+ * key has a record is never executed, nor are its inputs solved for it
+ * (unless it is forced to run: see isForced).
  */
 export class Scheduler {
   private readonly keys = new Map<Digest, Promise<CacheKey>>()
   private readonly keyed = new Map<Digest, SolverVertex>()
   private readonly results = new Map<Digest, Promise<SolvedVertex>>()
   private readonly reportedCached = new Set<Digest>()
+  private readonly forced = new Map<Digest, boolean>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly abort = new AbortController()
   private readonly execSlots: Semaphore
@@ -93,7 +95,7 @@ export class Scheduler {
     const onSolved = this.opts.onSolved
     if (onSolved === undefined || this.opts.isSkippedSolved !== true) return
     for (const v of skipped) {
-      if (v.ignoreCache || v.op.noCache === true || v.op.load === undefined) continue
+      if (this.isForced(v) || v.op.noCache === true || v.op.load === undefined) continue
       const key = await this.keys.get(v.digest)!
       const rec = await this.opts.records.get(key)
       if (rec !== undefined) onSolved(v, { key, result: v.op.load(rec), cached: true })
@@ -125,6 +127,22 @@ export class Scheduler {
     }
     walk(hit)
     for (const v of below) this.emitCached(v)
+  }
+
+  /**
+   * A vertex that ignores the cache (--no-cache, --no-cache-filter) re-runs,
+   * and so does everything built on it: its output may differ from the one
+   * recorded, so a record of a dependant (same key, since keys come from
+   * definitions) may hold a result made from the old output. Such a vertex
+   * is never loaded from a record, but still writes one under its usual key.
+   */
+  private isForced (v: SolverVertex): boolean {
+    let f = this.forced.get(v.digest)
+    if (f === undefined) {
+      f = v.ignoreCache || v.inputs.some((i) => this.isForced(i))
+      this.forced.set(v.digest, f)
+    }
+    return f
   }
 
   private async drain (): Promise<void> {
@@ -202,7 +220,8 @@ export class Scheduler {
   private async computeResult (v: SolverVertex): Promise<SolvedVertex> {
     const key = await this.keyOf(v)
     const { records, emit } = this.opts
-    if (!v.ignoreCache && !v.op.noCache && v.op.load !== undefined) {
+    const isForced = this.isForced(v)
+    if (!isForced && !v.op.noCache && v.op.load !== undefined) {
       const rec = await records.get(key)
       if (rec !== undefined) {
         const result = v.op.load(rec)
@@ -224,7 +243,11 @@ export class Scheduler {
     const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
     const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
     const parentRan = inputs.some((i) => !i.cached)
-    const missReason = this.opts.explainMiss?.(v, { parentRan }) ??
+    // Re-run only because an input was forced: its record exists under the
+    // same key, so no difference in its own facts explains the run.
+    const isForcedByParent = isForced && !v.ignoreCache && v.op.noCache !== true
+    const explained = this.opts.explainMiss?.(v, { parentRan, isForcedByParent })
+    const missReason = isForcedByParent ? 'parent step re-ran' : explained ??
       (v.ignoreCache ? 'cache disabled (--no-cache)' : parentRan ? 'parent step re-ran' : 'no cache record for this step')
     emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now(), missReason })
     let result: Result
