@@ -92,11 +92,16 @@ export class FileOpRunner implements OpRunner {
         const owner = a.owner !== undefined ? await resolveOwner(root, a.owner) : undefined
         const mode = a.mode === undefined ? undefined : parseModeSpec(typeof a.mode === 'number' ? a.mode.toString(8) : a.mode)
         const exclude = a.excludePatterns.length > 0 ? new PatternMatcher([...a.excludePatterns]) : undefined
+        const includeMatcher = a.includePatterns.length > 0 ? new PatternMatcher([...a.includePatterns]) : undefined
+        const include = includeMatcher === undefined
+          ? undefined
+          : { sources: a.includePatterns, match: (p: string, parent?: readonly boolean[]) => includeMatcher.match(p, parent), mayMatchAtOrBelow: (d: string) => includeMatcher.mayMatchAtOrBelow(d) }
         const action = {
           src: a.src, dest: a.dest, followSymlinks: a.followSymlink, dirCopyContents: a.dirCopyContents, createDestPath: a.createDestPath,
           allowWildcard: a.allowWildcard, allowEmptyWildcard: a.allowEmptyWildcard, parents: a.parents, attemptUnpack: a.attemptUnpack,
           ...(owner !== undefined ? { owner } : {}), ...(mode !== undefined ? { mode } : {}),
           ...(exclude !== undefined ? { exclude: (rel: string) => exclude.matches(rel) } : {}),
+          ...(include !== undefined ? { include } : {}),
         }
         const n = this.op.inputs.length
         const src = fa.secondaryInput

@@ -73,6 +73,23 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       const filename = httpFilename(src)
       const download = llb.http(src, { filename, ...(checksum !== undefined ? { checksum: expand(checksum) } : {}) })
       actions.push(llb.copy(download, `/${filename}`, dest.endsWith('/') ? dest + filename : dest, { owner, mode, createDestPath: true }))
+    } else if (instr.kind === 'copy' && instr.isParents) {
+      // --parents, as BuildKit does it: the part before a `/./` pivot (or the
+      // root) is copied, filtered by the rest as an include pattern (`**`
+      // allowed), so the directories below the pivot are kept.
+      const pivot = src.indexOf('/./')
+      const pattern = llb.resolvePath('/', pivot < 0 ? src : src.slice(pivot + 3)).slice(1)
+      actions.push(llb.copy(from, pivot < 0 ? '/' : llb.joinRoot(src.slice(0, pivot)), dest, {
+        owner,
+        mode,
+        followSymlink: true,
+        dirCopyContents: true,
+        createDestPath: true,
+        allowWildcard: true,
+        allowEmptyWildcard: true,
+        includePatterns: pattern === '' ? [] : [pattern],
+        excludePatterns: excludes,
+      }))
     } else {
       if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
       // joinRoot keeps a trailing `/` (copy the directory's contents).
@@ -86,7 +103,6 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
         allowWildcard: true,
         allowEmptyWildcard: true,
         excludePatterns: excludes,
-        parents: instr.kind === 'copy' && instr.isParents,
       }))
     }
   }

@@ -136,12 +136,24 @@ describe('COPY and ADD', () => {
     expect(cs.at(-1)).toMatchObject({ src: '/app.tar.gz', attemptUnpack: true })
   })
 
-  test('--link copies onto scratch and merges; --parents and --exclude pass through', async () => {
-    const { def } = await convert1('FROM alpine\nCOPY --link a /a\nCOPY --parents --exclude=*.md src/*/x /dst/\n')
+  test('--link copies onto scratch and merges; --exclude passes through', async () => {
+    const { def } = await convert1('FROM alpine\nCOPY --link a /a\nCOPY --exclude=*.md src/ /dst/\n')
     expect(ops(def).filter((o): o is MergeOp => o.kind === 'merge')).toHaveLength(1)
-    const [link, parents] = copies(def)
+    const [link, excluding] = copies(def)
     expect(link!.dest).toBe('/a')
-    expect(parents).toMatchObject({ parents: true, excludePatterns: ['*.md'] })
+    expect(excluding).toMatchObject({ src: '/src/', excludePatterns: ['*.md'] })
+  })
+
+  test.each([
+    ['src/*/x', '/', ['src/*/x']],
+    ['./src/**/*.txt', '/', ['src/**/*.txt']],
+    ['./a/./b/c.txt', '/a', ['b/c.txt']],
+    ['/out/./bin/x', '/out', ['bin/x']],
+    ['x/./', '/x', []],
+  ])('COPY --parents %s: copies %s filtered by %j, as BuildKit splits at the /./ pivot', async (src, from, include) => {
+    const { def } = await convert1(`FROM alpine\nCOPY --parents --exclude=*.md ${src} /dst/\n`)
+    const [c] = copies(def)
+    expect(c).toMatchObject({ src: from, dest: '/dst/', includePatterns: include, excludePatterns: ['*.md'], dirCopyContents: true, parents: false })
   })
 
   test('heredoc file source becomes a mkfile copied into place', async () => {

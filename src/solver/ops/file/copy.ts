@@ -4,6 +4,7 @@ import { basename, join, posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
 import { applyMode, type ModeSpec } from './mode.js'
+import { hasGlobChars } from './glob.js'
 import { resolveSources, type SourceMatch } from './resolveSources.js'
 import { isArchive, unpackArchive } from './unpack.js'
 
@@ -27,6 +28,19 @@ export interface CopyAction {
   attemptUnpack?: boolean
   /** Paths (relative to the copied source) to leave out, e.g. from --exclude. */
   exclude?: (relPath: string, isDir: boolean) => boolean
+  /**
+   * Only what these patterns select (relative to the copied source, `**`
+   * allowed; `COPY --parents`), with the directories leading to it. A
+   * pattern without wildcards must find its path.
+   */
+  include?: IncludeFilter
+}
+
+/** The include side of a pattern matcher: per-pattern results are handed down to children. */
+export interface IncludeFilter {
+  readonly sources: readonly string[]
+  match (path: string, parent?: readonly boolean[]): { isMatch: boolean; matches: readonly boolean[] }
+  mayMatchAtOrBelow (dir: string): boolean
 }
 
 export interface CopyEnv {
@@ -57,6 +71,15 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
   else if (a.createDestPath) await mkdirInRoot(destRoot, posix.dirname(a.dest), a.owner ?? env.defaultOwner, true)
   destHost = await resolveInRoot(destRoot, a.dest)
 
+  if (a.include !== undefined) {
+    for (const pattern of a.include.sources) {
+      if (hasGlobChars(pattern)) continue
+      for (const m of matches) {
+        const host = await resolveInRoot(m.hostPath, pattern, { followFinal: false })
+        if (await lstat(host).catch(() => undefined) === undefined) throw new TsbuildError('NOT_FOUND', `"${posix.join('/', m.relPath, pattern)}": not found`)
+      }
+    }
+  }
   for (const m of matches) {
     const st = await lstat(m.hostPath)
     if (a.attemptUnpack && st.isFile() && await isArchive(m.hostPath)) {
@@ -117,8 +140,18 @@ const processIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ??
  * entries already carry this process's ids and (copyFile) the source's mode,
  * so chown/chmod run only when they would change something.
  */
-async function copyTree (src: string, dst: string, rel: string, st: Stats, c: TreeCtx, isFresh = false): Promise<void> {
-  if (rel !== '' && c.exclude?.(rel, st.isDirectory())) return
+async function copyTree (src: string, dst: string, rel: string, st: Stats, c: TreeCtx, isFresh = false, parentInc: readonly boolean[] = []): Promise<boolean> {
+  if (rel !== '' && c.exclude?.(rel, st.isDirectory())) return false
+  // With include patterns, an entry they do not select is left out, except a
+  // directory on the way to one they do (kept only if something below it is).
+  let inc = parentInc
+  let isSelected = true
+  if (c.include !== undefined && rel !== '') {
+    const r = c.include.match(rel, parentInc)
+    inc = r.matches
+    isSelected = r.isMatch
+    if (!isSelected && (!st.isDirectory() || !c.include.mayMatchAtOrBelow(rel))) return false
+  }
   const uid = c.owner?.uid ?? st.uid
   const gid = c.owner?.gid ?? st.gid
   const mode = c.mode ? applyMode(c.mode, st.mode, st.isDirectory()) : st.mode & 0o7777
@@ -139,16 +172,20 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     // Every sibling settles before a failure is passed on: nothing may still write once the caller unmounts.
     const outcomes = await Promise.allSettled(names.map(async (name) => {
       const childSrc = join(src, name)
-      await copyTree(childSrc, join(dir, name), rel === '' ? name : `${rel}/${name}`, await lstat(childSrc), c, created)
+      return copyTree(childSrc, join(dir, name), rel === '' ? name : `${rel}/${name}`, await lstat(childSrc), c, created, inc)
     }))
     const failed = outcomes.find((o) => o.status === 'rejected')
     if (failed !== undefined) throw failed.reason
+    if (!isSelected && created && !outcomes.some((o) => o.status === 'fulfilled' && o.value)) {
+      await rm(dir, { recursive: true, force: true })
+      return false
+    }
     await lchown(dir, uid, gid)
     await chmod(dir, mode)
     await utimes(dir, st.atime, st.mtime)
-    return
+    return true
   }
-  if (!st.isSymbolicLink() && !st.isFile()) return // sockets, fifos and devices are not copied by COPY
+  if (!st.isSymbolicLink() && !st.isFile()) return false // sockets, fifos and devices are not copied by COPY
   await c.slots.run(async () => {
     if (!isFresh) await removeNonDir(dst)
     if (st.isSymbolicLink()) {
@@ -167,6 +204,7 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     if (!st.isSymbolicLink() && (chowned || mode !== (st.mode & 0o7777))) await chmod(dst, mode)
     await lutimes(dst, st.atime, st.mtime)
   })
+  return true
 }
 
 async function removeNonDir (p: string): Promise<void> {
