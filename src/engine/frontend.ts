@@ -16,7 +16,9 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
   const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   const ignore = await loadDockerignore({ contextDir: req.contextDir, ...(req.dockerfile.path !== undefined ? { dockerfilePath: req.dockerfile.path } : {}) })
   const buildArgs = new Map(req.buildArgs)
-  const epoch = buildArgs.get('SOURCE_DATE_EPOCH') ?? opts.env.SOURCE_DATE_EPOCH
+  // As buildx: SOURCE_DATE_EPOCH in the environment is passed on as a build arg.
+  if (!buildArgs.has('SOURCE_DATE_EPOCH') && opts.env.SOURCE_DATE_EPOCH !== undefined && opts.env.SOURCE_DATE_EPOCH !== '') buildArgs.set('SOURCE_DATE_EPOCH', opts.env.SOURCE_DATE_EPOCH)
+  const epoch = buildArgs.get('SOURCE_DATE_EPOCH')
   const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
   const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
   const resolver = memoizeResolver(images)
@@ -39,6 +41,7 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
     noCacheFilter: req.noCacheFilter,
     imageResolver: resolver,
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+    network: req.network,
   })
   return { converted, checks, services, images, sourceDateEpoch, text }
 }

@@ -5,7 +5,7 @@
 import type { SourceRange } from '../../../common/errors.js'
 import type { ImageConfig } from '../../../common/oci.js'
 import { formatPlatform, parsePlatform, type Platform } from '../../../common/platform.js'
-import type { OpMetadata, ProxyEnv, State } from '../../../llb/index.js'
+import type { NetworkMode, OpMetadata, ProxyEnv, State } from '../../../llb/index.js'
 import type { Instruction } from '../instructions/index.js'
 import type { EnvGetter, ShellLex } from '../shell/index.js'
 import type { StageGraph, StageNode } from './graph.js'
@@ -38,6 +38,8 @@ export interface ConvertContext {
   readonly ssh: Map<string, boolean>
   readonly warnings: ConvertWarning[]
   readonly stages: Map<StageNode, Promise<StageState>>
+  /** `--network` for the whole build: RUNs without their own `--network` use it. */
+  readonly network: NetworkMode
   /** Global ARGs whose values differ between the requested target platforms (TARGETARCH, …). */
   readonly targetDependentArgs: ReadonlySet<string>
   /** Stages an earlier target platform converted without depending on it, by {@link sharedStageKey}. */

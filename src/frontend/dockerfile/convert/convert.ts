@@ -85,6 +85,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
       noCache: new Set(req.noCacheFilter.map(s => s.toLowerCase())),
       resolveImage, declaredArgs, secrets, ssh, warnings,
       stages: new Map(), imageStages, targetDependentArgs, sharedStages, externals: new Map(),
+      network: req.network ?? 'default',
     }
     const st = await dispatchStage(ctx, graph.target)
     const image = cloneImage(st.image)

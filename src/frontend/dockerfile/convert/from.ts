@@ -78,6 +78,7 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
   }
   if (st.cmdTotal === 0) st.cmdTotal = steps + triggers.length
   st.state = st.state.platform(platform)
+  if (ctx.network !== 'default') st.state = st.state.network(ctx.network)
   st.image.config!.OnBuild = null
   applyImageConfig(st)
   return { st, triggers }

@@ -73,6 +73,15 @@ describe('metadata instructions: config and history', () => {
 })
 
 describe('RUN', () => {
+  test('--network for the whole build: every RUN without its own, in every stage; RUN --network=default keeps it', async () => {
+    const text = 'FROM alpine AS a\nRUN one\nFROM a\nRUN two\nRUN --network=default three\nRUN --network=host four\n'
+    const { def } = await convert1(text, { network: 'none' })
+    const runs = ops(def).filter((o): o is ExecOp => o.kind === 'exec')
+    expect(runs.map(r => [r.meta.args.at(-1), r.network])).toEqual([['one', 'none'], ['two', 'none'], ['three', 'none'], ['four', 'host']])
+    const plain = await convert1(text)
+    expect(ops(plain.def).filter((o): o is ExecOp => o.kind === 'exec').map(r => r.network)).toEqual(['default', 'default', 'default', 'host'])
+  })
+
   test('exec form, SHELL, network, security, user and cwd', async () => {
     const { def } = await convert1('FROM alpine\nUSER nobody\nWORKDIR /w\nSHELL ["/bin/bash", "-c"]\nRUN echo a\nRUN --network=none --security=insecure ["ls", "-l"]\n')
     const [a, b] = execs(def)

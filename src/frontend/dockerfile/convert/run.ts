@@ -53,7 +53,8 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
   const exec = st.state.run({
     args,
     mounts: specs,
-    network: instr.network,
+    // `--network=default` keeps the build's mode (`tsbuild build --network`), as in BuildKit.
+    network: instr.network === 'default' ? undefined : instr.network,
     security: instr.security,
     proxyEnv: ctx.proxyEnv,
     secretEnv: secretEnv.length > 0 ? secretEnv : undefined,

@@ -6,7 +6,7 @@ import type { Digest } from '../../../common/digest.js'
 import type { SourceRange } from '../../../common/errors.js'
 import type { ImageConfig } from '../../../common/oci.js'
 import type { Platform } from '../../../common/platform.js'
-import type { Definition } from '../../../llb/index.js'
+import type { Definition, NetworkMode } from '../../../llb/index.js'
 
 /**
  * A `--build-context name=…` value. `oci-layout` contexts become image
@@ -51,6 +51,8 @@ export interface ConvertRequest {
   imageResolver: ImageMetaResolver
   /** Seconds since the epoch; history and created times use it when given. */
   sourceDateEpoch?: number
+  /** `--network`: the network mode of every RUN that does not set its own (default: `default`). */
+  network?: NetworkMode
 }
 
 export interface ConvertWarning {
