@@ -98,20 +98,62 @@ describe('CacheMountManager', () => {
     expect(waited).toBeGreaterThan(300)
   })
 
-  test('first creation applies mode/uid/gid and copies the seed; later users do not re-seed', async () => {
-    const dir = await stateDir()
-    const seedDir = await mkdtemp(join(tmpdir(), 'tsbuild-seed-'))
-    await writeFile(join(seedDir, 'seeded'), 'from stage')
-    const m = new CacheMountManager(dir)
+  test('first creation applies mode/uid/gid and runs the seed; later users do not re-seed', async () => {
+    const m = new CacheMountManager(await stateDir())
     let seeds = 0
-    const seed = async (): Promise<string> => { seeds++; return seedDir }
-    const a = await m.acquire({ id: 's', sharing: 'shared', mode: 0o750, uid: 1000, gid: 1001, seed })
+    const seed = async (into: string): Promise<void> => { seeds++; await writeFile(join(into, 'seeded'), 'from stage') }
+    const a = await m.acquire({ id: 's', sharing: 'shared', mode: 0o750, uid: 1000, gid: 1001, baseKey: 'b1', seed })
     const st = await stat(a.hostPath)
     expect(st.mode & 0o7777).toBe(0o750)
     if (process.getuid?.() === 0) expect([st.uid, st.gid]).toEqual([1000, 1001])
     expect(await readFile(join(a.hostPath, 'seeded'), 'utf8')).toBe('from stage')
-    await m.acquire({ id: 's', sharing: 'shared', seed })
+    await writeFile(join(a.hostPath, 'seeded'), 'written by a step')
+    await a.release()
+    const again = await m.acquire({ id: 's', sharing: 'shared', baseKey: 'b1', seed })
+    expect(again.hostPath).toBe(a.hostPath)
+    expect(await readFile(join(again.hostPath, 'seeded'), 'utf8')).toBe('written by a step')
     expect(seeds).toBe(1)
+  })
+
+  test('a cache with a base is apart from the plain cache of its id and from other bases', async () => {
+    const m = new CacheMountManager(await stateDir())
+    const seed = (text: string) => async (into: string): Promise<void> => { await writeFile(join(into, 'f'), text) }
+    const plain = await m.acquire({ id: 'x', sharing: 'shared' })
+    const b1 = await m.acquire({ id: 'x', sharing: 'shared', baseKey: 'b1', seed: seed('one') })
+    const b2 = await m.acquire({ id: 'x', sharing: 'shared', baseKey: 'b2', seed: seed('two') })
+    expect(new Set([plain.hostPath, b1.hostPath, b2.hostPath]).size).toBe(3)
+    expect(existsSync(join(plain.hostPath, 'f'))).toBe(false)
+    expect(await readFile(join(b1.hostPath, 'f'), 'utf8')).toBe('one')
+    expect(await readFile(join(b2.hostPath, 'f'), 'utf8')).toBe('two')
+    for (const l of [plain, b1, b2]) await l.release()
+    // du and GC see each by its name, and remove takes that name.
+    expect((await m.list()).map((u) => u.id).sort()).toEqual(['x', 'x:b1', 'x:b2'])
+    await m.remove('x:b1')
+    expect((await m.list()).map((u) => u.id).sort()).toEqual(['x', 'x:b2'])
+  })
+
+  test.each(['private', 'locked'] as const)('%s: a new instance is seeded too', async (sharing) => {
+    const m = new CacheMountManager(await stateDir())
+    const seed = async (into: string): Promise<void> => { await writeFile(join(into, 'f'), 'base') }
+    const a = await m.acquire({ id: 'ps', sharing, baseKey: 'b', seed })
+    expect(await readFile(join(a.hostPath, 'f'), 'utf8')).toBe('base')
+    if (sharing === 'private') {
+      // A second concurrent private user gets another instance, which starts from the base as well.
+      const b = await m.acquire({ id: 'ps', sharing, baseKey: 'b', seed })
+      expect(b.hostPath).not.toBe(a.hostPath)
+      expect(await readFile(join(b.hostPath, 'f'), 'utf8')).toBe('base')
+      await b.release()
+    }
+    await a.release()
+  })
+
+  test('a failing seed leaves no directory behind, so the next user seeds again', async () => {
+    const m = new CacheMountManager(await stateDir())
+    const failing = async (): Promise<void> => { throw new Error('disk full') }
+    await expect(m.acquire({ id: 'f', sharing: 'locked', baseKey: 'b', seed: failing })).rejects.toThrow('disk full')
+    const ok = await m.acquire({ id: 'f', sharing: 'locked', baseKey: 'b', seed: async (into) => { await writeFile(join(into, 'f'), 'ok') } })
+    expect(await readFile(join(ok.hostPath, 'f'), 'utf8')).toBe('ok')
+    await ok.release()
   })
 
   test('release records last use and size for du', async () => {

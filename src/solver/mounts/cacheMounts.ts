@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { withFileLock } from '../../cache/index.js'
@@ -16,8 +16,14 @@ export interface CacheMountRequest {
   gid?: number
   /** Permission bits of the directory when it is first created (default 0o755). */
   mode?: number
-  /** Host directory copied into the cache when it is first created (`from=`/`source=`). */
-  seed?: () => Promise<string>
+  /**
+   * What a new directory starts from (`from=`/`source=` with contents): a
+   * cache with a base is kept apart from the plain cache of the same id and
+   * from caches on other bases, as BuildKit keys it by id and base snapshot.
+   */
+  baseKey?: string
+  /** Fills a new, empty directory with the base's contents; never called for an existing one. */
+  seed?: (dir: string) => Promise<void>
 }
 
 /** A cache directory in use. `release` is idempotent and must be called once the step is done. */
@@ -28,6 +34,7 @@ export interface CacheMountLease {
 
 /** What `<stateDir>/cachemounts/<hash>/meta.json` records for du and GC. */
 export interface CacheMountUsage {
+  /** The cache's name: its id, or `id:base` for one that started from a base (what `remove` takes). */
   id: string
   lastUsed: string
   sizeBytes: number
@@ -40,7 +47,8 @@ const exec = promisify(execFile)
 
 /**
  * Persistent directories for `RUN --mount=type=cache`, kept under
- * `<stateDir>/cachemounts/<sha256(id)>/`:
+ * `<stateDir>/cachemounts/<sha256(name)>/`, where the name is the id, or
+ * `id:base` for a cache that starts from a base's contents:
  *   dirs/0, dirs/1 …   instances; 0 is the one everybody starts with
  *   locks/N.lock       held by a `locked` user, or a `private` user of instance N
  *   meta.json          id, last use and size, for du and GC
@@ -59,17 +67,18 @@ export class CacheMountManager {
 
   async acquire (req: CacheMountRequest, signal?: AbortSignal): Promise<CacheMountLease> {
     if (req.id === '') throw new TsbuildError('INVALID_INSTRUCTION', 'a cache mount needs a non-empty id')
-    const base = join(this.root, digestHex(sha256(req.id)))
+    const name = req.baseKey === undefined ? req.id : `${req.id}:${req.baseKey}`
+    const base = join(this.root, digestHex(sha256(name)))
     await mkdir(join(base, 'dirs'), { recursive: true })
     await mkdir(join(base, 'locks'), { recursive: true })
     switch (req.sharing) {
       case 'shared': {
         const hostPath = await this.ensureInstance(base, 0, req)
-        return this.lease(base, req.id, hostPath, async () => {})
+        return this.lease(base, name, hostPath, async () => {})
       }
       case 'locked': {
         const unlock = await holdLock(join(base, 'locks', '0.lock'), LOCK_WAIT_MS, signal)
-        return await this.leaseLocked(base, 0, req, unlock)
+        return await this.leaseLocked(base, name, 0, req, unlock)
       }
       case 'private': {
         for (let n = 0; ; n++) {
@@ -78,7 +87,7 @@ export class CacheMountManager {
             if (hasCode(err, 'UNAVAILABLE')) return undefined
             throw err
           })
-          if (unlock !== undefined) return await this.leaseLocked(base, n, req, unlock)
+          if (unlock !== undefined) return await this.leaseLocked(base, name, n, req, unlock)
         }
       }
     }
@@ -95,9 +104,9 @@ export class CacheMountManager {
     return out
   }
 
-  /** Delete a cache mount's data; fails with UNAVAILABLE while a `locked`/`private` user holds it. */
-  async remove (id: string): Promise<void> {
-    const base = join(this.root, digestHex(sha256(id)))
+  /** Delete a cache mount's data by its name (as `list` gives it); fails with UNAVAILABLE while a `locked`/`private` user holds it. */
+  async remove (name: string): Promise<void> {
+    const base = join(this.root, digestHex(sha256(name)))
     const unlock = await holdLock(join(base, 'locks', '0.lock'), 0)
     try {
       await rm(join(base, 'dirs'), { recursive: true, force: true })
@@ -107,22 +116,22 @@ export class CacheMountManager {
     }
   }
 
-  private async leaseLocked (base: string, n: number, req: CacheMountRequest, unlock: () => Promise<void>): Promise<CacheMountLease> {
+  private async leaseLocked (base: string, name: string, n: number, req: CacheMountRequest, unlock: () => Promise<void>): Promise<CacheMountLease> {
     try {
       const hostPath = await this.ensureInstance(base, n, req)
-      return this.lease(base, req.id, hostPath, unlock)
+      return this.lease(base, name, hostPath, unlock)
     } catch (err) {
       await unlock()
       throw err
     }
   }
 
-  private lease (base: string, id: string, hostPath: string, unlock: () => Promise<void>): CacheMountLease {
+  private lease (base: string, name: string, hostPath: string, unlock: () => Promise<void>): CacheMountLease {
     let released: Promise<void> | undefined
     const release = async (): Promise<void> => {
       released ??= (async () => {
         try {
-          await recordUse(base, id)
+          await recordUse(base, name)
         } finally {
           await unlock()
         }
@@ -140,7 +149,7 @@ export class CacheMountManager {
     const staging = join(base, 'dirs', `.new-${n}-${randomBytes(6).toString('hex')}`)
     await mkdir(staging)
     try {
-      if (req.seed !== undefined) await cp(await req.seed(), staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: true })
+      if (req.seed !== undefined) await req.seed(staging)
       await chmod(staging, req.mode ?? 0o755)
       await chown(staging, req.uid ?? 0, req.gid ?? 0)
       await rename(staging, target).catch(async (err: NodeJS.ErrnoException) => {
@@ -167,9 +176,9 @@ async function holdLock (lockPath: string, timeoutMs: number, signal?: AbortSign
   })
 }
 
-async function recordUse (base: string, id: string): Promise<void> {
+async function recordUse (base: string, name: string): Promise<void> {
   const sizeBytes = await diskUsage(join(base, 'dirs'))
-  const meta = { id, lastUsed: new Date().toISOString(), sizeBytes }
+  const meta = { id: name, lastUsed: new Date().toISOString(), sizeBytes }
   const tmp = join(base, `.meta-${randomBytes(6).toString('hex')}`)
   await writeFile(tmp, JSON.stringify(meta))
   await rename(tmp, join(base, 'meta.json'))

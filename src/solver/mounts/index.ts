@@ -1,6 +1,6 @@
 export { CacheMountManager, diskUsage } from './cacheMounts.js'
-export { inputDirAttributes } from './cacheSeed.js'
-export type { CacheDirAttributes } from './cacheSeed.js'
+export { cacheBaseKey, copyCacheBase, describeCacheBase } from './cacheSeed.js'
+export type { CacheBase, CacheDirAttributes } from './cacheSeed.js'
 export type { CacheMountLease, CacheMountRequest, CacheMountUsage, CacheSharing } from './cacheMounts.js'
 export { SecretProvider, resolveSecrets, redactSecrets } from './secrets.js'
 export type { SecretExecParts } from './secrets.js'

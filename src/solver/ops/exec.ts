@@ -1,14 +1,15 @@
+import { dirname } from 'node:path'
 import { canonicalJson, sha256 } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
-import { encodeOpForCache, type ExecOp, type Mount as LlbMount, SCRATCH_INPUT } from '../../llb/index.js'
+import { type CacheMount, encodeOpForCache, type ExecOp, type Mount as LlbMount, SCRATCH_INPUT } from '../../llb/index.js'
 import { snapshotKey, type Snapshotter } from '../../cache/snapshots/index.js'
 import type { CacheRecord } from '../../cache/index.js'
 import type { ExecMount, RuncExecutor } from '../executor/index.js'
 import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../scheduler/index.js'
-import { uniqueKey } from './mounted.js'
+import { uniqueKey, withView } from './mounted.js'
 import { contextOf, layersOf, type MountProviders } from './types.js'
 import { checksumSnapshot } from '../context/index.js'
-import { inputDirAttributes } from '../mounts/index.js'
+import { cacheBaseKey, copyCacheBase, describeCacheBase } from '../mounts/index.js'
 
 export interface ExecDeps {
   snapshotter: Snapshotter
@@ -109,9 +110,7 @@ export class ExecRunner implements OpRunner {
           break
         }
         case 'cache': {
-          // Only a new cache directory takes these; an existing one keeps its owner and mode.
-          const seed = m.input === SCRATCH_INPUT ? undefined : await inputDirAttributes(await snapshotter.lowerDirs(await layersOf(inputs[m.input]) as never), m.selector ?? '/')
-          const lease = await providers.cache({ id: m.cacheId, sharing: m.sharing, uid: seed?.uid ?? 0, gid: seed?.gid ?? 0, mode: seed?.mode ?? 0o755, ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}) }, ctx.signal)
+          const lease = await this.acquireCache(m, inputs, ctx.signal)
           cleanups.push(() => lease.release())
           out.push({ type: 'bind', destination: m.dest, source: lease.hostPath, readonly: m.readonly })
           break
@@ -150,6 +149,33 @@ export class ExecRunner implements OpRunner {
       env.push(`${s.name}=${Buffer.from(data).toString('utf8')}`)
     }
     return { mounts: out, env }
+  }
+
+  /**
+   * A cache mount's input is the base a NEW cache directory starts from: its
+   * selected directory's owner and mode, and with `from=` its files. An
+   * existing directory keeps its contents, owner and mode. A base with files
+   * names a cache of its own (id plus the base, as BuildKit keys it), so a
+   * plain cache of the same id is never seeded over, nor seeds it.
+   */
+  private async acquireCache (m: CacheMount, inputs: Result[], signal: AbortSignal): ReturnType<MountProviders['cache']> {
+    const { snapshotter, mounts: providers } = this.deps
+    const request = { id: m.cacheId, sharing: m.sharing, ...(m.keyFrom !== undefined ? { keyFrom: m.keyFrom } : {}) }
+    if (m.input === SCRATCH_INPUT) return await providers.cache({ ...request, uid: 0, gid: 0, mode: 0o755 }, signal)
+    const layers = await layersOf(inputs[m.input])
+    const selector = m.selector ?? '/'
+    // The view stays mounted until the cache is acquired, so a new directory is seeded from it
+    // without a second mount. Snapshotter.root is <stateDir>/snapshots by construction.
+    return await withView(snapshotter, dirname(snapshotter.root), layers, async (root) => {
+      const base = await describeCacheBase(root, selector)
+      return await providers.cache({
+        ...request,
+        uid: base?.uid ?? 0,
+        gid: base?.gid ?? 0,
+        mode: base?.mode ?? 0o755,
+        ...(base?.hasContent === true ? { baseKey: cacheBaseKey(layers, selector), seed: async (dir: string) => { await copyCacheBase(base.path, dir) } } : {}),
+      }, signal)
+    })
   }
 }
 

@@ -39,6 +39,9 @@ export interface ImageProvider {
 export interface MountProviders {
   secret (id: string): Promise<Uint8Array | undefined>
   ssh? (id: string, signal: AbortSignal): Promise<{ socketPath: string; release: () => Promise<void> } | undefined>
-  /** `keyFrom`: context paths that key the mount's contents in a portable cache (see docs/cache-format.md). */
-  cache (opts: { id: string; sharing: 'shared' | 'private' | 'locked'; uid: number; gid: number; mode: number; keyFrom?: readonly string[] }, signal: AbortSignal): Promise<{ hostPath: string; release: () => Promise<void> | void }>
+  /**
+   * `keyFrom`: context paths that key the mount's contents in a portable cache (see docs/cache-format.md).
+   * `baseKey`/`seed`: a `from=` base with contents names a cache of its own and fills it when it is new.
+   */
+  cache (opts: { id: string; sharing: 'shared' | 'private' | 'locked'; uid: number; gid: number; mode: number; keyFrom?: readonly string[]; baseKey?: string; seed?: (dir: string) => Promise<void> }, signal: AbortSignal): Promise<{ hostPath: string; release: () => Promise<void> | void }>
 }
