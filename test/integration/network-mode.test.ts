@@ -1,5 +1,7 @@
-// `tsbuild build --network`: the mode of every RUN that does not set its own,
-// part of each RUN's cache key (as in BuildKit).
+// Build-wide settings a RUN sees: `tsbuild build --network` (the mode of
+// every RUN that does not set its own, part of each RUN's cache key, as in
+// BuildKit) and SOURCE_DATE_EPOCH from the environment (a build arg, as buildx
+// passes it).
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
@@ -33,5 +35,21 @@ describe('--network for the whole build', () => {
     expect(none.log).not.toMatch(/RUN cat \/proc\/net\/dev > \/netdev\n#\d+ CACHED/)
     const again = await interfaces(['--network', 'none'])
     expect(again.log).toMatch(/RUN cat \/proc\/net\/dev > \/netdev\n#\d+ CACHED/)
+  })
+})
+
+describe('SOURCE_DATE_EPOCH in the environment', () => {
+  test('is a build arg a RUN can read, and sets the image creation time', async () => {
+    const epochCtx = await writeContext(await freshDir('tsb-ctx-'), {
+      'Dockerfile': `FROM ${inject('busybox')}\nARG SOURCE_DATE_EPOCH\nRUN echo "epoch=$SOURCE_DATE_EPOCH" > /epoch\n`,
+    })
+    const dir = await freshDir('tsb-out-')
+    const env = { SOURCE_DATE_EPOCH: '1700000000' }
+    const res = await buildOk(['build', '--progress', 'plain', '-o', `type=local,dest=${join(dir, 'fs')}`, epochCtx], { root, env })
+    expect(res.stderr).not.toMatch(/were not consumed/)
+    expect(await readFile(join(dir, 'fs', 'epoch'), 'utf8')).toBe('epoch=1700000000\n')
+    await buildOk(['build', '-t', 'epoch:1', epochCtx], { root, env })
+    const inspect = await buildOk(['inspect', 'epoch:1'], { root })
+    expect(inspect.stdout).toMatch(/2023-11-14T22:13:20Z/)
   })
 })
