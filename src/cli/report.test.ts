@@ -68,4 +68,51 @@ describe('reportError', () => {
       'ERROR: [2/2] RUN false: process "/bin/sh -c false" did not complete successfully: exit code: 1', '',
     ].join('\n'))
   })
+
+  describe('a full disk', () => {
+    /** Node's shape for a failed system call: a write on a handle names no path; open, mkdir, rename … do. */
+    function errnoAt (code: 'ENOSPC' | 'EDQUOT', syscall: string, path?: string): NodeJS.ErrnoException {
+      const words = code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded'
+      const err = new Error(`${code}: ${words}, ${syscall}${path !== undefined ? ` '${path}'` : ''}`)
+      return Object.assign(err, { code, syscall, errno: code === 'ENOSPC' ? -28 : -122, ...(path !== undefined ? { path } : {}) })
+    }
+    const writeToFullDevice = (): NodeJS.ErrnoException => errnoAt('ENOSPC', 'write')
+    const env = { TSBUILD_ROOT: '/srv/tsbuild' }
+    const stateDirHint = 'hint: free space on that device (tsbuild prune removes build cache) or set TSBUILD_ROOT to a larger one\n'
+
+    test.each([
+      ['a write without a path is about the state dir', writeToFullDevice(),
+        'ERROR: no space left on the device holding the state dir /srv/tsbuild (ENOSPC)\n' + stateDirHint],
+      ['a path inside the state dir is named after it', errnoAt('ENOSPC', 'open', '/srv/tsbuild/snapshots/4/fs/big'),
+        'ERROR: no space left on the device holding the state dir /srv/tsbuild (ENOSPC) (open /srv/tsbuild/snapshots/4/fs/big)\n' + stateDirHint],
+      ['a path elsewhere is the device named', errnoAt('EDQUOT', 'write', '/out/image.tar'),
+        'ERROR: disk quota exceeded on the device holding /out/image.tar (EDQUOT) (write /out/image.tar)\nhint: free space on that device or choose another destination\n'],
+      ['wrapped as the cause of a plain error', new Error('layer export failed', { cause: writeToFullDevice() }),
+        'ERROR: no space left on the device holding the state dir /srv/tsbuild (ENOSPC)\n' + stateDirHint],
+    ])('%s: one ERROR line, exit 1, no stack trace', (_name, err, expected) => {
+      const c = io()
+      expect(reportError(err, { ...c.io, env })).toBe(1)
+      expect(c.err()).toBe(expected)
+    })
+
+    test('a step that passed the system message on keeps its name and Dockerfile lines, with the explanation instead', () => {
+      const c = io()
+      const cause = writeToFullDevice()
+      const step = Object.assign(new TsbuildError('EXEC_FAILED', `[2/2] RUN echo one: ${String(cause)}`, { cause }), {
+        locations: [{ file: 'Dockerfile', ranges: [{ start: { line: 2, character: 0 }, end: { line: 2, character: 12 } }] }],
+        dockerfile,
+      })
+      expect(reportError(step, { ...c.io, env })).toBe(1)
+      expect(c.err()).toContain(' 2 | >>> RUN echo one\n')
+      expect(c.err().endsWith('ERROR: [2/2] RUN echo one: no space left on the device holding the state dir /srv/tsbuild (ENOSPC)\n' + stateDirHint)).toBe(true)
+      expect(c.err()).not.toMatch(/internal error|\n\s+at /)
+    })
+
+    test('an error that already explains the full disk is printed as it is', () => {
+      const c = io()
+      const err = new TsbuildError('IO', 'output dest=/out: no space left on device (ENOSPC)', { cause: writeToFullDevice() })
+      expect(reportError(err, { ...c.io, env })).toBe(1)
+      expect(c.err()).toBe('ERROR: output dest=/out: no space left on device (ENOSPC)\n')
+    })
+  })
 })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { DockerfileError, findTsbuildError } from '../common/errors.js'
+import { relative, resolve } from 'node:path'
+import { resolveStateDir } from '../cache/stateDir.js'
+import { DockerfileError, findTsbuildError, TsbuildError } from '../common/errors.js'
 import type { SourceRange } from '../common/errors.js'
 import type { CommandIo } from './io.js'
 
@@ -28,16 +29,19 @@ export interface ReportContext {
  * the Dockerfile lines with a `>>>` marker (and a caret for one position).
  */
 export function reportError (err: unknown, io: CommandIo, ctx: ReportContext = {}): number {
-  const t = findTsbuildError(err)
-  if (t === undefined) {
+  const found = findTsbuildError(err)
+  const noSpace = findNoSpace(err)
+  if (found === undefined && noSpace === undefined) {
     io.stderr.write(`tsbuild: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
     return 70
   }
-  const [first = '', ...rest] = t.message.split('\n')
+  const t = found ?? new TsbuildError('IO', String(noSpace), { cause: noSpace })
+  const { message, hint } = noSpace === undefined ? t : explainNoSpace(noSpace, found, io)
+  const [first = '', ...rest] = message.split('\n')
   const loc = locate(t, io, ctx)
   const output = outputTail(t)
   if (loc === undefined && output === undefined) {
-    io.stderr.write(`ERROR: ${t.message}\n`)
+    io.stderr.write(`ERROR: ${message}\n`)
   } else {
     let text = ''
     if (output !== undefined) {
@@ -49,9 +53,45 @@ export function reportError (err: unknown, io: CommandIo, ctx: ReportContext = {
     if (output === undefined) for (const l of rest) text += `${l}\n`
     io.stderr.write(text)
   }
-  if (t.hint !== undefined) io.stderr.write(`hint: ${t.hint}\n`)
+  if (hint !== undefined) io.stderr.write(`hint: ${hint}\n`)
   if (t.code === 'CANCELLED') return 130
   return t.code === 'USAGE' ? 2 : 1
+}
+
+type ErrnoError = Error & { code: string; path?: string; syscall?: string }
+
+/** A full disk or quota (ENOSPC, EDQUOT) from a system call, anywhere in the cause chain. */
+function findNoSpace (err: unknown): ErrnoError | undefined {
+  for (let e: unknown = err, depth = 0; e != null && depth < 32; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (e instanceof Error && (code === 'ENOSPC' || code === 'EDQUOT') && !(e instanceof TsbuildError)) return e as ErrnoError
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * A full disk is the user's to fix, not a bug: say which device is full, by
+ * the path Node names or else the state dir (every write without a path of
+ * its own goes there; outputs and other places name theirs). A TsbuildError
+ * that already explains it stays as it is; one that only passed the system
+ * message on (a step wrapping whatever failed in it) gets the explanation in
+ * its place, keeping the step name and its Dockerfile lines.
+ */
+function explainNoSpace (errno: ErrnoError, wrapper: TsbuildError | undefined, io: CommandIo): { message: string; hint?: string } {
+  if (wrapper !== undefined && !wrapper.message.includes(errno.message)) return wrapper
+  const root = resolve(io.cwd, resolveStateDir(io.env))
+  const path = errno.path !== undefined ? resolve(io.cwd, errno.path) : undefined
+  const inStateDir = path === undefined || path === root || !relative(root, path).startsWith('..')
+  const where = inStateDir ? `the state dir ${root}` : path
+  const what = errno.code === 'ENOSPC' ? 'no space left' : 'disk quota exceeded'
+  const writing = path !== undefined && path !== root ? ` (${errno.syscall ?? 'writing'} ${path})` : ''
+  const explained = `${what} on the device holding ${where!} (${errno.code})${writing}`
+  const hint = wrapper?.hint ?? (inStateDir
+    ? 'free space on that device (tsbuild prune removes build cache) or set TSBUILD_ROOT to a larger one'
+    : 'free space on that device or choose another destination')
+  if (wrapper === undefined) return { message: explained, hint }
+  return { message: wrapper.message.replace(`Error: ${errno.message}`, explained).replace(errno.message, explained), hint }
 }
 
 /** The last output lines a failed process left (carried by the executor's error in the cause chain). */
