@@ -53,11 +53,17 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   const chown = instr.chown !== undefined ? expand(instr.chown) : undefined
   const owner = chown !== undefined && chown !== '' ? parseUser(chown) : undefined
   let mode: number | string | undefined
+  let chmodText: string | undefined
   if (instr.chmod !== undefined) {
-    const text = expand(instr.chmod)
+    const text = chmodText = expand(instr.chmod)
     const parsed = parseChmod(text)
     if (parsed === undefined) fail(`invalid --chmod value ${JSON.stringify(text)}: expected octal (0755) or symbolic (u+x,g-w)`)
     mode = parsed!.kind === 'octal' ? parsed!.mode : text
+  }
+  // As in BuildKit, --link with --chmod is an ordinary copy.
+  const isLinked = instr.isLink && (chmodText === undefined || chmodText === '')
+  if (isLinked && owner !== undefined && (typeof owner.user === 'string' || typeof owner.group === 'string')) {
+    fail(`${instr.kind.toUpperCase()} --link --chown=${chown}: --link copies onto an empty layer, where user and group names cannot be looked up; use numeric IDs (--chown=1000:1000)`)
   }
   const excludes = instr.excludes.map(expand)
   const from = instr.kind === 'copy' && instr.from !== undefined ? sourceOf(instr.from) : ctx.buildContext
@@ -114,7 +120,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   }
   const chain = actions.reduce((a, b) => a.then(b))
   const md = instructionMetadata(ctx, st, { name: displayCommand(ctx, st, instr.original), original: instr.original.trim(), range: instr.range })
-  if (instr.isLink) {
+  if (isLinked) {
     // --link: the copy lands on an empty layer that is merged on top, so it
     // does not depend on (or invalidate with) the layers below.
     const layer = llb.scratch().file(chain, md)
@@ -123,6 +129,12 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
     st.state = st.state.file(chain, md)
   }
   if (!st.recordsImage) return
-  const parts = [...instr.sources, ...instr.sourceContents.map(d => `<<${d.path}`), instr.dest]
-  commitToHistory(st.image, `${instr.kind.toUpperCase()} ${parts.join(' ')}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+  // BuildKit's line: the flags that change the files, then sources and dest as expanded.
+  let createdBy = instr.kind.toUpperCase()
+  if (instr.kind === 'copy' && instr.isParents) createdBy += ' --parents'
+  if (chown !== undefined && chown !== '') createdBy += ` --chown=${chown}`
+  if (chmodText !== undefined && chmodText !== '') createdBy += ` --chmod=${chmodText}`
+  for (const src of sources) createdBy += ` ${src}`
+  for (const doc of instr.sourceContents) createdBy += ` <<${doc.path}`
+  commitToHistory(st.image, `${createdBy} ${expand(instr.dest)}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
 }

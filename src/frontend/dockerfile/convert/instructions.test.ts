@@ -131,7 +131,7 @@ describe('COPY and ADD', () => {
     expect(x).toMatchObject({ src: '/x', dest: '/app/y', mode: 'u+x' })
     const ctx = ops(def).find((o): o is SourceOp => o.kind === 'source' && o.attrs.type === 'local')!
     expect(ctx.attrs).toMatchObject({ name: 'context', excludePatterns: ['node_modules'] })
-    expect(image.history!.at(-2)).toEqual({ created_by: 'COPY a b ./ # buildkit', comment: 'buildkit.dockerfile.v0' })
+    expect(image.history!.at(-2)).toEqual({ created_by: 'COPY --chown=app:staff --chmod=0640 a b ./ # buildkit', comment: 'buildkit.dockerfile.v0' })
   })
 
   test('ADD: URL with checksum, git with keep-git-dir, local archives unpacked', async () => {
@@ -151,6 +151,21 @@ describe('COPY and ADD', () => {
     const [link, excluding] = copies(def)
     expect(link!.dest).toBe('/a')
     expect(excluding).toMatchObject({ src: '/src/', excludePatterns: ['*.md'] })
+  })
+
+  test('history: the flags that change the files, then sources and dest as expanded (BuildKit\'s line)', async () => {
+    const { image } = await convert1('FROM alpine\nARG N=f D=/d/\nCOPY --parents --chown=65534 --chmod=${M:-600} $N ${D}\nADD --chown=1:2 x.tar /x/\n')
+    expect(image.history!.slice(-2).map(h => h.created_by)).toEqual(['COPY --parents --chown=65534 --chmod=600 f /d/ # buildkit', 'ADD --chown=1:2 x.tar /x/ # buildkit'])
+  })
+
+  test('--link with a user or group name is refused before building: an empty layer has no /etc/passwd', async () => {
+    await expect(convert1('FROM alpine\nCOPY --link --chown=app:1 f /f\n')).rejects.toThrow(/Dockerfile:2: COPY --link --chown=app:1: .*use numeric IDs/)
+    await expect(convert1('FROM alpine\nCOPY --link --chown=1000:1000 f /f\n')).resolves.toBeDefined()
+  })
+
+  test('--link with --chmod is an ordinary copy, as in BuildKit (so names resolve)', async () => {
+    const { def } = await convert1('FROM alpine\nCOPY --link --chmod=755 --chown=app f /f\n')
+    expect(ops(def).filter(o => o.kind === 'merge')).toHaveLength(0)
   })
 
   test.each([
