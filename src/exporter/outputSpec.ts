@@ -22,7 +22,9 @@ export type OutputSpec =
   | { type: 'tar'; dest: string }
 
 const TYPES = ['oci', 'docker', 'image', 'registry', 'local', 'tar'] as const
-const IMAGE_KEYS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes']
+// rewrite-timestamp is accepted for buildx's spelling: with SOURCE_DATE_EPOCH,
+// tsbuild always clamps layer times to it (see layerTar.ts), so true is what it does anyway.
+const IMAGE_KEYS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp']
 const KEYS: Record<OutputSpec['type'], readonly string[]> = {
   oci: ['dest', 'tar', ...IMAGE_KEYS],
   docker: ['dest', ...IMAGE_KEYS],
@@ -87,6 +89,7 @@ function imageOptions (spec: string, fields: Map<string, string>, ociDefault: bo
   // Docker media types have no zstd layer type, so zstd implies OCI types unless the user said otherwise.
   const ociMediaTypes = parseBool(spec, fields, 'oci-mediatypes', ociDefault || c === 'zstd')
   if (explicitOci && !ociMediaTypes && c === 'zstd') throw usage(spec, 'compression=zstd needs oci-mediatypes=true (Docker media types have no zstd layer)')
+  parseBool(spec, fields, 'rewrite-timestamp', false) // only checked: layer times follow SOURCE_DATE_EPOCH either way
   const out: ImageOutputOptions = {
     compression: c,
     forceCompression: parseBool(spec, fields, 'force-compression', false),
