@@ -17,6 +17,10 @@ export interface CompareContext {
   parentRan: boolean
   /** Whether there was any earlier build of this Dockerfile and target at all. */
   hadPreviousBuild: boolean
+  /** A step below it ignores the cache (`--no-cache-filter`), so this one runs too. */
+  isForcedByParent?: boolean
+  /** Steps ignore the cache because of `--no-cache-filter`, not `--no-cache`. */
+  isNoCacheFilter?: boolean
 }
 
 const FILES_SHOWN = 3
@@ -30,7 +34,8 @@ const AUTOMATIC_ARG = /^(?:(?:TARGET|BUILD)(?:PLATFORM|OS|ARCH|VARIANT)|(?:HTTPS
  * build args, the instruction), then its parents.
  */
 export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: CompareContext): MissReason {
-  if (ctx.ignoreCache) return { summary: '--no-cache', changes: [] }
+  if (ctx.ignoreCache) return { summary: ctx.isNoCacheFilter === true ? '--no-cache-filter' : '--no-cache', changes: [] }
+  if (ctx.isForcedByParent === true && (prev === undefined || prev.key === cur.key)) return { summary: 'parent step re-ran', changes: [] }
   if (prev === undefined) return { summary: ctx.hadPreviousBuild ? 'new step (not in the last build)' : 'first build', changes: [] }
   if (prev.key === cur.key) {
     return { summary: prev.incomplete === true ? 'the last build did not finish this step (it failed or was cancelled)' : 'cache record was removed since the last build (prune or garbage collection)', changes: [] }

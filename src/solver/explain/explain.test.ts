@@ -32,6 +32,8 @@ describe('explainMiss', () => {
     ['env', facts({ facts: { cmd: 'RUN make' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', 'env:CC': 'gcc' } }), {}, 'ENV CC changed'],
     ['instruction', facts(), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make all' } }), {}, 'instruction changed'],
     ['parent re-ran', facts(), facts({ key: d('k2'), inputs: [d('in2')] }), { parentRan: true }, 'parent step re-ran'],
+    ['same key, run because a step below ignores the cache', facts(), facts(), { isForcedByParent: true }, 'parent step re-ran'],
+    ['--no-cache-filter', facts(), facts(), { ignoreCache: true, isNoCacheFilter: true }, '--no-cache-filter'],
     ['files', facts({ facts: { 'files:/src': JSON.stringify({ 'a.ts': '1', 'b.ts': '1', 'c.ts': '1', 'd.ts': '1', 'e.ts': '1' }) } }),
       facts({ key: d('k2'), inputs: [d('in2')], facts: { 'files:/src': JSON.stringify({ 'a.ts': '2', 'b.ts': '2', 'c.ts': '1', 'd.ts': '2', 'f.ts': '1' }) } }), {},
       'files changed under COPY src: a.ts, b.ts, d.ts (+2 more)'],

@@ -35,6 +35,13 @@ interface FactSheet { identity: BuildIdentity; time: string; steps: StepFacts[] 
  * stores this build's facts in `<stateDir>/explain/<identity>.json` for the
  * next one. One file per identity, replaced atomically; the last build wins.
  */
+export interface ExplainerOptions {
+  buildArgs: ReadonlySet<string>
+  ops: ReadonlyMap<Digest, Op>
+  /** The steps that ignore the cache do so because of `--no-cache-filter` (not `--no-cache`). */
+  isNoCacheFilter?: boolean
+}
+
 export class Explainer {
   private readonly current = new Map<Digest, StepFacts>()
   private readonly reasons = new Map<Digest, { summary: string; changes: FactChange[] }>()
@@ -46,13 +53,13 @@ export class Explainer {
     private readonly file: string,
     private readonly identity: BuildIdentity,
     private readonly prev: FactSheet | undefined,
-    private readonly opts: { buildArgs: ReadonlySet<string>; ops: ReadonlyMap<Digest, Op> },
+    private readonly opts: ExplainerOptions,
   ) {
     this.previous = new Map()
     for (const s of prev?.steps ?? []) this.previous.set(s.step, [...(this.previous.get(s.step) ?? []), s])
   }
 
-  static async open (stateDir: string, identity: BuildIdentity, opts: { buildArgs: ReadonlySet<string>; ops: ReadonlyMap<Digest, Op> }): Promise<Explainer> {
+  static async open (stateDir: string, identity: BuildIdentity, opts: ExplainerOptions): Promise<Explainer> {
     const file = join(stateDir, 'explain', `${sha256(canonicalJson(identity)).slice(7)}.json`)
     let prev: FactSheet | undefined
     try { prev = JSON.parse(await readFile(file, 'utf8')) as FactSheet } catch { /* first build of this identity */ }
@@ -73,7 +80,7 @@ export class Explainer {
   }
 
   /** Scheduler hook: the short reason a vertex about to run missed the cache. */
-  missReason (v: SolverVertex, ctx: { parentRan: boolean }): string | undefined {
+  missReason (v: SolverVertex, ctx: { parentRan: boolean; isForcedByParent?: boolean }): string | undefined {
     const cur = this.current.get(v.digest)
     if (cur === undefined) return undefined
     if (v.op.noCache === true) {
@@ -82,6 +89,7 @@ export class Explainer {
     }
     const reason = explainMiss(this.previousOf(cur), cur, {
       buildArgs: this.opts.buildArgs, ignoreCache: v.ignoreCache, parentRan: ctx.parentRan, hadPreviousBuild: this.prev !== undefined,
+      isForcedByParent: ctx.isForcedByParent ?? false, isNoCacheFilter: this.opts.isNoCacheFilter ?? false,
     })
     this.reasons.set(v.digest, reason)
     return reason.summary
