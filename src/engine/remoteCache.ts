@@ -226,7 +226,8 @@ export class RemoteCache {
       if (spec.type === 'inline') continue
       const target = this.target(spec)
       try {
-        await importer.add(target)
+        // As buildx: a cache that is not there yet is worth a warning (a typo in src= looks the same).
+        if (await importer.add(target) === undefined) this.opts.emit({ type: 'warning', message: `cache import from ${target.name}: not found, nothing imported`, time: Date.now() })
       } catch (err) {
         // A cache that cannot be read only makes the build slower, as in BuildKit.
         this.opts.emit({ type: 'warning', message: `cannot import cache from ${target.name}: ${findTsbuildError(err)?.message ?? (err as Error).message}`, time: Date.now() })

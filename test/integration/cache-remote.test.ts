@@ -102,6 +102,28 @@ describe('cache export and import', () => {
     await build(ctx, ['--cache-to', `type=local,dest=/tmp/tsb-cache-${id},mode=max`])
     const second = await build(ctx, ['--cache-from', `type=registry,ref=${registry}/nothing-${id}:x`, '--cache-from', `type=local,src=/tmp/tsb-cache-${id}`])
     expect(steps(second.events)).toEqual([])
+    // As buildx: the cache that is not there is worth a warning (a typo in a name looks the same).
+    const warnings = second.events.filter((e) => e.type === 'warning').map((e) => String(e.message))
+    expect(warnings).toContainEqual(expect.stringMatching(new RegExp(`cache import from registry .*nothing-${id}:x: not found, nothing imported`)))
+    expect(warnings.some((w) => w.includes(`tsb-cache-${id}`))).toBe(false)
+  })
+
+  test('a damaged blob in an imported cache fails the build naming the cache and what to do', async () => {
+    const id = `damaged-${Date.now()}`
+    const ctx = await context(id)
+    const dir = `/tmp/tsb-cache-${id}`
+    await build(ctx, ['--cache-to', `type=local,dest=${dir},mode=max`])
+    // Cut the largest blob (a layer) in half.
+    const { readdir, stat, truncate } = await import('node:fs/promises')
+    const blobs = join(dir, 'blobs', 'sha256')
+    const sizes = await Promise.all((await readdir(blobs)).map(async (b) => ({ b, size: (await stat(join(blobs, b))).size })))
+    const largest = sizes.sort((x, y) => y.size - x.size)[0]!
+    await truncate(join(blobs, largest.b), Math.floor(largest.size / 2))
+    const res = await runTsbuild(['build', '--progress', 'plain', ...SDE, '--cache-from', `type=local,src=${dir}`, '-o', `type=tar,dest=${join(await freshDir('tsb-out-'), 'x.tar')}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain(`cache dir ${dir}: blob sha256:${largest.b}`)
+    expect(res.stderr).toMatch(/export it again \(--cache-to\)/)
+    expect(res.stderr).not.toMatch(/internal error|at .*\.js:\d+/)
   })
 
   test('ignore-error=true with a registry that is down: the build succeeds with a warning', async () => {

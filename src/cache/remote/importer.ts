@@ -1,5 +1,5 @@
 import type { Digest } from '../../common/digest.js'
-import { TsbuildError } from '../../common/errors.js'
+import { findTsbuildError, TsbuildError } from '../../common/errors.js'
 import type { Descriptor } from '../../common/oci.js'
 import type { ContentStore } from '../content/index.js'
 import type { LayerIndex } from '../layers/index.js'
@@ -46,8 +46,10 @@ export class CacheImporter {
   constructor (private readonly deps: CacheImportDeps, private readonly signal?: AbortSignal) {}
 
   /** Read one source's metadata; later sources never override earlier ones. Returns the record count. */
-  async add (target: CacheTarget): Promise<number> {
+  /** Read a cache in; the number of steps it holds, or undefined when there is no cache there. */
+  async add (target: CacheTarget): Promise<number | undefined> {
     const contents = await target.read(this.signal)
+    if (contents === undefined) return undefined
     const chains = contents?.chains ?? []
     for (const m of contents?.mounts ?? []) {
       if (!this.mounts.has(m.key)) this.mounts.set(m.key, m)
@@ -117,7 +119,15 @@ export class CacheImporter {
   async fetchBlob (desc: Descriptor): Promise<boolean> {
     const from = this.blobSources.get(desc.digest)
     if (from === undefined) return false
-    if (await this.deps.content.info(desc.digest) === undefined) await from.fetchBlob(desc, this.deps.content, this.signal)
+    if (await this.deps.content.info(desc.digest) !== undefined) return true
+    try {
+      await from.fetchBlob(desc, this.deps.content, this.signal)
+    } catch (err) {
+      // Name the cache: a damaged blob there is fixed by exporting the cache again.
+      const t = findTsbuildError(err)
+      if (t === undefined || t.code === 'CANCELLED') throw err
+      throw new TsbuildError(t.code, `cache ${from.name}: ${t.message}`, { cause: err, hint: 'the imported cache is damaged: export it again (--cache-to), or build without this --cache-from' })
+    }
     return true
   }
 
