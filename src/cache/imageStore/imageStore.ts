@@ -142,12 +142,12 @@ export class ImageStore {
       const tmp = join(this.dir.tmpDir, `index-${process.pid}-${randomBytes(6).toString('hex')}.json`)
       const fh = await open(tmp, 'wx', 0o644)
       try {
-        await fh.writeFile(JSON.stringify(next, null, 2) + '\n')
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
-      try {
+        try {
+          await fh.writeFile(JSON.stringify(next, null, 2) + '\n')
+          await fh.sync()
+        } finally {
+          await fh.close()
+        }
         await rename(tmp, this.dir.indexPath)
       } catch (err) {
         await unlink(tmp).catch(() => {})

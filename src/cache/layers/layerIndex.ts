@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { sha256, type Digest } from '../../common/digest.js'
@@ -50,7 +50,13 @@ export class LayerIndex {
     await mkdir(this.dir, { recursive: true })
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
     const fh = await open(tmp, 'w')
-    try { await fh.writeFile(JSON.stringify(info)); await fh.sync() } finally { await fh.close() }
-    await rename(tmp, this.file(snapshot))
+    try {
+      try { await fh.writeFile(JSON.stringify(info)); await fh.sync() } finally { await fh.close() }
+      await rename(tmp, this.file(snapshot))
+    } catch (err) {
+      // A full disk must not leave partial temp files behind to fill it further.
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
   }
 }

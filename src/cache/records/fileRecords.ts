@@ -43,12 +43,18 @@ export class FileRecordStore implements RecordStore {
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
     const fh = await open(tmp, 'w', 0o600)
     try {
-      await fh.writeFile(JSON.stringify(record))
-      await fh.sync()
-    } finally {
-      await fh.close()
+      try {
+        await fh.writeFile(JSON.stringify(record))
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      await rename(tmp, this.file(record.key))
+    } catch (err) {
+      // A full disk must not leave partial temp files behind to fill it further.
+      await unlink(tmp).catch(() => {})
+      throw err
     }
-    await rename(tmp, this.file(record.key))
   }
 
   async delete (key: CacheKey): Promise<void> {

@@ -1,0 +1,116 @@
+// A full disk under the state dir: the build fails with one `ERROR:` line that
+// names the state dir (exit 1, no stack trace), and nothing it leaves behind
+// breaks the next build once space is back — every blob still hashes to its
+// name, in the state dir and in what `save` and `-o type=tar` write.
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { readdir, rm, stat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext, type TsbuildRun } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
+const MiB = 1 << 20
+
+let busybox: string
+const mounts: string[] = []
+beforeAll(async () => {
+  await ensureBuilt()
+  busybox = inject('busybox')
+})
+afterAll(async () => {
+  // Lazily when busy: an overlay left mounted below must not keep the tmpfs (or the run) hanging.
+  for (const m of mounts) await run('umount', [m]).catch(async () => await run('umount', ['-l', m]).catch(() => {}))
+})
+
+/** A fresh tmpfs of `size` MiB to serve as the state dir. */
+async function smallStateDir (size: number): Promise<string> {
+  const root = await freshDir('tsb-full-')
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${size}m`, 'tmpfs', root])
+  mounts.push(root)
+  return root
+}
+
+/** Take all free space on the filesystem of `root` but `leave` bytes; returns the filler's path. */
+async function fill (root: string, leave: number): Promise<string> {
+  const filler = join(root, 'filler')
+  const fs = await statfs(root)
+  const take = fs.bavail * fs.bsize - leave
+  expect(take).toBeGreaterThan(0)
+  await run('fallocate', ['-l', String(take), filler])
+  return filler
+}
+
+async function sha256File (path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const c of createReadStream(path)) h.update(c as Buffer)
+  return h.digest('hex')
+}
+
+/** Every file under `dir`/blobs/sha256 hashes to its name (and is not empty where its name is not the empty digest). */
+async function expectIntactBlobs (dir: string): Promise<number> {
+  const blobs = join(dir, 'blobs', 'sha256')
+  const names = await readdir(blobs)
+  const wrong: string[] = []
+  for (const name of names) if (await sha256File(join(blobs, name)) !== name) wrong.push(name)
+  expect(wrong).toEqual([])
+  return names.length
+}
+
+function expectOneLineNoSpace (r: TsbuildRun, root: string): void {
+  expect(r.code, r.stderr).toBe(1)
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('ERROR:'))
+  expect(errors, r.stderr).toHaveLength(1)
+  expect(errors[0]).toMatch(new RegExp(`no space left on the device holding the state dir ${root} \\(ENOSPC\\)`))
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /)
+}
+
+describe('a build on a full state dir', () => {
+  test('a layer that does not fit fails with one line naming the state dir; with space back, the build and its exports are intact', async () => {
+    const root = await smallStateDir(48)
+    await buildOk(['build', '-t', 'warm', await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo warm > /warm\n` })], { root })
+    // Room for what the RUN writes (9 MB) but not also for its layer blob (random bytes do not compress).
+    const filler = await fill(root, 12 * MiB)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 9000000 /dev/urandom > /big\n` })
+    const full = await runTsbuild(['build', '-t', 'big', ctx], { root })
+    expectOneLineNoSpace(full, root)
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+    await expectIntactBlobs(root)
+
+    await rm(filler)
+    await buildOk(['build', '-t', 'big', ctx], { root })
+    expect(await expectIntactBlobs(root)).toBeGreaterThan(0)
+
+    const out = await freshDir('tsb-full-out-')
+    await buildOk(['save', '--format', 'oci', '-o', join(out, 'big.tar'), 'big'], { root })
+    const saved = join(out, 'saved')
+    await run('mkdir', [saved])
+    await run('tar', ['-xf', join(out, 'big.tar'), '-C', saved])
+    expect(await expectIntactBlobs(saved)).toBeGreaterThanOrEqual(3) // manifest, config, layers
+    // skopeo reads the archive through its manifest and checks each blob it copies.
+    await run('skopeo', ['copy', '-q', `oci-archive:${join(out, 'big.tar')}`, `dir:${join(out, 'copied')}`])
+
+    await buildOk(['build', '-o', `type=tar,dest=${join(out, 'fs.tar')}`, ctx], { root })
+    const listing = (await run('tar', ['-tvf', join(out, 'fs.tar')], { maxBuffer: 16 * MiB })).stdout
+    expect(listing).toMatch(/ 9000000 \S+ \S+ big\n/)
+  })
+
+  // The busybox layer is under 1 MB compressed and over 2.5 MB unpacked: 256 KiB of room fails
+  // writing its blob, 2000 KiB fails unpacking it (a write Node reports without any path).
+  test.each([
+    ['its blob is written', 256],
+    ['its layer is unpacked', 2000],
+  ])('a base image that does not fit while %s fails with one line naming the state dir, and pulls whole once there is space', async (_when, kib) => {
+    const root = await smallStateDir(16)
+    const filler = await fill(root, kib << 10)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo pulled > /pulled\n` })
+    expectOneLineNoSpace(await runTsbuild(['build', '-t', 'pulled', ctx], { root }), root)
+    expect(await readdir(join(root, 'tmp'))).toEqual([])
+    await rm(filler)
+    await buildOk(['build', '-t', 'pulled', ctx], { root })
+    expect(await expectIntactBlobs(root)).toBeGreaterThan(0)
+    expect((await stat(join(root, 'index.json'))).size).toBeGreaterThan(0)
+  })
+})
