@@ -114,3 +114,37 @@ describe('a build on a full state dir', () => {
     expect((await stat(join(root, 'index.json'))).size).toBeGreaterThan(0)
   })
 })
+
+describe('a full output destination', () => {
+  test.each([
+    ['type=tar', 'fs.tar'],
+    ['type=oci', 'image.tar'],
+    ['type=local', 'rootfs'],
+  ])('-o %s on a full device fails with one line naming the destination, not the state dir', async (type, name) => {
+    const root = await freshDir('tsb-root-')
+    const dev = await smallStateDir(1)
+    const dest = join(dev, name)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 3000000 /dev/urandom > /big\n` })
+    const r = await runTsbuild(['build', '-o', `${type},dest=${dest}`, ctx], { root })
+    expect(r.code, r.stderr).toBe(1)
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('ERROR:'))
+    expect(errors, r.stderr).toHaveLength(1)
+    expect(errors[0]).toContain(dest)
+    expect(errors[0]).toMatch(/no space left on (the )?device/)
+    expect(errors[0]).not.toContain(root)
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /)
+  })
+  test('save -o FILE on a full device fails with one line naming the file', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 3000000 /dev/urandom > /big\n` })
+    await buildOk(['build', '-t', 'tosave', ctx], { root })
+    const out = join(await smallStateDir(1), 'saved.tar')
+    const r = await runTsbuild(['save', '-o', out, 'tosave'], { root })
+    expect(r.code, r.stderr).toBe(1)
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('ERROR:'))
+    expect(errors, r.stderr).toHaveLength(1)
+    expect(errors[0]).toContain(out)
+    expect(errors[0]).not.toContain(root)
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /)
+  })
+})

@@ -1,4 +1,6 @@
+import { resolve } from 'node:path'
 import { ImageStore, LocalContentStore, isIndexDescriptor, resolveManifest, resolveStateDir } from '../../cache/index.js'
+import { fsError, isFsError } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import { parsePlatform } from '../../common/platform.js'
 import { writeDockerArchive, writeOciArchive } from '../../exporter/index.js'
@@ -43,21 +45,24 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
   if (format === 'oci') {
     if (getString(p, 'platform') !== undefined) throw new TsbuildError('USAGE', '--platform applies to --format docker; an OCI archive holds every platform')
-    return await readerMayLeave(writeOciArchive(content, { mediaType, digest, size }, dest, out))
+    return await readerMayLeave(writeOciArchive(content, { mediaType, digest, size }, dest, out), dest)
   }
   const platformFlag = getString(p, 'platform')
   const manifest = isIndexDescriptor(stored.descriptor) || platformFlag !== undefined
     ? (await resolveManifest(content, stored.descriptor, { imageName: displayName(stored.name), ...(platformFlag !== undefined ? { platform: parsePlatform(platformFlag) } : {}) })).descriptor
     : { mediaType, digest, size }
-  return await readerMayLeave(writeDockerArchive(content, manifest, dest, out))
+  return await readerMayLeave(writeDockerArchive(content, manifest, dest, out), dest)
 }
 
 /** `tsbuild save … | head -c N`: a reader that stops early has what it wanted; that is not an error. */
-async function readerMayLeave (writing: Promise<unknown>): Promise<number> {
+async function readerMayLeave (writing: Promise<unknown>, dest: string): Promise<number> {
   try {
     await writing
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ERR_STREAM_DESTROYED') return 0
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return 0
+    // The archive's write stream names no path: a full disk here is the destination's, not the state dir's.
+    if ((code === 'ENOSPC' || code === 'EDQUOT') && isFsError(err)) throw fsError(err, dest === '-' ? 'stdout' : resolve(dest), { what: 'save -o' })
     throw err
   }
   return 0
