@@ -132,7 +132,8 @@ export async function makeLayerSource (name: string, compression: Compression, f
   if (info?.diffID !== undefined) {
     const exact = info.blobs.find((b) => compressionOfMediaType(b.mediaType) === compression)
     const usable = exact ?? (force ? undefined : info.blobs[0])
-    if (usable !== undefined && (await content.info(usable.digest) !== undefined || await opts.fetchBlob?.(usable) === true)) {
+    // A stored blob counts only at its recorded size: one cut short (a full disk) is archived again.
+    if (usable !== undefined && ((await content.info(usable.digest))?.size === usable.size || await opts.fetchBlob?.(usable) === true)) {
       return { kind: 'blob', descriptor: usable, diffID: info.diffID }
     }
   }

@@ -99,7 +99,8 @@ function verifyDigest (hex: string, want: Digest, what: string): void {
 /** Fetch a blob into the store unless it is already there. */
 export async function fetchBlobToStore (transport: RegistryTransport, ref: ImageReference, desc: Descriptor, store: ContentStore, opts: BlobReadOptions = {}): Promise<BlobInfo> {
   const have = await store.info(desc.digest)
-  if (have !== undefined) return have
+  // A stored blob of another size is damaged (cut short by a full disk): fetch it again, which replaces it.
+  if (have !== undefined && have.size === desc.size) return have
   return await store.write(readBlob(transport, ref, desc, opts), { expected: { digest: desc.digest, size: desc.size }, signal: opts.signal })
 }
 

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { readdir, rm, stat, statfs } from 'node:fs/promises'
+import { readdir, rm, stat, statfs, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
@@ -112,6 +112,29 @@ describe('a build on a full state dir', () => {
     await buildOk(['build', '-t', 'pulled', ctx], { root })
     expect(await expectIntactBlobs(root)).toBeGreaterThan(0)
     expect((await stat(join(root, 'index.json'))).size).toBeGreaterThan(0)
+  })
+})
+
+describe('blobs cut short by an earlier full disk', () => {
+  test('are replaced by the next build, not trusted for their name', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 300000 /dev/urandom > /big\n` })
+    await buildOk(['build', '-t', 'cut', ctx], { root })
+    // What a write that ignored short counts left: every blob over 100 kB truncated under its own name.
+    const blobs = join(root, 'blobs', 'sha256')
+    let cut = 0
+    for (const name of await readdir(blobs)) {
+      if ((await stat(join(blobs, name))).size > 100_000) { await truncate(join(blobs, name), 50_000); cut++ }
+    }
+    expect(cut).toBeGreaterThanOrEqual(2) // the base layer and the RUN's layer
+    await buildOk(['build', '-t', 'cut', ctx], { root })
+    const out = await freshDir('tsb-cut-out-')
+    await buildOk(['save', '--format', 'oci', '-o', join(out, 'cut.tar'), 'cut'], { root })
+    await run('skopeo', ['copy', '-q', `oci-archive:${join(out, 'cut.tar')}`, `dir:${join(out, 'copied')}`])
+    const saved = join(out, 'saved')
+    await run('mkdir', [saved])
+    await run('tar', ['-xf', join(out, 'cut.tar'), '-C', saved])
+    expect(await expectIntactBlobs(saved)).toBeGreaterThanOrEqual(4)
   })
 })
 
