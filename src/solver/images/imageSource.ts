@@ -176,7 +176,9 @@ export class ImageSource implements ImageMetaResolver {
     }
     const missing: Descriptor[] = []
     for (const layer of r.manifest.layers) {
-      if (await content.info(layer.digest) === undefined) missing.push(layer)
+      // A blob cut short (a full disk, once) is as good as missing: fetched again.
+      const info = await content.info(layer.digest)
+      if (info === undefined || info.size !== layer.size) missing.push(layer)
     }
     if (missing.length === 0) return
     if (r.layoutDir !== undefined) {
