@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
+import { TsbuildError } from '../common/errors.js'
 import { ensureFileDest } from '../common/ensureDir.js'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -48,7 +49,10 @@ async function * archiveBytes (members: readonly ArchiveMember[], mtime: number)
         read += chunk.length
         yield chunk
       }
-      if (read !== size) throw new Error(`${m.path} is ${read} bytes, expected ${size}`)
+      if (read !== size) {
+        // A blob in the state dir that is not what its descriptor says (damaged on disk, cut short by a full disk once).
+        throw new TsbuildError('SIZE_MISMATCH', `${m.path} is ${read} bytes, expected ${size}`, { hint: 'the stored blob is damaged: rebuild the image (tsbuild build --no-cache …) or pull it again' })
+      }
     }
     yield tarPadding(size)
   }
