@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises'
 import type { Digest } from '../common/digest.js'
 import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOptions } from '../common/errors.js'
 import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/index.js'
@@ -162,8 +163,11 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     if (failed === undefined) throw err
     const md = merged.metadata.get(failed)
     const t = findTsbuildError(err)
+    // A RUN that fills the disk fails with its own message (`I/O error`,
+    // `No space left on device`): say so when the state dir's device is full.
+    const hint = t?.hint ?? await fullDeviceHint(services.state.root)
     throw new StepError(t?.code ?? 'EXEC_FAILED', `${graph.vertices.get(failed)?.name ?? 'a build step'}: ${t?.message ?? String(err)}`, {
-      cause: err, locations: md?.locations ?? [], dockerfile: text, ...(t?.hint !== undefined ? { hint: t.hint } : {}),
+      cause: err, locations: md?.locations ?? [], dockerfile: text, ...(hint !== undefined ? { hint } : {}),
     })
   } finally {
     await remoteCache.close()
@@ -190,6 +194,19 @@ async function collectForBuild (root: string, opts: BuildOptions, how: { skipWhe
 }
 
 /** A failed step, with the Dockerfile lines it came from (the CLI prints them). */
+/** Under this much free space, a failed step may well have failed for want of it. */
+const LOW_SPACE_BYTES = 64 * 1024 * 1024
+
+async function fullDeviceHint (stateDir: string): Promise<string | undefined> {
+  try {
+    const s = await statfs(stateDir)
+    if (s.bavail * s.bsize >= LOW_SPACE_BYTES) return undefined
+    return `the device holding the state dir ${stateDir} is (nearly) full: ${Math.floor(s.bavail * s.bsize / 1024)} KiB left; free space or move TSBUILD_ROOT`
+  } catch {
+    return undefined
+  }
+}
+
 export class StepError extends TsbuildError {
   readonly locations: readonly SourceLocation[]
   readonly dockerfile: string

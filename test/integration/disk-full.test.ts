@@ -97,6 +97,20 @@ describe('a build on a full state dir', () => {
     expect(listing).toMatch(/ 9000000 \S+ \S+ big\n/)
   })
 
+  test('a RUN that fills the disk itself fails as its step, with a hint that the state dir\'s device is full', async () => {
+    const root = await smallStateDir(32)
+    await buildOk(['build', '-t', 'warm', await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo warm > /warm\n` })], { root })
+    const filler = await fill(root, 3 * MiB)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 9000000 /dev/urandom > /big\n` })
+    const r = await runTsbuild(['build', '--progress', 'plain', ctx], { root })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/ERROR: \[2\/2\] RUN head -c 9000000/)
+    expect(r.stderr).toContain(`the device holding the state dir ${root} is (nearly) full`)
+    expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/)
+    await rm(filler)
+    await buildOk(['build', ctx], { root })
+  })
+
   // The busybox layer is under 1 MB compressed and over 2.5 MB unpacked: 256 KiB of room fails
   // writing its blob, 2000 KiB fails unpacking it (a write Node reports without any path).
   test.each([
