@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'INVALID_PLATFORM'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
+  | 'CONFLICT' // the store is not in a state that allows this (an image with several names, say) without --force
   | 'UNAVAILABLE' // registry down, connection refused, timeouts after retries
   | 'UNAUTHORIZED'
   | 'DIGEST_MISMATCH'
