@@ -1,13 +1,25 @@
 import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
+import { sha256 } from '../common/digest.js'
 import { TsbuildError } from '../common/errors.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
-import { convertDockerfile } from '../frontend/dockerfile/convert/index.js'
+import { convertDockerfile, type ImageMetaResolver } from '../frontend/dockerfile/convert/index.js'
 import { loadDockerignore } from '../solver/context/index.js'
 import { ImageSource } from '../solver/images/index.js'
 import { memoizeResolver, runChecks } from './checks.js'
 import type { BuildRequest } from './request.js'
 import { openServices } from './services.js'
+
+/** Base images as empty configs, for work that needs none of their contents. */
+const offlineResolver: ImageMetaResolver = {
+  async resolveImageConfig (ref, { platform }) {
+    return {
+      ref,
+      digest: sha256(`offline ${ref}`),
+      config: { architecture: platform.architecture, os: platform.os, ...(platform.variant !== undefined ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] } },
+    }
+  },
+}
 
 /** Read the Dockerfile and convert it; shared by builds and by --print/--call. */
 export async function frontend (req: BuildRequest, opts: { stateDir: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }) {
@@ -21,7 +33,8 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
   const epoch = buildArgs.get('SOURCE_DATE_EPOCH')
   const sourceDateEpoch = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) : undefined
   const targetPlatforms: Platform[] = req.platforms.length > 0 ? req.platforms : [hostPlatform()]
-  const resolver = memoizeResolver(images)
+  // Listing the targets reads the Dockerfile only (as BuildKit does): no registry is asked about base images.
+  const resolver = memoizeResolver(req.call === 'targets' ? offlineResolver : images)
   const checks = await runChecks({
     text, file: req.dockerfile.displayName, buildArgs, targetPlatform: targetPlatforms[0]!, buildPlatform: hostPlatform(),
     ...(ignore.file !== undefined ? { ignorePatterns: ignore.patterns } : {}), resolver, namedContexts: new Set(req.buildContexts.keys()),

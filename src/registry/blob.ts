@@ -86,7 +86,7 @@ export async function * readBlob (transport: RegistryTransport, ref: ImageRefere
     }
     failures++
     if (failures >= transport.retry.attempts) {
-      throw new TsbuildError('SIZE_MISMATCH', `${what}: download truncated at ${offset} of ${desc.size} bytes after ${failures} tries`, { cause: lastError })
+      throw new TsbuildError('SIZE_MISMATCH', `${what}: download truncated at ${offset} of ${desc.size} bytes after ${failures} ${failures === 1 ? 'try' : 'tries'}`, { cause: lastError })
     }
     await sleep(backoffDelay(transport.retry, failures), opts.signal)
   }

@@ -77,7 +77,7 @@ export class RegistryTransport {
           await sleep(backoffDelay(this.retry, attempt), req.signal)
           continue
         }
-        throw new TsbuildError('UNAVAILABLE', `${image}: registry ${ref.registry} is unreachable after ${attempt} tries: ${describeNetworkError(err)}`, { cause: err })
+        throw new TsbuildError('UNAVAILABLE', `${image}: registry ${ref.registry} is unreachable after ${attempt} ${attempt === 1 ? 'try' : 'tries'}: ${describeNetworkError(err)}`, { cause: err })
       }
       if (res.status === 401 && !answeredChallenge) {
         await discard(res)

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { TsbuildError } from '../../common/errors.js'
+import { hostPlatform } from '../../common/platform.js'
 import { parseBuildArgs } from './buildFlags.js'
 
 const cwd = '/work/app'
@@ -57,6 +58,14 @@ describe('build flags', () => {
     expect(r.cacheTo[1]?.type).toBe('inline')
   })
 
+  test('--platform local is the host platform, as in buildx', () => {
+    expect(parse('--platform', 'local,linux/arm64', '.').platforms).toEqual([hostPlatform(), { os: 'linux', architecture: 'arm64' }])
+  })
+
+  test('--build-context names may be image references', () => {
+    expect(parse('--build-context', 'docker.io/library/alpine:3.20=docker-image://busybox', '.').buildContexts.has('docker.io/library/alpine:3.20')).toBe(true)
+  })
+
   test.each([
     [['--platfrom', 'linux/amd64', '.'], /unknown flag: --platfrom/, /did you mean --platform/],
     [['--progress', 'fancy', '.'], /invalid value "fancy" for --progress/, /auto, tty, plain, rawjson, quiet/],
@@ -69,6 +78,7 @@ describe('build flags', () => {
     [['--cache-to', 'type=local', '.'], /needs dest=DIR/, undefined],
     [['--secret', 'src=', '.'], /needs an id/, undefined],
     [['--build-context', 'x=git://h/r', '.'], /unsupported --build-context source/, undefined],
+    [['--build-context', 'X=/tmp', '.'], /invalid --build-context name "X": a name is a stage name or an image reference, in lowercase/, undefined],
     [['--max-parallelism', '0', '.'], /positive integer/, undefined],
     [['--call', 'lint', '.'], /invalid value "lint" for --call/, undefined],
     [['--label', 'novalue', '.'], /expected KEY=VALUE/, undefined],

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
-import { parsePlatform, type Platform } from '../../common/platform.js'
+import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
@@ -60,6 +60,8 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
       : { path: join(contextDir, 'Dockerfile'), displayName: 'Dockerfile' }
 
   const platforms: Platform[] = getList(p, 'platform').map((s) => {
+    // `local` is this machine's platform, as in buildx.
+    if (s.trim() === 'local') return hostPlatform()
     try { return parsePlatform(s) } catch (e) { throw new TsbuildError('USAGE', `--platform: ${(e as Error).message}`) }
   })
 

@@ -44,6 +44,10 @@ export function parseBuildContext (spec: string, cwd: string): [string, NamedCon
   if (eq <= 0) throw new TsbuildError('USAGE', `invalid --build-context ${JSON.stringify(spec)}: expected NAME=SOURCE`)
   const name = spec.slice(0, eq)
   const value = spec.slice(eq + 1)
+  // As buildx: a name is a stage name or an image reference, both lowercase.
+  if (!/^[a-z0-9][a-z0-9._\/:@-]*$/.test(name)) {
+    throw new TsbuildError('USAGE', `invalid --build-context name ${JSON.stringify(name)}: a name is a stage name or an image reference, in lowercase`)
+  }
   if (value.startsWith('docker-image://')) return [name, { kind: 'image', ref: value.slice('docker-image://'.length) }]
   if (value.startsWith('oci-layout://')) {
     // oci-layout://PATH[:TAG][@sha256:DIGEST], as buildx spells it.
