@@ -1,4 +1,5 @@
-import type { Descriptor, ImageConfig } from '../common/oci.js'
+import { INDEX_MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../common/oci.js'
+import type { ContentProvider } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
 import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
@@ -83,12 +84,31 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         store: opts.services.content, pool: opts.pool, signal: opts.signal,
         ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
       })
-      if (res.descriptor !== undefined) out.descriptor ??= res.descriptor
+      if (res.descriptor !== undefined && out.descriptor === undefined) {
+        out.descriptor = res.descriptor
+        out.manifests = await manifestsOf(res.descriptor, images, opts.services.content)
+      }
       out.outputs.push(`${spec.type}:${spec.dest}`)
     }
     opts.emit({ type: 'progress', id: `export-${spec.type}`, name: `exporting to ${spec.type === 'image' ? 'image' : spec.type}`, current: 1, total: 1, done: true, time: Date.now() })
   }
   return out
+}
+
+/**
+ * Each platform's manifest and config digest under an exported root (index
+ * or manifest), read back from the store, so the metadata file describes an
+ * oci or docker archive as it does an image in the store.
+ */
+async function manifestsOf (root: Descriptor, images: readonly PlatformImage[], store: ContentProvider): Promise<ExportedImage['manifests']> {
+  const configOf = async (manifest: Digest): Promise<Digest> => (JSON.parse((await store.readBytes(manifest)).toString('utf8')) as ImageManifest).config.digest
+  if (!INDEX_MEDIA_TYPES.includes(root.mediaType)) {
+    if (images.length !== 1) throw new Error(`an export of ${images.length} platforms has a manifest as its root`)
+    return [{ platform: images[0]!.platform, digest: root.digest, config: await configOf(root.digest) }]
+  }
+  const index = JSON.parse((await store.readBytes(root.digest)).toString('utf8')) as ImageIndex
+  return await Promise.all(index.manifests.flatMap((m) => m.platform === undefined ? [] : [{ platform: m.platform, digest: m.digest }])
+    .map(async (m) => ({ ...m, config: await configOf(m.digest) })))
 }
 
 async function imageSources (images: PlatformImage[], compression: Compression, force: boolean, opts: ExportOptions): Promise<ImageSource[]> {
