@@ -64,3 +64,21 @@ const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: '
 export function hostPlatform (): Platform {
   return normalizePlatform({ os: process.platform === 'win32' ? 'windows' : process.platform, architecture: NODE_ARCH[process.arch] ?? process.arch })
 }
+
+/**
+ * How well an image built for `have` serves `want` (both normalised): 0 for
+ * an exact match, n for a variant n steps older that `want` can run (arm v7
+ * runs v6; amd64 v2+ runs v1), undefined when it cannot run it.
+ */
+export function platformMatchRank (have: Platform, want: Platform): number | undefined {
+  if (have.os !== want.os || have.architecture !== want.architecture) return undefined
+  if ((have.variant ?? '') === (want.variant ?? '')) return 0
+  if (want.architecture === 'arm' && have.variant !== undefined && want.variant !== undefined) {
+    const h = Number(have.variant.slice(1))
+    const w = Number(want.variant.slice(1))
+    if (h < w) return w - h
+  }
+  // amd64 microarchitecture levels: v2+ hosts run v1 images.
+  if (want.architecture === 'amd64' && have.variant === undefined && want.variant !== undefined) return 1
+  return undefined
+}

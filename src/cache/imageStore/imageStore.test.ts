@@ -116,6 +116,9 @@ describe('reading stored images', () => {
     const arm = await resolveManifest(content, index, { platform: { os: 'linux', architecture: 'aarch64' } })
     expect(arm.descriptor.digest).toBe(manifests[1]!.digest)
     expect((await readImageConfig(content, arm.manifest)).architecture).toBe('arm64')
+    // An amd64 v2+ host runs plain amd64 images, as BuildKit's platform matcher allows.
+    const v3 = await resolveManifest(content, index, { platform: { os: 'linux', architecture: 'amd64', variant: 'v3' } })
+    expect(v3.descriptor.digest).toBe(manifests[0]!.digest)
     await expect(resolveManifest(content, index, { platform: { os: 'linux', architecture: 's390x' }, imageName: 'app' }))
       .rejects.toMatchObject({ code: 'PLATFORM_NOT_FOUND', message: expect.stringMatching(/app .*linux\/s390x.*linux\/amd64, linux\/arm64/) })
     // index + 2 manifests + 2 configs + 1 shared layer, each counted once

@@ -1,7 +1,7 @@
 import { TsbuildError } from '../../common/errors.js'
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../../common/oci.js'
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../../common/oci.js'
-import { formatPlatform, hostPlatform, platformEquals } from '../../common/platform.js'
+import { formatPlatform, hostPlatform, normalizePlatform, platformEquals, platformMatchRank } from '../../common/platform.js'
 import type { Platform } from '../../common/platform.js'
 import type { ContentProvider } from '../content/types.js'
 
@@ -77,8 +77,13 @@ export async function listPlatforms (content: ContentProvider, root: Descriptor)
 export async function resolveManifest (content: ContentProvider, root: Descriptor, opts: { platform?: Platform; imageName?: string } = {}): Promise<ResolvedManifest> {
   const all = await listManifests(content, root)
   const want = opts.platform ?? hostPlatform()
-  const match = all.find((m) => platformEquals(m.platform, want))
-  if (match !== undefined) return match
+  // Exact first, else an older variant the wanted platform runs (amd64/v3 runs amd64), as for registry images.
+  let best: { m: ResolvedManifest; rank: number } | undefined
+  for (const m of all) {
+    const rank = platformMatchRank(normalizePlatform(m.platform), normalizePlatform(want))
+    if (rank !== undefined && (best === undefined || rank < best.rank)) best = { m, rank }
+  }
+  if (best !== undefined) return best.m
   if (opts.platform === undefined && all.length === 1) return all[0]!
   const name = opts.imageName ?? root.digest
   throw new TsbuildError('PLATFORM_NOT_FOUND', `image ${name} has no manifest for ${formatPlatform(want)}; it has ${all.map((m) => formatPlatform(m.platform)).join(', ') || 'none'}`)
