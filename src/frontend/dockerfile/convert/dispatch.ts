@@ -9,7 +9,7 @@ import type { Instruction } from '../instructions/index.js'
 import type { ConvertContext, StageState } from './context.js'
 import { copyFrom } from './copy.js'
 import { dockerfileError, locate } from './errors.js'
-import { externalSource, initStage } from './from.js'
+import { externalSource, initReplacedStage, initStage } from './from.js'
 import { addDeps, findStage, fromNames, type StageNode } from './graph.js'
 import * as meta from './metadata.js'
 import { dispatchRun } from './run.js'
@@ -45,6 +45,7 @@ function sharedStageKey (node: StageNode): string {
 const NO_SOURCES: Map<string, State> = new Map()
 
 async function runStage (ctx: ConvertContext, node: StageNode, path: readonly StageNode[]): Promise<StageState> {
+  if (node.namedContext !== undefined) return await initReplacedStage(ctx, node)
   const base = node.base !== undefined ? await dispatchStage(ctx, node.base, path) : undefined
   for (const dep of node.deps) await dispatchStage(ctx, dep, path)
   const { st, triggers } = await initStage(ctx, node, base)

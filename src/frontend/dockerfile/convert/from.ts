@@ -48,9 +48,9 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
     st.cmdTotal = steps + triggers.length
     return { st, triggers }
   }
-  const nc = node.namedContext ?? namedContextFor(ctx.namedContexts, node.baseName)
+  const nc = namedContextFor(ctx.namedContexts, node.baseName)
   if (nc !== undefined) {
-    const loaded = await locateAsync(ctx.file, from.range, () => namedContextState(ctx, node.namedContext !== undefined ? node.stage.name! : node.baseName, nc, platform))
+    const loaded = await locateAsync(ctx.file, from.range, () => namedContextState(ctx, node.baseName, nc, platform))
     st.state = loaded.state.platform(platform)
     if (loaded.image !== undefined) st.image = cloneImage(loaded.image)
   } else if (node.baseName.toLowerCase() !== 'scratch') {
@@ -82,6 +82,42 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
   st.image.config!.OnBuild = null
   applyImageConfig(st)
   return { st, triggers }
+}
+
+/**
+ * A stage whose name a --build-context gives is that context and nothing
+ * else, as in BuildKit: its FROM is not resolved and none of its
+ * instructions run. An image context brings its config, platform and
+ * ONBUILD triggers (replayed by stages built FROM it); a directory is
+ * like scratch.
+ */
+export async function initReplacedStage (ctx: ConvertContext, node: StageNode): Promise<StageState> {
+  const nc = node.namedContext
+  if (nc === undefined) throw new Error(`stage ${node.displayName} has no named context`)
+  const requested = node.platform ?? ctx.targetPlatform
+  const loaded = await locateAsync(ctx.file, node.stage.from.range, () => namedContextState(ctx, node.stage.name!, nc, requested))
+  const img = loaded.image
+  const platform = img !== undefined && img.os !== '' && img.architecture !== ''
+    ? { os: img.os, architecture: img.architecture, ...(img.variant !== undefined && img.variant !== '' ? { variant: img.variant } : {}) }
+    : requested
+  const st: StageState = {
+    node,
+    state: loaded.state.platform(platform),
+    image: img !== undefined ? cloneImage(img) : emptyImage(platform),
+    platform,
+    buildArgs: [],
+    cmdIndex: 0,
+    cmdTotal: 0,
+    isIgnoreCache: false,
+    isCmdSet: false,
+    recordsImage: ctx.imageStages.has(node),
+    dependsOnTarget: node.platform === undefined,
+    isOnbuild: false,
+    onbuild: img !== undefined ? parseTriggers(ctx, node, img) : [],
+  }
+  if (ctx.network !== 'default') st.state = st.state.network(ctx.network)
+  applyImageConfig(st)
+  return st
 }
 
 /** Env, working dir and user of the base image become the state's settings; PATH is always set. */
