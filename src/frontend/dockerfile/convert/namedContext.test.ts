@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import type { Definition, Edge, ExecOp, FileOp, Op, SourceOp } from '../../../llb/index.js'
 import { convertDockerfile } from './convert.js'
 import { fakeResolver, request, type FakeResolver } from './testing.js'
-import type { NamedContext } from './types.js'
+import type { ConvertRequest, NamedContext } from './types.js'
 
 const ops = (def: Definition): Op[] => [...def.ops.values()]
 const execs = (def: Definition): ExecOp[] => ops(def).filter((o): o is ExecOp => o.kind === 'exec')
@@ -14,7 +14,7 @@ const sourceOf = (def: Definition, edge: Edge): string => {
 }
 const names = (def: Definition): string[] => [...def.metadata.values()].map(m => m.customName ?? '').filter(n => n !== '')
 
-async function convert1 (text: string, contexts: Record<string, NamedContext>, opts: Omit<Parameters<typeof request>[1], 'imageResolver'> & { imageResolver?: FakeResolver } = {}) {
+async function convert1 (text: string, contexts: Record<string, NamedContext>, opts: Omit<Partial<ConvertRequest>, 'imageResolver'> & { imageResolver?: FakeResolver } = {}) {
   const resolver = opts.imageResolver ?? fakeResolver()
   const res = await convertDockerfile(request(text, { imageResolver: resolver, namedContexts: new Map(Object.entries(contexts)), ...opts }))
   return { ...res, resolver, def: res.platforms[0]!.definition, image: res.platforms[0]!.image }
