@@ -17,7 +17,18 @@ describe('parseImageName', () => {
     [`app@${D}`, `docker.io/library/app@${D}`, `app@${D}`],
     [`app:v2@${D}`, `docker.io/library/app:v2@${D}`, `app:v2@${D}`],
   ])('%s → %s (ref name %s)', (input, fullName, refName) => {
-    expect(parseImageName(input)).toEqual({ fullName, refName })
+    expect(parseImageName(input)).toMatchObject({ fullName, refName })
+  })
+
+  test.each([
+    ['app', 'docker.io/library/app', undefined],
+    ['localhost:5000/a/b:v1', 'localhost:5000/a/b', undefined],
+    [`app@${D}`, 'docker.io/library/app', D],
+    [`reg.example.com/app:v2@${D}`, 'reg.example.com/app', D],
+  ])('%s is repository %s, digest %s', (input, repository, digest) => {
+    const parsed = parseImageName(input)
+    expect(parsed.repository).toBe(repository)
+    expect(parsed.digest).toBe(digest)
   })
 
   test.each(['', 'App', 'app:', 'app:-x', 'app@sha256:123', 'a//b', 'app:' + 'x'.repeat(129), '/app'])('%j is refused', (input) => {

@@ -1,3 +1,4 @@
+import type { Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 
 /**
@@ -14,6 +15,10 @@ import { TsbuildError } from '../../common/errors.js'
 export interface ImageName {
   readonly fullName: string
   readonly refName: string
+  /** `docker.io/library/app`: the name without tag or digest. */
+  readonly repository: string
+  /** The pinned digest of `name@sha256:…`. */
+  readonly digest?: Digest
 }
 
 const DEFAULT_DOMAIN = 'docker.io'
@@ -60,7 +65,7 @@ export function parseImageName (input: string): ImageName {
   let familiar = domain === DEFAULT_DOMAIN ? (path.startsWith('library/') ? path.slice('library/'.length) : path) : `${domain}/${path}`
   if (tag !== undefined && !(tag === 'latest' && digest === undefined)) familiar += `:${tag}`
   if (digest !== undefined) familiar += `@${digest}`
-  return { fullName, refName: familiar }
+  return { fullName, refName: familiar, repository: `${domain}/${path}`, ...(digest !== undefined ? { digest: digest as Digest } : {}) }
 }
 
 /** Like parseImageName, but undefined for strings that are not image names. */

@@ -83,6 +83,63 @@ describe('ImageStore', () => {
     await expect(images[op]('nope:v9')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('nope:v9') })
   })
 
+  test('name@digest finds the names of that repository at that digest, the tag ignored; another repository or digest is not found', async () => {
+    const { images, content } = await fresh()
+    const a = await seedImage(content, ['amd64'])
+    const b = await seedImage(content, ['arm64'])
+    await images.put('busybox:1', a.index)
+    await images.put('busybox:2', a.index)
+    await images.put('other', a.index)
+    await images.put('busybox:3', b.index)
+    const match = await images.resolve(`busybox@${a.index.digest}`)
+    expect(match).toEqual({ by: 'digest', digest: a.index.digest, images: [expect.objectContaining({ name: 'docker.io/library/busybox:1' }), expect.objectContaining({ name: 'docker.io/library/busybox:2' })] })
+    for (const ref of [`busybox:9@${a.index.digest}`, `docker.io/library/busybox@${a.index.digest}`]) {
+      expect((await images.get(ref)).descriptor.digest).toBe(a.index.digest)
+    }
+    expect(await images.find(`nothere@${a.index.digest}`)).toBeUndefined()
+    await expect(images.get(`nothere@${a.index.digest}`)).rejects.toMatchObject({
+      code: 'NOT_FOUND', hint: `${a.index.digest} is stored as busybox:1, busybox:2, other:latest: use that name, or the bare digest`,
+    })
+    await expect(images.get(`busybox@sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({ code: 'NOT_FOUND', hint: expect.stringContaining('tsbuild images') })
+  })
+
+  test('an ID prefix shared by two images is ambiguous and names both', async () => {
+    const { images } = await fresh()
+    const fake = (tail: string): Descriptor => ({ mediaType: MediaType.ociManifest, digest: `sha256:abcdef${tail.repeat(58)}` as Digest, size: 1 })
+    await images.put('one', fake('1'))
+    await images.put('two', fake('2'))
+    await expect(images.resolve('abcdef')).rejects.toMatchObject({
+      code: 'INVALID_REFERENCE',
+      message: `image ID prefix abcdef is ambiguous: it matches 2 images: sha256:abcdef${'1'.repeat(58)} (one:latest); sha256:abcdef${'2'.repeat(58)} (two:latest)`,
+    })
+    expect((await images.get('abcdef2')).name).toBe('docker.io/library/two:latest')
+  })
+
+  test('remove by ID: one name goes; several are a CONFLICT unless forced, then all go', async () => {
+    const { images, content } = await fresh()
+    const a = await seedImage(content, ['amd64'])
+    const b = await seedImage(content, ['arm64'])
+    await images.put('solo', b.index)
+    expect((await images.remove(b.index.digest.slice(7, 19))).map((i) => i.name)).toEqual(['docker.io/library/solo:latest'])
+    await images.put('app', a.index)
+    await images.put('other:v1', a.index)
+    const id = a.index.digest.slice(7, 19)
+    await expect(images.remove(id)).rejects.toMatchObject({
+      code: 'CONFLICT', message: `conflict: unable to delete ${id} (must be forced) - image is referenced in multiple repositories: app:latest, other:v1`,
+    })
+    expect(await images.list()).toHaveLength(2)
+    expect((await images.remove(a.index.digest, { force: true })).map((i) => i.name)).toEqual(['docker.io/library/app:latest', 'docker.io/library/other:v1'])
+    expect(await images.list()).toEqual([])
+  })
+
+  test('remove by name@digest drops every name of that repository at the digest, none of another', async () => {
+    const { images, content } = await fresh()
+    const a = await seedImage(content, ['amd64'])
+    for (const name of ['app:1', 'app:2', 'keep']) await images.put(name, a.index)
+    expect((await images.remove(`app@${a.index.digest}`)).map((i) => i.name)).toEqual(['docker.io/library/app:1', 'docker.io/library/app:2'])
+    expect((await images.list()).map((i) => i.name)).toEqual(['docker.io/library/keep:latest'])
+  })
+
   test('entries written by other tools are kept and readable by their ref name', async () => {
     const { root, images, content } = await fresh()
     const { index } = await seedImage(content, ['amd64'])

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { canonicalJson } from '../../common/digest.js'
+import type { Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { ANNOTATION_REF_NAME, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType } from '../../common/oci.js'
 import type { Descriptor, ImageIndex } from '../../common/oci.js'
@@ -12,6 +13,16 @@ import { parseImageName, tryParseImageName } from './imageName.js'
 
 /** containerd's annotation for the full image name, kept beside the short ref name. */
 export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name'
+
+/** What a reference given to a command denotes: see ImageStore.resolve. */
+export interface ImageMatch {
+  /** `name`: one stored name; `digest`: name@digest; `id`: a bare digest or an ID prefix. */
+  readonly by: 'name' | 'digest' | 'id'
+  /** The image's root digest. */
+  readonly digest: Digest
+  /** The matching names (one for `name`), sorted; never empty. */
+  readonly images: readonly StoredImage[]
+}
 
 export interface StoredImage {
   /** Normalised name, e.g. `docker.io/library/app:latest`. */
@@ -51,33 +62,50 @@ export class ImageStore {
     return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   }
 
-  /** The image with this name, or (for `sha256:…`/hex prefixes) this digest; undefined when absent. */
-  async find (nameOrDigest: string): Promise<StoredImage | undefined> {
+  /**
+   * What `ref` denotes, or undefined when nothing stored matches:
+   * - a stored name (`app`, `app:v1`): that one name;
+   * - `name[:tag]@sha256:<64 hex>`: every name of that repository whose image
+   *   has this root digest (the tag is ignored, as docker ignores it);
+   * - a bare `sha256:<hex>` digest or a hex prefix of 6 or more digits (the
+   *   image ID that `tsbuild images` shows): every name of that image.
+   * Throws INVALID_REFERENCE for a string that is none of these and for a
+   * prefix shared by several images (naming them).
+   */
+  async resolve (ref: string): Promise<ImageMatch | undefined> {
     const images = await this.list()
-    const parsed = tryParseImageName(nameOrDigest)
+    const parsed = tryParseImageName(ref)
     const byName = parsed === undefined ? undefined : images.find((i) => i.name === parsed.fullName)
-    if (byName !== undefined) return byName
-    const hex = /^(?:sha256:)?([a-f0-9]{6,64})$/.exec(nameOrDigest)?.[1]
+    if (byName !== undefined) return { by: 'name', digest: byName.descriptor.digest, images: [byName] }
+    if (parsed?.digest !== undefined) {
+      const same = images.filter((i) => i.descriptor.digest === parsed.digest && repositoryOf(i.name) === parsed.repository)
+      return same.length === 0 ? undefined : { by: 'digest', digest: parsed.digest, images: same }
+    }
+    const hex = /^(?:sha256:)?([a-f0-9]{6,64})$/.exec(ref)?.[1]
     if (hex === undefined) {
-      if (parsed === undefined) parseImageName(nameOrDigest) // throws the grammar error
+      if (parsed === undefined) parseImageName(ref) // throws the grammar error
       return undefined
     }
     const matches = images.filter((i) => i.descriptor.digest.slice('sha256:'.length).startsWith(hex))
-    const digests = new Set(matches.map((m) => m.descriptor.digest))
-    if (digests.size > 1) {
-      throw new TsbuildError('INVALID_REFERENCE', `digest prefix ${nameOrDigest} matches ${digests.size} images; give more digits`)
+    const digests = [...new Set(matches.map((m) => m.descriptor.digest))]
+    if (digests.length > 1) {
+      const named = digests.map((d) => `${d} (${matches.filter((m) => m.descriptor.digest === d).map((m) => familiarName(m.name)).join(', ')})`)
+      throw new TsbuildError('INVALID_REFERENCE', `image ID prefix ${ref} is ambiguous: it matches ${digests.length} images: ${named.join('; ')}`, {
+        hint: 'give more digits of the ID, or a name',
+      })
     }
-    return matches[0]
+    return matches.length === 0 ? undefined : { by: 'id', digest: digests[0]!, images: matches }
+  }
+
+  /** The image `ref` denotes (see resolve): its first matching name; undefined when absent. */
+  async find (ref: string): Promise<StoredImage | undefined> {
+    return (await this.resolve(ref))?.images[0]
   }
 
   /** Like find, but NOT_FOUND names the image when absent. */
-  async get (nameOrDigest: string): Promise<StoredImage> {
-    const found = await this.find(nameOrDigest)
-    if (found === undefined) {
-      throw new TsbuildError('NOT_FOUND', `image ${JSON.stringify(nameOrDigest)} not found in ${this.dir.root}`, {
-        hint: 'list stored images with `tsbuild images`',
-      })
-    }
+  async get (ref: string): Promise<StoredImage> {
+    const found = await this.find(ref)
+    if (found === undefined) throw await this.notFound(ref)
     return found
   }
 
@@ -101,21 +129,43 @@ export class ImageStore {
     return { name: fullName, descriptor: entry }
   }
 
-  /** Remove the name (not the blobs: garbage collection reclaims them). */
-  async remove (nameOrDigest: string): Promise<StoredImage> {
-    let removed: StoredImage | undefined
+  /**
+   * Remove the names `ref` denotes (see resolve), never the blobs: garbage
+   * collection reclaims them. An image ID (digest or prefix) of an image with
+   * several names is a CONFLICT unless `force`, which removes them all, as
+   * docker's `rmi -f` does. Returns the removed names.
+   */
+  async remove (ref: string, opts: { force?: boolean } = {}): Promise<StoredImage[]> {
+    let removed: readonly StoredImage[] = []
     await this.update(async (manifests) => {
-      removed = await this.find(nameOrDigest)
-      if (removed === undefined) await this.get(nameOrDigest) // throws NOT_FOUND
-      return manifests.filter((d) => entryName(d) !== removed!.name)
+      const match = await this.resolve(ref)
+      if (match === undefined) throw await this.notFound(ref)
+      if (match.by === 'id' && match.images.length > 1 && opts.force !== true) {
+        throw new TsbuildError('CONFLICT', `conflict: unable to delete ${shortId(match.digest)} (must be forced) - image is referenced in multiple repositories: ${match.images.map((i) => familiarName(i.name)).join(', ')}`, {
+          hint: `remove the names one by one, or all of them with tsbuild rmi -f ${ref}`,
+        })
+      }
+      removed = match.images
+      const names = new Set(removed.map((i) => i.name))
+      return manifests.filter((d) => !names.has(entryName(d) ?? ''))
     })
-    return removed!
+    return [...removed]
   }
 
   /** Give the image named `src` a second name `dst`. */
   async tag (src: string, dst: string): Promise<StoredImage> {
     const source = await this.get(src)
     return await this.put(dst, source.descriptor)
+  }
+
+  /** NOT_FOUND naming `ref`; for `name@digest` whose image is stored under other names, says which. */
+  private async notFound (ref: string): Promise<TsbuildError> {
+    const digest = tryParseImageName(ref)?.digest
+    const others = digest === undefined ? [] : (await this.list()).filter((i) => i.descriptor.digest === digest)
+    const hint = others.length > 0
+      ? `${digest} is stored as ${others.map((i) => familiarName(i.name)).join(', ')}: use that name, or the bare digest`
+      : 'list stored images with `tsbuild images`'
+    return new TsbuildError('NOT_FOUND', `image ${JSON.stringify(ref)} not found in ${this.dir.root}`, { hint })
   }
 
   private async readIndex (): Promise<ImageIndex> {
@@ -155,6 +205,26 @@ export class ImageStore {
       }
     })
   }
+}
+
+/** `docker.io/library/app:v1@sha256:…` → `docker.io/library/app`. */
+function repositoryOf (fullName: string): string {
+  const at = fullName.indexOf('@')
+  const name = at >= 0 ? fullName.slice(0, at) : fullName
+  const colon = name.lastIndexOf(':')
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name
+}
+
+/** The short form users type: `docker.io/library/app:v1` → `app:v1`. */
+function familiarName (fullName: string): string {
+  if (fullName.startsWith('docker.io/library/')) return fullName.slice('docker.io/library/'.length)
+  if (fullName.startsWith('docker.io/')) return fullName.slice('docker.io/'.length)
+  return fullName
+}
+
+/** The 12-digit image ID docker prints. */
+function shortId (digest: Digest): string {
+  return digest.slice('sha256:'.length, 'sha256:'.length + 12)
 }
 
 function emptyIndex (): ImageIndex {

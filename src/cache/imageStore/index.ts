@@ -1,5 +1,5 @@
 export { ImageStore, ANNOTATION_IMAGE_NAME } from './imageStore.js'
-export type { StoredImage } from './imageStore.js'
+export type { ImageMatch, StoredImage } from './imageStore.js'
 export { parseImageName, tryParseImageName } from './imageName.js'
 export type { ImageName } from './imageName.js'
 export { withFileLock } from './fileLock.js'

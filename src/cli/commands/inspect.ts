@@ -5,7 +5,7 @@ import { formatPlatform, parsePlatform } from '../../common/platform.js'
 import type { Platform } from '../../common/platform.js'
 import type { CommandIo } from '../io.js'
 
-const USAGE = 'usage: tsbuild inspect NAME [--platform os/arch[/variant]]'
+const USAGE = 'usage: tsbuild inspect IMAGE [--platform os/arch[/variant]]  (IMAGE: a name, name@sha256:…, or an image ID)'
 
 /**
  * `tsbuild inspect`: the image's root descriptor, its index (when

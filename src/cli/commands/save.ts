@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { ImageStore, LocalContentStore, isIndexDescriptor, resolveManifest, resolveStateDir } from '../../cache/index.js'
-import { fsError, isFsError } from '../../common/ensureDir.js'
+import { ensureFileDest, fsError, isFsError, type FsPurpose } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import { parsePlatform } from '../../common/platform.js'
 import { writeDockerArchive, writeOciArchive } from '../../exporter/index.js'
@@ -8,7 +8,7 @@ import { getBool, getString, parseArgs, type FlagSpec } from '../flags/parseArgs
 import type { CommandIo } from '../io.js'
 import { displayName } from './images.js'
 
-const USAGE = 'usage: tsbuild save [--format docker|oci] [--platform os/arch[/variant]] -o FILE NAME'
+const USAGE = 'usage: tsbuild save [--format docker|oci] [--platform os/arch[/variant]] -o FILE IMAGE  (IMAGE: a name, name@sha256:…, or an image ID)'
 
 const SPECS: FlagSpec[] = [
   { long: 'output', short: 'o', kind: 'string' },
@@ -38,9 +38,12 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const root = resolveStateDir(io.env)
   const images = await ImageStore.open(root)
   const content = new LocalContentStore(root)
-  const stored = await images.get(p.positionals[0]!)
-  // A name pinned by digest is not a tag an archive can record.
-  const names = stored.name.includes('@') ? [] : [displayName(stored.name)]
+  const match = await images.resolve(p.positionals[0]!)
+  const stored = match?.images[0] ?? await images.get(p.positionals[0]!) // get throws the not-found error
+  // The archive records the tag the user named; an image asked for by digest or ID has none (docker save does the same).
+  const names = match?.by === 'name' && !stored.name.includes('@') ? [displayName(stored.name)] : []
+  // A destination that cannot be written fails before any blob is read.
+  if (dest !== '-') await ensureFileDest(dest, SAVE_PURPOSE)
   const { mediaType, digest, size } = stored.descriptor
   const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
   if (format === 'oci') {
@@ -61,9 +64,23 @@ async function readerMayLeave (writing: Promise<unknown>, dest: string): Promise
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return 0
-    // The archive's write stream names no path: a full disk here is the destination's, not the state dir's.
-    if ((code === 'ENOSPC' || code === 'EDQUOT') && isFsError(err)) throw fsError(err, dest === '-' ? 'stdout' : resolve(dest), { what: 'save -o' })
+    if (isFsError(err) && isDestinationError(err, dest)) {
+      const context = err.path !== undefined && resolve(err.path) !== resolve(dest) ? `${err.syscall ?? 'write'} ${err.path}` : undefined
+      throw fsError(err, dest === '-' ? 'stdout' : resolve(dest), SAVE_PURPOSE, context)
+    }
     throw err
   }
   return 0
+}
+
+const SAVE_PURPOSE: FsPurpose = { what: 'save -o' }
+
+/**
+ * A filesystem error of the archive being written (its temp file beside
+ * `dest`, or the write stream, which names no path: a full disk there is the
+ * destination's), not of a blob read from the state dir.
+ */
+function isDestinationError (err: NodeJS.ErrnoException, dest: string): boolean {
+  if (err.path === undefined) return err.code === 'ENOSPC' || err.code === 'EDQUOT' || dest !== '-'
+  return dest !== '-' && resolve(err.path).startsWith(resolve(dest))
 }
