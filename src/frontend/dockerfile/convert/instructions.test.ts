@@ -257,21 +257,22 @@ describe('outline and targets', () => {
       secrets: [{ name: 'netrc', isRequired: true }],
     })
     expect(formatOutline(outline)).toBe([
-      'TARGET:        release',
-      'DESCRIPTION:   the final image',
+      'TARGET:      release',
+      'DESCRIPTION: the final image',
       '',
       'BUILD ARG   VALUE   DESCRIPTION',
       'VERSION     1.0     the release to build',
       'GOFLAGS     -v      flags for go build',
       '',
-      'SECRET   REQUIRED   DESCRIPTION',
+      'SECRET   REQUIRED',
       'netrc    true',
+      '',
       '',
     ].join('\n'))
   })
 
   test('targets lists every stage and marks the default', async () => {
     const { outline } = await convertDockerfile(request(text))
-    expect(formatTargets(outline)).toBe('TARGET              DESCRIPTION\nbuild               compiles the app\nrelease (default)   the final image\n')
+    expect(formatTargets(outline)).toBe('TARGET            DESCRIPTION\nbuild             compiles the app\nrelease (default) the final image\n')
   })
 })

@@ -6,6 +6,7 @@
  */
 import type { ArgInstruction, Dockerfile } from '../instructions/index.js'
 import type { StageNode } from './graph.js'
+import type { SourceRange } from '../../../common/errors.js'
 import type { Outline, OutlineArg, OutlineTarget, OutlineUse } from './types.js'
 
 /** BuildKit's doc-comment rule: the comment starts with the name (a `:` after it is accepted too). */
@@ -83,30 +84,101 @@ export function buildOutline (opts: {
   }
 }
 
-/** Left-aligned columns separated by at least three spaces (what buildx's tabwriter output looks like). */
-function table (rows: ReadonlyArray<readonly string[]>): string {
+/** How `--call=outline|targets` prints: BuildKit's text printer, or the JSON buildx prints with `format=json`. */
+export type CallFormat = 'text' | 'json'
+
+export interface CallFormatOptions {
+  format?: CallFormat
+  /** The Dockerfile text, listed under `sources` in JSON (locations point into it, as in BuildKit). */
+  source?: string
+}
+
+/**
+ * Rows as Go's text/tabwriter lays them out with BuildKit's settings: every
+ * cell but a row's last is padded to its column's widest cell plus `padding`
+ * spaces (so a row with an empty last cell keeps the trailing spaces).
+ */
+function tabwrite (rows: ReadonlyArray<readonly string[]>, padding: number): string {
+  const width = (c: string): number => [...c].length
   const widths: number[] = []
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length) })
-  return rows.map(r => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n'
+  for (const r of rows) r.forEach((c, i) => { if (i < r.length - 1) widths[i] = Math.max(widths[i] ?? 0, width(c)) })
+  return rows.map(r => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! + padding - width(c)))).join('') + '\n').join('')
 }
 
-export function formatOutline (o: Outline): string {
-  const parts: string[] = []
-  const head: string[][] = []
-  if (o.name !== undefined) head.push(['TARGET:', o.name])
-  if (o.description !== undefined) head.push(['DESCRIPTION:', o.description])
-  if (head.length > 0) parts.push(table(head))
-  if (o.args.length > 0) parts.push(table([['BUILD ARG', 'VALUE', 'DESCRIPTION'], ...o.args.map(a => [a.name, a.value ?? '<nil>', a.description ?? ''])]))
-  if (o.secrets.length > 0) parts.push(table([['SECRET', 'REQUIRED', 'DESCRIPTION'], ...o.secrets.map(s => [s.name, String(s.isRequired), ''])]))
-  if (o.ssh.length > 0) parts.push(table([['SSH', 'REQUIRED', 'DESCRIPTION'], ...o.ssh.map(s => [s.name, String(s.isRequired), ''])]))
-  return parts.join('\n')
+/** The outline as BuildKit's PrintOutline: each non-empty section followed by a blank line. */
+export function formatOutline (o: Outline, opts: CallFormatOptions = {}): string {
+  if (opts.format === 'json') return goJson(outlineJson(o, opts.source))
+  let out = ''
+  if (o.name || o.description) {
+    const head = [['TARGET:', o.name || '(default)']]
+    if (o.description) head.push(['DESCRIPTION:', o.description])
+    out += tabwrite(head, 1) + '\n'
+  }
+  if (o.args.length > 0) out += tabwrite([['BUILD ARG', 'VALUE', 'DESCRIPTION'], ...o.args.map(a => [a.name, a.value ?? '', a.description ?? ''])], 3) + '\n'
+  const required = (u: OutlineUse): string => (u.isRequired ? 'true' : '')
+  if (o.secrets.length > 0) out += tabwrite([['SECRET', 'REQUIRED'], ...o.secrets.map(s => [s.name, required(s)])], 3) + '\n'
+  if (o.ssh.length > 0) out += tabwrite([['SSH', 'REQUIRED'], ...o.ssh.map(s => [s.name, required(s)])], 3) + '\n'
+  return out
 }
 
-export function formatTargets (o: Outline): string {
+/** The stages as BuildKit's PrintTargets; unnamed stages other than the default cannot be asked for by name and are left out. */
+export function formatTargets (o: Outline, opts: CallFormatOptions = {}): string {
+  if (opts.format === 'json') return goJson(targetsJson(o, opts.source))
   const rows = [['TARGET', 'DESCRIPTION']]
   for (const t of o.targets) {
     const name = t.name === undefined ? (t.isDefault ? '(default)' : undefined) : t.isDefault ? `${t.name} (default)` : t.name
     if (name !== undefined) rows.push([name, t.description ?? ''])
   }
-  return table(rows)
+  return tabwrite(rows, 1)
+}
+
+// The JSON below follows BuildKit's subrequest structs (frontend/subrequests/outline and targets):
+// their JSON tag names, field order, and omitempty (no empty strings, false or zero positions).
+
+function outlineJson (o: Outline, source: string | undefined): Record<string, unknown> {
+  const uses = (list: readonly OutlineUse[]): Array<Record<string, unknown>> => list.map(u => ({ name: u.name, ...(u.isRequired ? { required: true } : {}) }))
+  return {
+    ...(o.name ? { name: o.name } : {}),
+    ...(o.description ? { description: o.description } : {}),
+    ...(o.args.length > 0
+      ? {
+          args: o.args.map(a => ({
+            name: a.name,
+            ...(a.description ? { description: a.description } : {}),
+            ...(a.value ? { value: a.value } : {}),
+            ...(a.range !== undefined ? { location: location(a.range) } : {}),
+          })),
+        }
+      : {}),
+    ...(o.secrets.length > 0 ? { secrets: uses(o.secrets) } : {}),
+    ...(o.ssh.length > 0 ? { ssh: uses(o.ssh) } : {}),
+    ...(source !== undefined ? { sources: [Buffer.from(source).toString('base64')] } : {}),
+  }
+}
+
+function targetsJson (o: Outline, source: string | undefined): Record<string, unknown> {
+  return {
+    targets: o.targets.map(t => ({
+      ...(t.name ? { name: t.name } : {}),
+      ...(t.isDefault ? { default: true } : {}),
+      ...(t.description ? { description: t.description } : {}),
+      ...(t.base ? { base: t.base } : {}),
+      ...(t.platform ? { platform: t.platform } : {}),
+      location: location(t.range),
+    })),
+    sources: source !== undefined ? [Buffer.from(source).toString('base64')] : null,
+  }
+}
+
+/**
+ * A pb.Location in source 0 (so no sourceIndex, as omitempty drops a zero).
+ * BuildKit locates an instruction by its lines only, so characters are left out too.
+ */
+function location (r: SourceRange): Record<string, unknown> {
+  return { ranges: [{ start: { line: r.start.line }, end: { line: r.end.line } }] }
+}
+
+/** JSON as Go's json.MarshalIndent writes it: two-space indent, and <, >, & and U+2028/9 escaped. */
+function goJson (value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[<>&\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n'
 }
