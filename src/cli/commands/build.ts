@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises'
+import { Writable } from 'node:stream'
 import { writeFileSafely } from '../../common/ensureDir.js'
 import { hasCode, TsbuildError } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
-import { buildMetadata, createProgress, formatFindingEvents, startHistory } from '../progress/index.js'
+import { buildMetadata, createProgress, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
 import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
-export async function run (args: string[], io: CommandIo): Promise<number> {
+export async function run (argv: string[], io: CommandIo): Promise<number> {
+  const { args, format: callFormat } = splitCallFormat(argv)
   const req = parseBuildArgs(args, io.cwd, io.env)
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.displayName === '-') req.dockerfile.content = await readStdin(io)
@@ -16,13 +18,14 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
     const { frontend } = await import('../../engine/frontend.js')
-    const { converted } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
+    const { converted, text } = await frontend(req, { stateDir, env: io.env, ...(io.signal !== undefined ? { signal: io.signal } : {}) })
     if (req.print === 'llb') {
       const llb = await import('../../llb/index.js')
       io.stdout.write(llb.formatDefinition(llb.mergeDefinitions(converted.platforms.map((p) => p.definition))))
     } else {
       const { formatOutline, formatTargets } = await import('../../frontend/dockerfile/convert/index.js')
-      io.stdout.write(req.call === 'outline' ? formatOutline(converted.outline) : formatTargets(converted.outline))
+      const opts = { format: callFormat, source: text }
+      io.stdout.write(req.call === 'outline' ? formatOutline(converted.outline, opts) : formatTargets(converted.outline, opts))
     }
     return 0
   }
@@ -52,16 +55,19 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     progress.close(err)
     await stdoutOutput.discard()
     await history?.finish({ error: err })
+    if (req.progress === 'rawjson') return await reportRawJsonError(err, io)
     if (history !== undefined && history.stepRecords().length > 0 && req.progress !== 'quiet') io.stderr.write(`Full logs: tsbuild history logs ${history.id}\n`)
     // Reported here, not in main: only the build knows the Dockerfile text an error points into.
     const { reportError } = await import('../report.js')
     const dockerfileText = req.dockerfile.content ?? await readFile(req.dockerfile.path ?? '', 'utf8').catch(() => undefined)
-    if (hasCode(err, 'CHECK_FAILED') && req.progress !== 'rawjson' && req.progress !== 'quiet') io.stderr.write(formatFindingEvents(findings, dockerfileText))
+    if (hasCode(err, 'CHECK_FAILED') && req.progress !== 'quiet') io.stderr.write(formatFindingEvents(findings, dockerfileText))
     return reportError(err, io, dockerfileText !== undefined ? { dockerfileText } : {})
   }
+  // rawjson: what the other modes print after the build becomes events; the findings were streamed already.
+  if (req.progress === 'rawjson') for (const e of resultEvents(result.exported, Date.now())) progress.handle(e)
   progress.close()
   await stdoutOutput.flush(io.stdout)
-  if (req.explain) {
+  if (req.explain && req.progress !== 'rawjson') {
     const { formatExplanations } = await import('../../solver/explain/index.js')
     io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
   }
@@ -77,6 +83,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     else for (const o of ex?.outputs ?? []) io.stdout.write(`${o}\n`)
     return 0
   }
+  if (req.progress === 'rawjson') return 0
   if (ex === undefined) {
     io.stderr.write('WARNING: No output specified: the result stays in the build cache only (use -t NAME, -o or --push)\n')
   } else {
@@ -107,6 +114,48 @@ async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, 
   }
   io.stdout.write(out)
   return 1
+}
+
+/**
+ * A failed build in rawjson mode: the events (a failed step's `error` event
+ * among them) are followed by one `ERROR:` line, as buildx ends its rawjson
+ * output; the step's output box and Dockerfile lines stay out (the events and
+ * the history have them).
+ */
+async function reportRawJsonError (err: unknown, io: CommandIo): Promise<number> {
+  const { reportError } = await import('../report.js')
+  let text = ''
+  const capture = new Writable({ decodeStrings: false, write: (chunk: string | Buffer, _enc, done) => { text += String(chunk); done() } })
+  const code = reportError(err, { ...io, stderr: capture })
+  io.stderr.write(code === 70 ? text : `${/^ERROR: .*$/m.exec(text)?.[0] ?? `ERROR: ${text.trim().split('\n')[0] ?? ''}`}\n`)
+  return code
+}
+
+type CallFormat = 'text' | 'json'
+
+/**
+ * `--call=outline,format=json`: buildx lets the call carry `format=json|text`;
+ * the format is taken off here and the call's name is left for the flag parser.
+ * Only outline and targets have a JSON form; anything else is left as given.
+ */
+export function splitCallFormat (argv: readonly string[]): { args: string[]; format: CallFormat } {
+  const args = [...argv]
+  let format: CallFormat = 'text'
+  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
+    const at = args[i] === '--call' ? i + 1 : args[i]!.startsWith('--call=') ? i : -1
+    if (at < 0 || at >= args.length) continue
+    const prefix = at === i ? '--call=' : ''
+    const fields = args[at]!.slice(prefix.length).split(',')
+    const given = fields.filter((f) => f.startsWith('format='))
+    const rest = fields.filter((f) => !f.startsWith('format='))
+    if (given.length === 0 || !(rest.length === 1 && (rest[0] === 'outline' || rest[0] === 'targets'))) continue
+    const value = given[given.length - 1]!.slice('format='.length)
+    if (value !== 'json' && value !== 'text') throw new TsbuildError('USAGE', `--call: invalid format "${value}" (use json or text)`)
+    format = value
+    args[at] = prefix + rest[0]
+    i = at
+  }
+  return { args, format }
 }
 
 async function readStdin (io: CommandIo): Promise<string> {

@@ -10,7 +10,7 @@ export { buildMetadata, startHistory, summarizeRequest, type ExportedSummary } f
 export { HistoryRecorder } from './recorder.js'
 export { PlainPrinter, formatBytes } from './plain.js'
 export { TtyPrinter } from './tty.js'
-export { encodeRawJson } from './rawjson.js'
+export { encodeRawJson, resultEvents, type RawJsonResult } from './rawjson.js'
 export { StepNumbers, stepKey } from './stepNumbers.js'
 export { CachedStepOrder, inStepOrder } from './stepOrder.js'
 export { formatFindingEvents } from './findings.js'

@@ -26,3 +26,29 @@ function warningFields (e: WarningEvent): WarningEvent {
       : {}),
   }
 }
+
+/** What a successful build produced, as far as rawjson reports it. */
+export interface RawJsonResult {
+  stored: readonly string[]
+  pushed: readonly string[]
+  descriptor?: { mediaType: string; digest: string }
+}
+
+/**
+ * The lines plain progress prints after a build (`naming to NAME done`,
+ * `pushed NAME`, `manifest|index DIGEST`, or the no-output warning) as
+ * rawjson events: finished `progress` items named as those lines, and a
+ * `warning`, so that in rawjson mode nothing but events reaches stderr.
+ */
+export function resultEvents (result: RawJsonResult | undefined, time: number): SolveEvent[] {
+  if (result === undefined) {
+    return [{ type: 'warning', message: 'No output specified: the result stays in the build cache only (use -t NAME, -o or --push)', time }]
+  }
+  const done = (id: string, name: string): SolveEvent => ({ type: 'progress', id, name, current: 1, total: 1, done: true, time })
+  const root = result.descriptor
+  return [
+    ...result.stored.map((n) => done(`naming-${n}`, `naming to ${n}`)),
+    ...result.pushed.map((n) => done(`pushed-${n}`, `pushed ${n}`)),
+    ...(root !== undefined ? [done('result', `${/index|list/.test(root.mediaType) ? 'index' : 'manifest'} ${root.digest}`)] : []),
+  ]
+}
