@@ -96,10 +96,28 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
     image.rootfs = { type: 'layers', diff_ids: [] }
     if (req.labels.size > 0) image.config!.Labels = { ...image.config!.Labels, ...Object.fromEntries(req.labels) }
     if (created !== undefined) image.created = created
-    platforms.push({ platform: targetPlatform, definition: st.state.marshal({ platform: targetPlatform }), image })
+    platforms.push({ platform: targetPlatform, definition: asLayers(st.state, targetPlatform).marshal({ platform: targetPlatform }), image })
   }
   const unused = [...req.buildArgs.keys()].filter(k => !declaredArgs.has(k) && !isBuiltinArg(k)).sort()
   if (unused.length > 0) warnings.push({ message: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed`, rule: 'UnusedBuildArgs' })
   const outline = buildOutline({ dockerfile, ...outlineInput!, secrets, ssh })
   return { platforms, warnings, outline }
+}
+
+/**
+ * The solver's result for a directory source is the directory, not layers.
+ * A target that is nothing but a directory context (a stage a named context
+ * replaces, or `FROM ctx` with no instructions) is copied into one layer so
+ * the image and the outputs have its files.
+ */
+function asLayers (state: llb.State, platform: Platform): llb.State {
+  const out = state.output()
+  if (out === null || out.vertex.inputs.length > 0) return state
+  const op = out.vertex.toOp([], { platform })
+  if (op.kind !== 'source' || op.attrs.type !== 'local') return state
+  const copied = llb.scratch().platform(platform).file(
+    llb.copy(state, '/', '/', { dirCopyContents: true, createDestPath: true, followSymlink: true }),
+    { customName: `[internal] copy context ${op.attrs.name} into a layer` },
+  )
+  return state.withOutput(copied.output())
 }

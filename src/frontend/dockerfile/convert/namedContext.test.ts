@@ -63,8 +63,12 @@ describe('a named context with a stage\'s name replaces the whole stage', () => 
     expect(image.config).toEqual({ Env: ['PATH=/bin'], Cmd: ['sh'] })
     expect(image.history).toEqual([{ created_by: 'base' }])
 
+    // A directory result is copied into one layer: the solver gives layers, not directories, to export.
     const dir = await convert1(REPLACED, { gen: DIR }, { target: 'gen' })
-    expect(sourceOf(dir.def, dir.def.head!)).toBe('local://gen')
+    const head = dir.def.ops.get(dir.def.head!.digest) as FileOp
+    expect(head.actions.map(a => a.action)).toEqual([expect.objectContaining({ type: 'copy', src: '/', dest: '/', dirCopyContents: true })])
+    expect(sourceOf(dir.def, head.inputs[head.actions[0]!.secondaryInput]!)).toBe('local://gen')
+    expect(execs(dir.def)).toEqual([])
     expect(dir.resolver.calls).toEqual([])
   })
 
@@ -73,7 +77,7 @@ describe('a named context with a stage\'s name replaces the whole stage', () => 
     const { def, resolver, outline } = await convert1(text, { gen: DIR })
     expect(execs(def)).toEqual([])
     expect(resolver.calls).toEqual([])
-    expect(names(def)).toEqual(['[context gen] load from client'])
+    expect(names(def).sort()).toEqual(['[context gen] load from client', '[internal] copy context gen into a layer'])
     expect(outline.secrets).toEqual([])
   })
 
