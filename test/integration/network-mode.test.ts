@@ -38,6 +38,25 @@ describe('--network for the whole build', () => {
   })
 })
 
+describe('raw sockets', () => {
+  // CAP_NET_RAW is bit 13 of the effective set.
+  const hasNetRaw = (status: string): boolean => (BigInt('0x' + /^CapEff:\s*([0-9a-f]+)$/m.exec(status)![1]!) >> 13n & 1n) === 1n
+
+  test('a RUN on the host network by default has no CAP_NET_RAW (it could read the host\'s traffic); --network=host keeps it', async () => {
+    const capsCtx = await writeContext(await freshDir('tsb-ctx-'), {
+      'Dockerfile': `FROM ${inject('busybox')}\nRUN grep Cap /proc/self/status > /caps && (ping -c1 -W1 127.0.0.1 > /ping 2>&1; echo "exit $?" >> /ping)\n`,
+    })
+    const plain = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${plain}`, capsCtx], { root })
+    expect(hasNetRaw(await readFile(join(plain, 'caps'), 'utf8'))).toBe(false)
+    expect(await readFile(join(plain, 'ping'), 'utf8')).not.toMatch(/exit 0/)
+    const host = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '--network', 'host', '-o', `type=local,dest=${host}`, capsCtx], { root })
+    expect(hasNetRaw(await readFile(join(host, 'caps'), 'utf8'))).toBe(true)
+    expect(await readFile(join(host, 'ping'), 'utf8')).toMatch(/exit 0/)
+  })
+})
+
 describe('SOURCE_DATE_EPOCH in the environment', () => {
   test('is a build arg a RUN can read, and sets the image creation time', async () => {
     const epochCtx = await writeContext(await freshDir('tsb-ctx-'), {

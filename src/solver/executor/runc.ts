@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { mountAll, resolveInRoot, unmountAll, type Mount } from '../../cache/snapshots/index.js'
 import { TsbuildError } from '../../common/errors.js'
@@ -29,7 +29,11 @@ export interface ExecRequest {
   cwd?: string
   /** Resolved ids, or a Dockerfile USER string resolved against the mounted rootfs's /etc/passwd and /etc/group. */
   user?: ExecUser | string
-  network?: 'none' | 'host'
+  /**
+   * `default` shares the host's network namespace (so a step reaches the
+   * network) without raw sockets; `host` (an entitlement) keeps them.
+   */
+  network?: 'none' | 'default' | 'host'
   security?: 'sandbox' | 'insecure'
   hostname?: string
   extraHosts?: ReadonlyArray<{ host: string; ip: string }>
@@ -119,6 +123,15 @@ export class RuncExecutor {
     return await sweepStaleSandboxes(this.stateDir, { runc: this.runcBinary })
   }
 
+  private executorDirReady: Promise<void> | undefined
+
+  /** `<stateDir>/executor`, mode 0700 (also when an older tsbuild made it 0755). */
+  private privateExecutorDir (): Promise<void> {
+    const dir = join(this.stateDir, 'executor')
+    this.executorDirReady ??= mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => await chmod(dir, 0o700))
+    return this.executorDirReady
+  }
+
   async run (req: ExecRequest): Promise<ExecResult> {
     await this.checkInstalled()
     if (req.platform !== undefined) await assertCanRunPlatform(req.platform)
@@ -129,12 +142,15 @@ export class RuncExecutor {
     const rootfs = join(bundle, 'rootfs')
     const hostMounted: string[] = []
     let isReaped = false
-    await mkdir(rootfs, { recursive: true })
+    // config.json holds a step's environment, secrets given as env= included:
+    // only root may look into the bundles.
+    await this.privateExecutorDir()
+    await mkdir(rootfs, { recursive: true, mode: 0o700 })
     await mkdir(this.runcRoot, { recursive: true })
     try {
       await mountAll(req.rootfs, rootfs, { relativeTo: join(this.stateDir, 'snapshots') })
       hostMounted.push(rootfs)
-      const network = req.network ?? 'host'
+      const network = req.network ?? 'default'
       const hostname = req.hostname ?? 'tsbuildsandbox'
       const user = typeof req.user === 'string' ? await resolveUser(rootfs, req.user) : req.user ?? { uid: 0, gid: 0, additionalGids: [] }
       const cwd = posix.normalize('/' + (req.cwd ?? '/'))
@@ -155,7 +171,7 @@ export class RuncExecutor {
       const spec = generateSpec({
         args: req.args, env: req.env ?? DEFAULT_ENV, cwd, user, hostname, network, security: req.security ?? 'sandbox', mounts: specMounts,
       })
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2))
+      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 })
       try {
         const exitCode = await this.runContainer(id, bundle, req)
         isReaped = true

@@ -57,7 +57,7 @@ export interface SpecOptions {
   cwd: string
   user: ExecUser
   hostname: string
-  network: 'none' | 'host'
+  network: 'none' | 'default' | 'host'
   security: 'sandbox' | 'insecure'
   /** Mounts beyond the defaults, in order (later ones stack over earlier ones). */
   mounts: readonly SpecMount[]
@@ -65,7 +65,12 @@ export interface SpecOptions {
 
 /** The OCI runtime spec (config.json) for one process, with `rootfs` as the bundle-relative root. */
 export function generateSpec (opts: SpecOptions): Record<string, unknown> {
-  const caps = opts.security === 'insecure' ? [...insecureCapabilities()] : [...DEFAULT_CAPABILITIES]
+  // In the host's network namespace, CAP_NET_RAW would let a step read the
+  // host's traffic (AF_PACKET, raw IP sockets): only `--network=host`, an
+  // entitlement, keeps it. (Docker's containers have it in a network of their own.)
+  const caps = opts.security === 'insecure'
+    ? [...insecureCapabilities()]
+    : DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW' || opts.network !== 'default')
   const namespaces: Array<{ type: string }> = [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }]
   // A fresh network namespace gets only loopback (runc brings `lo` up itself).
   if (opts.network === 'none') namespaces.push({ type: 'network' })
@@ -116,9 +121,9 @@ export function hostsFile (hostname: string, extraHosts: ReadonlyArray<{ host: s
  * work in the host network namespace, so without it they are dropped (and
  * public resolvers used when nothing is left), as BuildKit does.
  */
-export function resolvConf (hostResolvConf: string, network: 'none' | 'host'): string {
+export function resolvConf (hostResolvConf: string, network: 'none' | 'default' | 'host'): string {
   const lines = hostResolvConf.split('\n')
-  if (network === 'host') return lines.join('\n')
+  if (network !== 'none') return lines.join('\n')
   const kept = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l))
   if (!kept.some((l) => /^\s*nameserver\s/.test(l))) kept.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4')
   return kept.join('\n').trimEnd() + '\n'

@@ -69,7 +69,7 @@ export class ExecRunner implements OpRunner {
         env: [...meta.env, ...proxyEnv(this.op), ...env],
         cwd: meta.cwd,
         user: meta.user,
-        network: this.op.network === 'none' ? 'none' : 'host',
+        network: this.op.network,
         security: this.op.security,
         ...(meta.hostname !== undefined ? { hostname: meta.hostname } : {}),
         extraHosts: meta.extraHosts,
