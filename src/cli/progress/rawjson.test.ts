@@ -6,7 +6,7 @@ import type { Digest } from '../../common/digest.js'
 import { convertWarningEvent, findingEvent } from '../../engine/checks.js'
 import { checkDockerfile } from '../../frontend/dockerfile/index.js'
 import type { SolveEvent } from '../../solver/events.js'
-import { encodeRawJson } from './rawjson.js'
+import { encodeRawJson, resultEvents } from './rawjson.js'
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../../../docs/progress.schema.json'), 'utf8')) as object
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema)
@@ -55,5 +55,32 @@ describe('encodeRawJson', () => {
 
   test('the schema rejects a warning field it does not know', () => {
     expect(validate({ type: 'warning', message: 'x', time: 1, level: 1 })).toBe(false)
+  })
+})
+
+describe('resultEvents: what plain prints after a build, as schema events', () => {
+  const root = { mediaType: 'application/vnd.oci.image.index.v1+json', digest }
+
+  test('stored and pushed names and the index digest are finished progress items', () => {
+    const events = resultEvents({ stored: ['app:latest'], pushed: ['localhost:5000/app:1'], descriptor: root }, 9).map((e) => decoded(e))
+    expect(events.map((e) => [e.type, e.name, e.done])).toEqual([
+      ['progress', 'naming to app:latest', true],
+      ['progress', 'pushed localhost:5000/app:1', true],
+      ['progress', `index ${digest}`, true],
+    ])
+    expect(new Set(events.map((e) => e.id)).size).toBe(3)
+  })
+
+  test.each([
+    ['application/vnd.oci.image.manifest.v1+json', 'manifest'],
+    ['application/vnd.docker.distribution.manifest.list.v2+json', 'index'],
+  ])('%s is named %s', (mediaType, word) => {
+    expect(resultEvents({ stored: [], pushed: [], descriptor: { mediaType, digest } }, 1).map((e) => decoded(e).name)).toEqual([`${word} ${digest}`])
+  })
+
+  test('no output at all is a warning event', () => {
+    const [e, ...rest] = resultEvents(undefined, 3)
+    expect(rest).toEqual([])
+    expect(decoded(e!)).toMatchObject({ type: 'warning', message: expect.stringMatching(/^No output specified/) as unknown })
   })
 })
