@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { hasCode } from '../common/errors.js'
-import { parseAuthChallenges } from './auth.js'
+import { Authorizer, parseAuthChallenges } from './auth.js'
 import { dockerConfigCredentials } from './credentials.js'
 
 describe('parseAuthChallenges', () => {
@@ -86,5 +86,36 @@ describe('dockerConfigCredentials', () => {
     try { await dockerConfigCredentials({ env: { DOCKER_CONFIG: dir, PATH: '/nonexistent' } }).get('r.example') } catch (e) { err = e }
     expect(hasCode(err, 'MISSING_DEPENDENCY')).toBe(true)
     expect((err as Error).message).toContain('docker-credential-tsbuild-does-not-exist')
+  })
+})
+
+describe('token realms', () => {
+  const challenge = (realm: string): string => `Bearer realm="${realm}",service="reg"`
+  const setup = () => {
+    const asked: string[] = []
+    const auth = new Authorizer({
+      credentials: { get: async () => ({ username: 'alice', password: 's3cret' }) },
+      fetch: (async (url: URL | string) => {
+        asked.push(String(url))
+        return new Response(JSON.stringify({ token: 't0k' }), { status: 200 })
+      }) as typeof fetch,
+    })
+    return { auth, asked }
+  }
+
+  test('credentials go to an https realm, or a plain http one on this machine', async () => {
+    const { auth, asked } = setup()
+    expect(await auth.answer('reg.example.com', ['repository:a:pull'], challenge('https://auth.example.com/token'), 'img')).toBe('Bearer t0k')
+    expect(await auth.answer('127.0.0.1:5000', ['repository:b:pull'], challenge('http://localhost:5001/token'), 'img')).toBe('Bearer t0k')
+    expect(asked).toHaveLength(2)
+  })
+
+  test('credentials are never sent to a plain http realm on another machine', async () => {
+    const { auth, asked } = setup()
+    let err: unknown
+    try { await auth.answer('reg.example.com', ['repository:a:pull'], challenge('http://evil.example.net/token'), 'img') } catch (e) { err = e }
+    expect(hasCode(err, 'UNAUTHORIZED')).toBe(true)
+    expect((err as Error).message).toMatch(/http:\/\/evil\.example\.net, over plain http: tsbuild sends them only over https/)
+    expect(asked).toEqual([])
   })
 })

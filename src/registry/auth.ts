@@ -123,6 +123,12 @@ export class Authorizer {
     } catch {
       throw new TsbuildError('UNAUTHORIZED', `${o.image}: registry ${o.registry} sent an invalid token realm ${JSON.stringify(o.realm)}`)
     }
+    // Credentials travel to the token server only encrypted (or within this machine).
+    if (o.creds !== undefined && url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+      throw new TsbuildError('UNAUTHORIZED', `${o.image}: registry ${o.registry} asks for credentials at ${url.origin}, over plain ${url.protocol.replace(':', '')}: tsbuild sends them only over https`, {
+        hint: 'a registry should name an https token server; check that this registry is the one you meant',
+      })
+    }
     const headers: Record<string, string> = {}
     let res: Response
     try {
@@ -168,4 +174,8 @@ function tokenKey (registry: string, scopes: readonly string[]): string {
 /** The scope strings for a repository action, as the distribution token spec writes them. */
 export function repositoryScope (repository: string, actions: 'pull' | 'push'): string {
   return `repository:${repository}:${actions === 'push' ? 'pull,push' : 'pull'}`
+}
+
+function isLoopbackHost (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
