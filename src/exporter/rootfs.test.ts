@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -40,6 +40,18 @@ describe.runIf(process.getuid?.() === 0)('applyLayer', () => {
     expect(existsSync(join(root, 'gone'))).toBe(false)
     expect((await readdir(join(root, 'etc'))).sort()).toEqual(['-new', 'sub'])
     expect(await readdir(join(root, 'etc/sub'))).toEqual(['fresh'])
+  })
+
+  test('a device node from an image is created for its owner only, whatever mode the layer gives it', async () => {
+    const store = new LocalContentStore(await tmp('tsbuild-rootfs-store-'))
+    // /dev/null's numbers, mode 0666 in the layer.
+    const tar = Buffer.concat([encodeTarHeader({ name: 'devnull', type: 'char', devmajor: 1, devminor: 3, mode: 0o666, uid: 0, gid: 0, size: 0, mtime: 0 }), END_OF_ARCHIVE])
+    const info = await store.writeBytes(tar)
+    const root = await tmp('tsbuild-rootfs-')
+    await applyLayer(store, { mediaType: MediaType.ociLayer, ...info }, root)
+    const st = await stat(join(root, 'devnull'))
+    expect(st.isCharacterDevice()).toBe(true)
+    expect(st.mode & 0o777).toBe(0o600)
   })
 
   test('a symlink in a layer cannot lead writes out of the root', async () => {

@@ -85,7 +85,10 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     entry.resume()
     if (h.type === 'link') continue // a hard link shares the target's inode and metadata
     await lchown(host, h.uid ?? 0, h.gid ?? 0)
-    if (h.type !== 'symlink') await chmod(host, mode)
+    // A device node lands on the host: nobody but its owner may open it
+    // (an image could otherwise hand every local user the host's raw disk).
+    const isDevice = h.type === 'character-device' || h.type === 'block-device'
+    if (h.type !== 'symlink') await chmod(host, isDevice ? mode & ~0o077 : mode)
     const mtime = h.mtime ?? new Date(0)
     await lutimes(host, mtime, mtime)
   }

@@ -65,3 +65,18 @@ describe('symlinks inside a copied directory stay symlinks', () => {
     expect((await lstat(join(out, file))).isFile()).toBe(true)
   })
 })
+
+describe('copying onto symlinks in the image', () => {
+  test('two links to the same missing directory: everything lands in it, once', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      'c/a/x': 'x\n',
+      'c/b/y': 'y\n',
+      'Dockerfile': `FROM ${busybox}\nRUN mkdir /d && ln -s /t /d/a && ln -s /t /d/b\nCOPY c/ /d/\n`,
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(dest, 't/x'), 'utf8')).toBe('x\n')
+    expect(await readFile(join(dest, 't/y'), 'utf8')).toBe('y\n')
+    expect((await lstat(join(dest, 'd/a'))).isSymbolicLink()).toBe(true)
+  })
+})

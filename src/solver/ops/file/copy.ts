@@ -166,7 +166,7 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
       if (existing?.isSymbolicLink()) dir = await resolveInRoot(c.destRoot, '/' + posix.relative(c.destRoot, dst))
       if (existing !== undefined && !existing.isDirectory() && !existing.isSymbolicLink()) await rm(dst, { force: true })
       const dirStat = await stat(dir).catch(() => undefined)
-      if (dirStat === undefined || !dirStat.isDirectory()) { await mkdir(dir); created = true }
+      if (dirStat === undefined || !dirStat.isDirectory()) created = await mkdirOnce(dir)
     }
     const names = (await readdir(src)).sort()
     // Every sibling settles before a failure is passed on: nothing may still write once the caller unmounts.
@@ -205,6 +205,21 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     await lutimes(dst, st.atime, st.mtime)
   })
   return true
+}
+
+/**
+ * mkdir that tolerates a sibling having just made the same directory: two
+ * symlinks to one missing directory are copied into at the same time.
+ * Whether this call created it.
+ */
+async function mkdirOnce (dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir)
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' && (await stat(dir).catch(() => undefined))?.isDirectory() === true) return false
+    throw err
+  }
 }
 
 async function removeNonDir (p: string): Promise<void> {
