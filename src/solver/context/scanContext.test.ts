@@ -43,6 +43,15 @@ describe('scanContext', () => {
   test('a missing context is NOT_FOUND', async () => {
     await expect(scanContext('/nonexistent/ctx')).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
+
+  test('a file name that is not valid UTF-8 is fine when ignored, and a clear error otherwise', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tsbuild-ctx-'))
+    writeFileSync(path.join(root, 'good.txt'), 'ok')
+    writeFileSync(Buffer.concat([Buffer.from(root + '/bad'), Buffer.from([0xff, 0xfe]), Buffer.from('name')]), 'x')
+    const snap = await scanContext(root, { excludePatterns: ['bad*'] })
+    expect([...snap.records.keys()]).toContain('good.txt')
+    await expect(scanContext(root)).rejects.toMatchObject({ code: 'IO', message: expect.stringMatching(/has a name that is not valid UTF-8/) })
+  })
 })
 
 describe('stat cache', () => {

@@ -50,7 +50,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
   } catch (err) {
     throw new TsbuildError('NOT_FOUND', `build context ${root} does not exist or cannot be read: ${(err as Error).message}`, { cause: err })
   }
-  const rootStat = statOrThrow(realRoot)
+  const rootStat = lstatOrUndefined(realRoot, '')!
   if (!rootStat.isDirectory()) throw new TsbuildError('NOT_FOUND', `build context ${root} is not a directory`)
 
   const racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS
@@ -117,7 +117,17 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
     for (const name of names) {
       const rel = joinRel(frame.rel, name)
       const abs = dirPrefix + name // readdir names have no slashes and are never . or ..
-      const st = statOrThrow(abs)
+      const st = lstatOrUndefined(abs, name)
+      if (st === undefined) {
+        // A name that is not valid UTF-8 comes back from readdir with U+FFFD
+        // in it and cannot be looked up: fine when it is left out anyway.
+        const ex = exclude.isEmpty ? undefined : exclude.match(rel, frame.excl)
+        const inc = include.isEmpty ? undefined : include.match(rel, frame.incl)
+        if ((ex?.isMatch ?? false) || (inc !== undefined && !inc.isMatch && !include.mayMatchAtOrBelow(rel))) continue
+        throw new TsbuildError('IO', `context path ${JSON.stringify(rel)} has a name that is not valid UTF-8, which tsbuild cannot read`, {
+          hint: 'rename it, or leave it out with .dockerignore (a pattern such as the part of its name before the odd bytes, followed by *)',
+        })
+      }
       const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined
       if (type === undefined) continue
 
@@ -180,10 +190,12 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
   return { root: realRoot, records, children, stats }
 }
 
-function statOrThrow (abs: string): Stats {
+/** lstat, or undefined for a name readdir could only return with U+FFFD in it (not valid UTF-8). */
+function lstatOrUndefined (abs: string, name: string): Stats | undefined {
   try {
     return lstatSync(abs)
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD')) return undefined
     throw new TsbuildError('IO', `cannot stat context path ${abs}: ${(err as Error).message}`, { cause: err })
   }
 }
