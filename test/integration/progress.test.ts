@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema)
     const lines = r.stderr.trimEnd().split('\n').filter((l) => l.startsWith('{'))
     const tail = r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('{'))
-    expect(tail.every((l) => /^(naming to|manifest|index) /.test(l)), tail.join('\n')).toBe(true)
+    expect(tail).toEqual([]) // the result lines of the other modes are events here
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
     for (const e of events) expect(validate(e), JSON.stringify(validate.errors)).toBe(true)
     const logs = events.filter((e) => e.type === 'log').map((e) => Buffer.from(e.data as string, 'base64').toString('utf8')).join('')
