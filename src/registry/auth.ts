@@ -1,5 +1,6 @@
 import { TsbuildError } from '../common/errors.js'
 import type { CredentialStore, Credentials } from './credentials.js'
+import { isLoopbackRegistry } from './loopback.js'
 
 /** One parsed `WWW-Authenticate` challenge. */
 export interface AuthChallenge {
@@ -124,7 +125,7 @@ export class Authorizer {
       throw new TsbuildError('UNAUTHORIZED', `${o.image}: registry ${o.registry} sent an invalid token realm ${JSON.stringify(o.realm)}`)
     }
     // Credentials travel to the token server only encrypted (or within this machine).
-    if (o.creds !== undefined && url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+    if (o.creds !== undefined && url.protocol !== 'https:' && !isLoopbackRegistry(url.host)) {
       throw new TsbuildError('UNAUTHORIZED', `${o.image}: registry ${o.registry} asks for credentials at ${url.origin}, over plain ${url.protocol.replace(':', '')}: tsbuild sends them only over https`, {
         hint: 'a registry should name an https token server; check that this registry is the one you meant',
       })
@@ -174,8 +175,4 @@ function tokenKey (registry: string, scopes: readonly string[]): string {
 /** The scope strings for a repository action, as the distribution token spec writes them. */
 export function repositoryScope (repository: string, actions: 'pull' | 'push'): string {
   return `repository:${repository}:${actions === 'push' ? 'pull,push' : 'pull'}`
-}
-
-function isLoopbackHost (hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }

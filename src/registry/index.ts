@@ -4,7 +4,7 @@ export { anonymousCredentials, staticCredentials, dockerConfigCredentials, runCr
 export { parseAuthChallenges, type AuthChallenge } from './auth.js'
 export { selectPlatformManifest } from './platformSelect.js'
 export { MAX_MANIFEST_SIZE, MANIFEST_ACCEPT, parseManifestBytes } from './manifest.js'
-export { isLoopbackRegistry } from './transport.js'
+export { isLoopbackRegistry } from './loopback.js'
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js'
 export type { ResolvedImage } from './pull.js'
 export type { BlobProgress } from './blob.js'

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter } from './retry.js'
-import { isLoopbackRegistry } from './transport.js'
+import { isLoopbackRegistry } from './loopback.js'
 
 const policy = { attempts: 5, baseDelayMs: 100, maxDelayMs: 3000 }
 

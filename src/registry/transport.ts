@@ -1,6 +1,7 @@
 import { badPortHint, isFetchBadPort } from '../common/fetchPorts.js'
 import { TsbuildError } from '../common/errors.js'
 import { Authorizer, repositoryScope } from './auth.js'
+import { isLoopbackRegistry } from './loopback.js'
 import type { CredentialStore } from './credentials.js'
 import { familiarName, type ImageReference } from './reference.js'
 import { DEFAULT_RETRY, backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js'
@@ -105,11 +106,6 @@ export class RegistryTransport {
   }
 }
 
-/** Loopback registries are reached over plain http, as Docker does. */
-export function isLoopbackRegistry (registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:\d+$/, '')
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-}
 
 /** Drain an unwanted body so the connection can be reused. */
 export async function discard (res: Response): Promise<void> {
