@@ -6,18 +6,11 @@
  * and a regular expression already runs as native code.
  */
 
-/** Go's unicode.IsSpace as a character class (not JavaScript's `\s`: that adds U+FEFF and lacks U+0085). */
-export const SPACE_CLASS = '\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000'
+import { fields, isGoSpace as isSpaceCode, SPACE_CLASS } from '../goSpace.js'
+
+export { fields, isSpaceCode, SPACE_CLASS }
 
 const LEADING_SPACE = new RegExp(`^[${SPACE_CLASS}]+`)
-const WORDS = new RegExp(`[^${SPACE_CLASS}]+`, 'g')
-
-/** Go's unicode.IsSpace for one UTF-16 code unit. */
-export function isSpaceCode (code: number): boolean {
-  if (code <= 0xff) return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0x85 || code === 0xa0
-  return code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 ||
-    code === 0x202f || code === 0x205f || code === 0x3000
-}
 
 /** Go's unicode.IsSpace. */
 export function isSpace (c: string): boolean {
@@ -42,11 +35,6 @@ export function trimSpace (s: string): string {
   let j = left.length
   while (j > 0 && isSpaceCode(left.charCodeAt(j - 1))) j--
   return j === left.length ? left : left.slice(0, j)
-}
-
-/** Runs of non-space characters (Go's strings.Fields). */
-export function fields (s: string): string[] {
-  return s.match(WORDS) ?? []
 }
 
 /** The separator class BuildKit splits on: `[\t\v\f\r ]`. */
