@@ -2,10 +2,11 @@ import { INDEX_MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageIndex, 
 import type { ContentProvider } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
-import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
+import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, withLayerTimes, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
 import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
+import { snapshotName } from '../cache/snapshots/index.js'
 
 export interface PlatformImage {
   platform: Platform
@@ -119,14 +120,14 @@ async function imageSources (images: PlatformImage[], compression: Compression, 
     if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(id, p) }
     return p
   }
-  // Without SOURCE_DATE_EPOCH the image is stamped with the build time, as BuildKit does.
+  // Without SOURCE_DATE_EPOCH, history and image times come from when the layers were made, as in BuildKit.
   const now = new Date().toISOString()
-  const stamp = (c: ImageConfig): ImageConfig => opts.sourceDateEpoch !== undefined ? c : {
-    ...c, created: now, history: c.history?.map((h) => (h.created === undefined ? { ...h, created: now } : h)),
-  }
+  const stamp = async (img: PlatformImage): Promise<ImageConfig> => opts.sourceDateEpoch !== undefined
+    ? img.config
+    : withLayerTimes(img.config, await Promise.all(img.layers.map(async (name) => await layerCreated(opts.services, name) ?? now)))
   const sources = await Promise.all(images.map(async (img) => {
     const layers = await Promise.all(img.layers.map(layerSource))
-    const config = stamp(img.config)
+    const config = await stamp(img)
     return { config: img.inlineCache === undefined ? config : withInlineCache(config, img.inlineCache, layers), layers }
   }))
   layersArchived(opts.emit)
@@ -141,6 +142,18 @@ function withInlineCache (config: ImageConfig, entries: NonNullable<PlatformImag
     return chain.every((l) => l !== undefined) ? [{ key: e.key, layers: chain, ...(e.description !== undefined ? { description: e.description } : {}) }] : []
   })
   return { ...config, [INLINE_CACHE_FIELD]: encodeCacheConfig(chains) } as ImageConfig
+}
+
+/**
+ * When a layer was made: the time first recorded for its content (its diffID:
+ * the first export of a layer with that content, or the imported cache that
+ * brought it), else its snapshot's. Undefined for a layer known only by a
+ * blob without a time.
+ */
+export async function layerCreated (services: Pick<Services, 'layerIndex' | 'snapshotter'>, name: string): Promise<string | undefined> {
+  const info = await services.layerIndex.get(name)
+  const byContent = info?.diffID !== undefined && info.diffID !== name ? await services.layerIndex.get(info.diffID) : undefined
+  return byContent?.created ?? info?.created ?? (await services.snapshotter.stat(snapshotName(name)))?.created
 }
 
 /** One snapshot as a layer blob: a remembered blob when there is one, else archived now. */
@@ -165,7 +178,11 @@ export async function makeLayerSource (name: string, compression: Compression, f
     ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
   })
   // Blobs made under SOURCE_DATE_EPOCH have clamped times: remember only the plain ones.
-  if (opts.sourceDateEpoch === undefined) await layerIndex.addBlob(name, layer.diffID, layer.descriptor)
+  if (opts.sourceDateEpoch === undefined) {
+    await layerIndex.addBlob(name, layer.diffID, layer.descriptor, snap.created)
+    // Also under the diffID: equal content made by two steps gets one time (the first recorded), the one an imported cache can carry.
+    if (layer.diffID !== name) await layerIndex.addBlob(layer.diffID, layer.diffID, layer.descriptor, snap.created)
+  }
   return { kind: 'blob', descriptor: layer.descriptor, diffID: layer.diffID }
 }
 

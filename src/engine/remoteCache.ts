@@ -16,7 +16,7 @@ import { diskUsage } from '../solver/mounts/index.js'
 import type { MountProviders } from '../solver/ops/types.js'
 import type { EventSink } from '../solver/events.js'
 import type { SchedulerOptions, SolvedVertex, SolverVertex } from '../solver/scheduler/index.js'
-import { makeLayerSource, type PlatformImage } from './export.js'
+import { layerCreated, makeLayerSource, type PlatformImage } from './export.js'
 import type { CacheSpec } from './request.js'
 import type { Services } from './services.js'
 
@@ -282,7 +282,7 @@ export class RemoteCache {
       const blob = info?.blobs.find((b) => b.mediaType.endsWith('gzip')) ?? info?.blobs[0]
       // A remembered blob may live only in an imported cache: describing it downloads nothing.
       if (info?.diffID !== undefined && blob !== undefined && (await content.info(blob.digest) !== undefined || this.importer?.lists(blob.digest) === true)) {
-        return { descriptor: blob, diffID: info.diffID }
+        return await this.withTime(name, { descriptor: blob, diffID: info.diffID })
       }
     }
     const id = `gzip:false:${name}`
@@ -296,7 +296,14 @@ export class RemoteCache {
     }
     const src = await p
     if (src.kind !== 'blob') throw new Error(`layer ${name} has no blob`)
-    return { descriptor: src.descriptor, diffID: src.diffID }
+    return await this.withTime(name, { descriptor: src.descriptor, diffID: src.diffID })
+  }
+
+  /** The layer with the time it was made, so images exported from this cache elsewhere keep their times (not under SOURCE_DATE_EPOCH: reproducible caches). */
+  private async withTime (name: string, layer: CacheLayer): Promise<CacheLayer> {
+    if (this.opts.sourceDateEpoch !== undefined) return layer
+    const createdAt = await layerCreated(this.opts.services, name)
+    return createdAt === undefined ? layer : { ...layer, createdAt }
   }
 
   private async content (desc: Descriptor): Promise<ContentProvider> {

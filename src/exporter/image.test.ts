@@ -6,7 +6,7 @@ import { LocalContentStore } from '../cache/content/index.js'
 import { sha256 } from '../common/digest.js'
 import { MediaType } from '../common/oci.js'
 import type { ImageConfig, ImageIndex, ImageManifest } from '../common/oci.js'
-import { writeImageIndex, writeImageManifest } from './image.js'
+import { withLayerTimes, writeImageIndex, writeImageManifest } from './image.js'
 
 const layer = (mediaType: string, n: number) => ({ descriptor: { mediaType, digest: sha256(`blob${n}`), size: 10 + n }, diffID: sha256(`diff${n}`) })
 const config: ImageConfig = {
@@ -55,5 +55,43 @@ describe('writeImageManifest', () => {
     const idx = await writeImageIndex(store, [a.manifest, b.manifest], { ociMediaTypes: true })
     const index = JSON.parse((await store.readBytes(idx.digest)).toString()) as ImageIndex
     expect(index.manifests.map((m) => m.platform?.architecture)).toEqual(['arm64', 'amd64'])
+  })
+})
+
+describe('withLayerTimes (history times as BuildKit\'s exporter sets them)', () => {
+  const T = (h: number) => `2024-05-01T${String(h).padStart(2, '0')}:00:00Z`
+  const base = { created: T(1), created_by: 'base layer' }
+
+  test('layer entries take their layer\'s time; metadata entries the first new layer time after them, then the one before them', () => {
+    const cfg: ImageConfig = {
+      architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] },
+      history: [
+        base,
+        { created_by: 'ENV A=1', empty_layer: true },
+        { created_by: 'RUN one' },
+        { created_by: 'WORKDIR /x', empty_layer: true },
+        { created_by: 'COPY two' },
+        { created_by: 'CMD ["x"]', empty_layer: true },
+      ],
+    }
+    const out = withLayerTimes(cfg, [T(9), T(3), T(4)])
+    expect(out.history!.map((h) => h.created)).toEqual([T(1), T(3), T(3), T(3), T(4), T(4)])
+    expect(out.created).toBe(T(4))
+    expect(cfg.history![2]!.created).toBeUndefined() // the input is left as it was
+  })
+
+  test('times already in the history win; an image with no time anywhere has no created field', () => {
+    const cfg: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [{ created_by: 'ENV A=1', empty_layer: true }] }
+    expect(withLayerTimes(cfg, []).created).toBeUndefined()
+    expect(withLayerTimes(cfg, []).history![0]!.created).toBeUndefined()
+    const kept = withLayerTimes({ ...cfg, history: [{ created: T(7), created_by: 'RUN x' }] }, [T(8)])
+    expect(kept.history![0]!.created).toBe(T(7))
+    expect(kept.created).toBe(T(7))
+  })
+
+  test('the same layers give the same config, so a fully cached rebuild keeps its image digest', async () => {
+    const cfg: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [base, { created_by: 'RUN one' }] }
+    const write = async () => (await writeImageManifest(await newStore(), { config: withLayerTimes(cfg, [T(1), T(2)]), layers: [layer(MediaType.ociLayerGzip, 1), layer(MediaType.ociLayerGzip, 2)], ociMediaTypes: true })).manifest.digest
+    expect(await write()).toBe(await write())
   })
 })

@@ -76,3 +76,49 @@ export function convertLayerMediaType (layer: Descriptor, ociMediaTypes: boolean
   }
   return { ...layer, mediaType: layerMediaType(compression, ociMediaTypes) }
 }
+
+/**
+ * Creation times for an image built without SOURCE_DATE_EPOCH, as BuildKit's
+ * exporter sets them: a history entry that made a layer and has no time of
+ * its own gets the time its layer was made (`layerTimes`, aligned with the
+ * image's layers, bottom first; a cached layer keeps the time of the build
+ * that made it). An entry without a layer takes the time of the first new
+ * layer after it, or of the layer before it. The image is `created` at its
+ * last history time. So a rebuild that hits the cache for every step gives
+ * the same config, and the same image digest, as the build before it.
+ * Entries that no time reaches stay without one (the field is optional).
+ */
+export function withLayerTimes (config: ImageConfig, layerTimes: ReadonlyArray<string | undefined>): ImageConfig {
+  const history = (config.history ?? []).map((h) => ({ ...h }))
+  let layer = 0
+  for (const h of history) {
+    if (h.empty_layer === true) continue
+    const time = layerTimes[layer++]
+    if (h.created === undefined && time !== undefined) h.created = time
+  }
+  // The first time after an entry without one (so metadata lines right after
+  // FROM do not take the base image's age), else the last time there is.
+  let time: string | undefined
+  let sawUntimed = false
+  for (const h of history) {
+    if (h.created === undefined) sawUntimed = true
+    else {
+      time = h.created
+      if (sawUntimed) break
+    }
+  }
+  sawUntimed = false
+  for (const h of history) {
+    if (h.created === undefined) {
+      sawUntimed = true
+      if (time !== undefined) h.created = time
+    } else if (sawUntimed) {
+      time = h.created
+    }
+  }
+  const created = config.created ?? history.findLast((h) => h.created !== undefined)?.created
+  const out: ImageConfig = { ...config }
+  if (config.history !== undefined) out.history = history
+  if (created !== undefined) out.created = created
+  return out
+}

@@ -6,7 +6,7 @@ export { createLayer, recompressLayer, compressTarStream, openUncompressed } fro
 export type { Layer, LayerOptions } from './layer.js'
 export { layerTarStream } from './layerTar.js'
 export type { LayerTarOptions } from './layerTar.js'
-export { writeImageManifest, writeImageIndex } from './image.js'
+export { writeImageManifest, writeImageIndex, withLayerTimes } from './image.js'
 export type { LayerRef, StoredImage, ImageManifestOptions } from './image.js'
 export { prepareImages } from './prepareImages.js'
 export type { ImageSource, LayerSource, PreparedImages, PrepareOptions } from './prepareImages.js'

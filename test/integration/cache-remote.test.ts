@@ -30,11 +30,11 @@ const twoStage = (from: string, tag: string) => [
 
 interface Built { events: ReturnType<typeof parseEvents>; digest: string; stderr: string }
 
-async function build (ctx: string, extra: string[], env: Record<string, string> = {}): Promise<Built> {
+async function build (ctx: string, extra: string[], env: Record<string, string> = {}, epoch: string[] = SDE): Promise<Built> {
   const root = await freshDir('tsb-root-')
   const meta = join(root, 'meta.json')
   const tag = extra.includes('-t') ? [] : ['-t', 'app:latest']
-  const r = await buildOk(['build', '--progress=rawjson', ...SDE, ...tag, '--metadata-file', meta, ...extra, ctx], { root, env })
+  const r = await buildOk(['build', '--progress=rawjson', ...epoch, ...tag, '--metadata-file', meta, ...extra, ctx], { root, env })
   const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string }
   return { events: parseEvents(r.stderr), digest: m['containerimage.digest'], stderr: r.stderr }
 }
@@ -56,6 +56,15 @@ describe('cache export and import', () => {
     expect(steps(second.events)).toEqual([])
     expect(logText(second.events)).not.toContain('MARKER')
     expect(cachedSteps(second.events).some((n) => n.includes('RUN echo MARKER-final'))).toBe(true)
+    expect(second.digest).toBe(first.digest)
+  })
+
+  test('without SOURCE_DATE_EPOCH the cache carries when each layer was made: the rebuild elsewhere gives the same image', async () => {
+    const id = `times-${Date.now()}`
+    const ctx = await context(id)
+    const first = await build(ctx, ['--cache-to', `type=local,dest=/tmp/tsb-cache-${id},mode=max`], {}, [])
+    const second = await build(ctx, ['--cache-from', `type=local,src=/tmp/tsb-cache-${id}`], {}, [])
+    expect(steps(second.events)).toEqual([])
     expect(second.digest).toBe(first.digest)
   })
 

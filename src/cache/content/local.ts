@@ -74,7 +74,9 @@ export class LocalContentStore implements ContentStore {
 
   async writeBytes (data: Uint8Array | string, opts: WriteOptions = {}): Promise<BlobInfo> {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
-    return await this.write(oneChunk(bytes), opts)
+    // Bytes in hand name their blob up front: one already stored intact is not
+    // written (and synced) again, so a rebuild that changed nothing writes no blobs.
+    return await this.write(oneChunk(bytes), { ...opts, expected: opts.expected ?? { digest: sha256(bytes), size: bytes.byteLength } })
   }
 
   async write (source: Readable | AsyncIterable<Uint8Array>, opts: WriteOptions = {}): Promise<BlobInfo> {

@@ -15,11 +15,14 @@ import type { Descriptor } from '../../common/oci.js'
 export interface LayerInfo {
   diffID?: Digest
   blobs: Descriptor[]
+  /** When the layer was first made (ISO 8601), as an imported cache records it; see withLayerTimes. */
+  created?: string
 }
 
 export class LayerIndex {
   private readonly dir: string
   private readonly memo = new Map<string, LayerInfo>()
+  private readonly updating = new Map<string, Promise<void>>()
 
   constructor (stateDir: string) {
     this.dir = join(stateDir, 'layers')
@@ -41,11 +44,26 @@ export class LayerIndex {
     }
   }
 
-  /** Add a blob (and the diffID) to what is known about a snapshot. */
-  async addBlob (snapshot: string, diffID: Digest, blob: Descriptor): Promise<void> {
+  /**
+   * Add a blob (and the diffID, and the time the layer was made when known)
+   * to what is known about a snapshot. The first time recorded stays. Updates
+   * of one snapshot are applied one after another, so concurrent ones all land.
+   */
+  async addBlob (snapshot: string, diffID: Digest, blob: Descriptor, created?: string): Promise<void> {
+    const prior = this.updating.get(snapshot) ?? Promise.resolve()
+    const next = prior.then(async () => await this.applyBlob(snapshot, diffID, blob, created))
+    const settled = next.catch(() => {})
+    this.updating.set(snapshot, settled)
+    void settled.then(() => { if (this.updating.get(snapshot) === settled) this.updating.delete(snapshot) })
+    await next
+  }
+
+  private async applyBlob (snapshot: string, diffID: Digest, blob: Descriptor, created: string | undefined): Promise<void> {
     const prev = await this.get(snapshot)
     const blobs = (prev?.blobs ?? []).filter((b) => b.mediaType !== blob.mediaType)
     const info: LayerInfo = { diffID, blobs: [...blobs, { mediaType: blob.mediaType, digest: blob.digest, size: blob.size }] }
+    const time = prev?.created ?? created
+    if (time !== undefined) info.created = time
     this.memo.set(snapshot, info)
     await mkdir(this.dir, { recursive: true })
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)

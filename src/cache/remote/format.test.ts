@@ -15,6 +15,15 @@ describe('cache format', () => {
     expect(new Map(back.map((c) => [c.key, c]))).toEqual(new Map(chains.map((c) => [c.key, c])))
   })
 
+  test('layer times round-trip; a time that is not RFC 3339 is refused (it would go into image configs)', () => {
+    const timed = { key: sha256('t'), layers: [{ ...layer('base'), createdAt: '2024-05-01T10:00:00.123Z' }] }
+    const back = decodeCacheConfig(JSON.parse(JSON.stringify(encodeCacheConfig([timed]))), 'test')
+    expect(back[0]!.layers[0]!.createdAt).toBe('2024-05-01T10:00:00.123Z')
+    const bad = JSON.parse(JSON.stringify(encodeCacheConfig([timed]))) as { layers: Array<{ createdAt: unknown }> }
+    bad.layers[0]!.createdAt = 'yesterday"}'
+    expect(() => decodeCacheConfig(bad, 'ci')).toThrow(/cache ci: layer sha256:\w+ has a malformed createdAt/)
+  })
+
   test('the manifest is plain OCI, lists every layer and is deterministic', () => {
     const a = cacheManifest(encodeCacheConfig([chain('x', 'l1', 'l2'), chain('y', 'l1')]))
     const b = cacheManifest(encodeCacheConfig([chain('y', 'l1'), chain('x', 'l1', 'l2')]))

@@ -17,6 +17,12 @@ export interface CacheLayer {
   descriptor: Descriptor
   /** Digest of the uncompressed tar: the name of the unpacked snapshot. */
   diffID: Digest
+  /**
+   * When the layer was made (ISO 8601), so an image exported from imported
+   * cache on another machine carries the same history times, and digest, as
+   * the build that made it (BuildKit's `buildkit/createdat`). Older caches lack it.
+   */
+  createdAt?: string
 }
 
 export interface CacheEntry {
@@ -77,7 +83,7 @@ export function encodeCacheConfig (chains: Iterable<CacheChain>, mounts: Iterabl
     if (i === undefined) {
       i = layers.length
       index.set(l.descriptor.digest, i)
-      layers.push({ descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffID: l.diffID })
+      layers.push({ descriptor: { mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size }, diffID: l.diffID, ...(l.createdAt !== undefined ? { createdAt: l.createdAt } : {}) })
     }
     return i
   }
@@ -107,6 +113,8 @@ export function decodeCacheContents (value: unknown, where: string): CacheConten
   return { chains, mounts }
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+
 /** Validate untrusted cache metadata and resolve it into chains. */
 export function decodeCacheConfig (value: unknown, where: string): CacheChain[] {
   const bad = (why: string): TsbuildError => new TsbuildError('UNSUPPORTED_MEDIA_TYPE', `cache ${where}: ${why}`)
@@ -118,6 +126,8 @@ export function decodeCacheConfig (value: unknown, where: string): CacheChain[] 
     if (!isDigestValue(l?.diffID) || !isDigestValue(l?.descriptor?.digest) || typeof l.descriptor.size !== 'number' || typeof l.descriptor.mediaType !== 'string') {
       throw bad('a layer entry is malformed')
     }
+    // The time goes into exported image configs: only an RFC 3339 timestamp is taken.
+    if (l.createdAt !== undefined && (typeof l.createdAt !== 'string' || !RFC3339.test(l.createdAt))) throw bad(`layer ${l.descriptor.digest} has a malformed createdAt`)
   }
   return c.records.map((r) => {
     if (!isDigestValue(r?.key) || !Array.isArray(r.layers)) throw bad('a record is malformed')

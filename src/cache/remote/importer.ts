@@ -90,7 +90,8 @@ export class CacheImporter {
     // Remember each layer's blob, so an export reuses it (or fetches it) instead of re-archiving.
     for (const l of hit.chain.layers) {
       const known = await this.deps.layerIndex.get(l.diffID)
-      if (known?.blobs.some((b) => b.digest === l.descriptor.digest) !== true) await this.deps.layerIndex.addBlob(l.diffID, l.diffID, l.descriptor)
+      const knowsTime = known?.created !== undefined || l.createdAt === undefined
+      if (known?.blobs.some((b) => b.digest === l.descriptor.digest) !== true || !knowsTime) await this.deps.layerIndex.addBlob(l.diffID, l.diffID, l.descriptor, l.createdAt)
     }
     return {
       layers: hit.chain.layers.map((l) => l.diffID),

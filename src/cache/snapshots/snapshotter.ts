@@ -88,7 +88,7 @@ export class Snapshotter {
     const id = await readlink(this.nameLink(name)).catch(() => undefined)
     if (id === undefined) return undefined
     const meta = await this.readMeta(join(this.root, id), `snapshot ${name}`)
-    return { name, id, parents: meta.parents as SnapshotName[], diffPath: join(this.root, id, 'fs') }
+    return { name, id, parents: meta.parents as SnapshotName[], diffPath: join(this.root, id, 'fs'), created: meta.created }
   }
 
   /** Diff dirs of the whole chain under `parents`, bottom first, each layer once (topmost occurrence wins). */
@@ -208,7 +208,7 @@ export class Snapshotter {
         if (existing === undefined) throw new Error(`snapshot ${name} vanished while committing`)
         return existing
       }
-      return { name, id, parents: meta.parents as SnapshotName[], diffPath: join(this.root, id, 'fs') }
+      return { name, id, parents: meta.parents as SnapshotName[], diffPath: join(this.root, id, 'fs'), created: meta.created }
     } finally {
       this.inFlight.delete(id)
     }

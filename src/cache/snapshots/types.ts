@@ -25,6 +25,8 @@ export interface SnapshotInfo {
   readonly parents: readonly SnapshotName[]
   /** The diff directory in overlay format (whiteouts are char 0/0, opaque dirs carry the xattr). */
   readonly diffPath: string
+  /** When the layer was made (ISO 8601): an exported image's history takes its times from its layers. */
+  readonly created: string
 }
 
 /** The on-disk record beside each snapshot's `fs` dir. */
