@@ -29,6 +29,8 @@ export interface BuildRequest {
   allow: Set<Entitlement>
   print?: 'llb'
   call: CallMode
+  /** `--call=outline,format=json`: how outline and targets print (buildx's `format=` field of the call). */
+  callFormat: 'text' | 'json'
   maxParallelism?: number
   explain: boolean
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import { writeFileSafely } from '../../common/ensureDir.js'
-import { hasCode, TsbuildError } from '../../common/errors.js'
+import { hasCode } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
@@ -10,8 +10,7 @@ import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
 export async function run (argv: string[], io: CommandIo): Promise<number> {
-  const { args, format: callFormat } = splitCallFormat(argv)
-  const req = parseBuildArgs(args, io.cwd, io.env)
+  const req = parseBuildArgs(argv, io.cwd, io.env)
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.displayName === '-') req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
@@ -24,7 +23,7 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
       io.stdout.write(llb.formatDefinition(llb.mergeDefinitions(converted.platforms.map((p) => p.definition))))
     } else {
       const { formatOutline, formatTargets } = await import('../../frontend/dockerfile/convert/index.js')
-      const opts = { format: callFormat, source: text }
+      const opts = { format: req.callFormat, source: text }
       io.stdout.write(req.call === 'outline' ? formatOutline(converted.outline, opts) : formatTargets(converted.outline, opts))
     }
     return 0
@@ -129,33 +128,6 @@ async function reportRawJsonError (err: unknown, io: CommandIo): Promise<number>
   const code = reportError(err, { ...io, stderr: capture })
   io.stderr.write(code === 70 ? text : `${/^ERROR: .*$/m.exec(text)?.[0] ?? `ERROR: ${text.trim().split('\n')[0] ?? ''}`}\n`)
   return code
-}
-
-type CallFormat = 'text' | 'json'
-
-/**
- * `--call=outline,format=json`: buildx lets the call carry `format=json|text`;
- * the format is taken off here and the call's name is left for the flag parser.
- * Only outline and targets have a JSON form; anything else is left as given.
- */
-export function splitCallFormat (argv: readonly string[]): { args: string[]; format: CallFormat } {
-  const args = [...argv]
-  let format: CallFormat = 'text'
-  for (let i = 0; i < args.length && args[i] !== '--'; i++) {
-    const at = args[i] === '--call' ? i + 1 : args[i]!.startsWith('--call=') ? i : -1
-    if (at < 0 || at >= args.length) continue
-    const prefix = at === i ? '--call=' : ''
-    const fields = args[at]!.slice(prefix.length).split(',')
-    const given = fields.filter((f) => f.startsWith('format='))
-    const rest = fields.filter((f) => !f.startsWith('format='))
-    if (given.length === 0 || !(rest.length === 1 && (rest[0] === 'outline' || rest[0] === 'targets'))) continue
-    const value = given[given.length - 1]!.slice('format='.length)
-    if (value !== 'json' && value !== 'text') throw new TsbuildError('USAGE', `--call: invalid format "${value}" (use json or text)`)
-    format = value
-    args[at] = prefix + rest[0]
-    i = at
-  }
-  return { args, format }
 }
 
 async function readStdin (io: CommandIo): Promise<string> {

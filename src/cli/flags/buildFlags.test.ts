@@ -81,11 +81,27 @@ describe('build flags', () => {
     [['--build-context', 'X=/tmp', '.'], /invalid --build-context name "X": a name is a stage name or an image reference, in lowercase/, undefined],
     [['--max-parallelism', '0', '.'], /positive integer/, undefined],
     [['--call', 'lint', '.'], /invalid value "lint" for --call/, undefined],
+    [['--call=outline,format=yaml', '.'], /--call: invalid format "yaml" \(use json or text\)/, undefined],
+    [['--call=check,format=json', '.'], /--call=check has no format=json: only outline and targets print JSON/, undefined],
+    [['--call=outline,targets', '.'], /invalid value "outline,targets" for --call/, /optionally with ,format=json/],
     [['--label', 'novalue', '.'], /expected KEY=VALUE/, undefined],
   ] as Array<[string[], RegExp, RegExp | undefined]>)('%j is a clear usage error', (argv, message, hint) => {
     const e = usageError(argv)
     expect(e.message).toMatch(message)
     if (hint) expect(e.hint).toMatch(hint)
+  })
+
+  test.each([
+    [['--call=outline,format=json'], 'outline', 'json'],
+    [['--call', 'targets,format=json'], 'targets', 'json'],
+    [['--call=format=json,targets'], 'targets', 'json'],
+    [['--call=outline,format=text'], 'outline', 'text'],
+    [['--call=outline'], 'outline', 'text'],
+    [['--check'], 'check', 'text'],
+    [[], 'build', 'text'],
+  ])('--call %j: the call and its format=', (flags, call, format) => {
+    const req = parse(...flags, '.')
+    expect([req.call, req.callFormat]).toEqual([call, format])
   })
 
   test('--network=host grants the network.host entitlement itself, as buildx does', () => {

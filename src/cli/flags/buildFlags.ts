@@ -72,9 +72,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   // a `RUN --network=host` alone still needs --allow network.host.
   if (network === 'host') allow.add('network.host')
 
-  let call: CallMode = getBool(p, 'check') ? 'check' : 'build'
-  const callArg = getString(p, 'call')
-  if (callArg !== undefined) call = oneOf(callArg, CALLS, '--call')
+  const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
 
   const print = p.values.get('print')
   if (print !== undefined && print !== 'llb' && print !== true) {
@@ -121,9 +119,28 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     allow,
     ...(print !== undefined ? { print: 'llb' as const } : {}),
     call,
+    callFormat,
     ...(maxParallelism !== undefined ? { maxParallelism } : {}),
     explain: getBool(p, 'explain'),
   }
+}
+
+/**
+ * `--call NAME[,format=json|text]`, as buildx takes it. Only outline and
+ * targets have a JSON form; `--check` is `--call=check`.
+ */
+function parseCall (value: string | undefined, check: boolean): { call: CallMode; callFormat: 'text' | 'json' } {
+  if (value === undefined) return { call: check ? 'check' : 'build', callFormat: 'text' }
+  const fields = value.split(',')
+  const formats = fields.filter((f) => f.startsWith('format='))
+  const names = fields.filter((f) => !f.startsWith('format='))
+  if (names.length !== 1) throw new TsbuildError('USAGE', `invalid value ${JSON.stringify(value)} for --call`, { hint: `expected one of: ${CALLS.join(', ')}, optionally with ,format=json` })
+  const call = oneOf(names[0]!, CALLS, '--call')
+  if (formats.length === 0) return { call, callFormat: 'text' }
+  const format = formats[formats.length - 1]!.slice('format='.length)
+  if (format !== 'json' && format !== 'text') throw new TsbuildError('USAGE', `--call: invalid format "${format}" (use json or text)`)
+  if (format === 'json' && call !== 'outline' && call !== 'targets') throw new TsbuildError('USAGE', `--call=${call} has no format=json: only outline and targets print JSON`)
+  return { call, callFormat: format }
 }
 
 function oneOf<T extends string> (value: string, allowed: readonly T[], flag: string): T {
