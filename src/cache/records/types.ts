@@ -13,6 +13,8 @@ export interface CacheRecord {
   /** Human description for du/prune/explanations, e.g. `[build 3/5] RUN make`. */
   description?: string
   createdAt: string
+  /** The result's key by content, when it has one (SolvedVertex.contentKey): what steps built on it are also keyed by. */
+  contentKey?: CacheKey
   /** Extra facts the cache-miss explanation compares across builds (arg names, files…). */
   inputs?: Record<string, string>
 }

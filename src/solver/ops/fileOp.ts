@@ -1,15 +1,16 @@
 import { lchown, lstat, readdir, rm, symlink, writeFile, chmod } from 'node:fs/promises'
 import { posix } from 'node:path'
-import { canonicalJson, sha256 } from '../../common/digest.js'
+import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { resolveInRoot } from '../../common/pathInRoot.js'
 import { encodeOpForCache, SCRATCH_INPUT, type ChownOpt, type FileAction, type FileOp } from '../../llb/index.js'
-import type { Snapshotter } from '../../cache/snapshots/index.js'
+import type { Snapshotter, SnapshotName } from '../../cache/snapshots/index.js'
 import type { CacheRecord } from '../../cache/index.js'
 import { checksumSnapshot, PatternMatcher } from '../context/index.js'
 import { selectedFiles } from '../explain/index.js'
 import { resolveUser } from '../executor/index.js'
 import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../scheduler/index.js'
+import { layerContentDigest } from './file/contentKey.js'
 import { copyAction, mkdirInRoot, type Owner } from './file/copy.js'
 import { compileGoPattern } from './file/glob.js'
 import { parseModeSpec } from './file/mode.js'
@@ -59,6 +60,29 @@ export class FileOpRunner implements OpRunner {
     return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps, explain }
   }
 
+  /**
+   * A copy from a stage or image (not the context, whose files already key
+   * the op by content): the digest of the layer it wrote, on top of the
+   * inputs it wrote on.
+   */
+  async contentKey (inputs: Result[], result: Result): Promise<{ content: Digest; bases: number[] } | undefined> {
+    const n = this.op.inputs.length
+    const bases = [...new Set(this.op.actions.filter((a) => a.input < n && a.input !== SCRATCH_INPUT).map((a) => a.input))]
+    const sources = this.op.actions.flatMap((a) => (a.action.type === 'copy' && a.secondaryInput < n ? [a.secondaryInput] : []))
+    if (sources.length === 0 || sources.some((i) => this.deps.inputIsLocal[i] === true || bases.includes(i)) || bases.length > 1) return undefined
+    const below = bases.length === 0 ? [] : inputs[bases[0]!]?.layers
+    const layers = result.layers
+    if (below === undefined || layers === undefined || layers.length <= below.length || below.some((l, i) => layers[i] !== l)) return undefined
+    const diffs: string[] = []
+    for (const name of layers.slice(below.length)) {
+      const info = await this.deps.snapshotter.stat(name as SnapshotName)
+      if (info === undefined) return undefined
+      diffs.push(info.diffPath)
+    }
+    const content = await layerContentDigest(diffs)
+    return content === undefined ? undefined : { content, bases }
+  }
+
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {
     const n = this.op.inputs.length
     const results: string[][] = []
@@ -106,8 +130,9 @@ export class FileOpRunner implements OpRunner {
         const n = this.op.inputs.length
         const src = fa.secondaryInput
         const srcLayers = src === SCRATCH_INPUT ? [] : src < n ? await layersOf(inputs[src]) : results[src - n]!
+        const keepSourceOwner = src === SCRATCH_INPUT || src >= n || this.deps.inputIsLocal[src] !== true
         await withView(this.deps.snapshotter, this.deps.stateDir, srcLayers, (srcRoot) =>
-          copyAction({ srcRoot, destRoot: root, defaultOwner: { uid: 0, gid: 0 } }, action))
+          copyAction({ srcRoot, destRoot: root, defaultOwner: { uid: 0, gid: 0 }, keepSourceOwner }, action))
         return
       }
       case 'mkdir': {

@@ -43,6 +43,8 @@ export class Scheduler {
   private readonly results = new Map<Digest, Promise<SolvedVertex>>()
   private readonly reportedCached = new Set<Digest>()
   private readonly forced = new Map<Digest, boolean>()
+  /** What each key was computed from, to derive keys by content from. */
+  private readonly keyFacts = new Map<Digest, Pick<KeyFacts, 'op' | 'deps'>>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly abort = new AbortController()
   private readonly execSlots: Semaphore
@@ -186,6 +188,7 @@ export class Scheduler {
       return { key: await this.keyOf(input), selector: dep.selector }
     }))
     const key = sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
+    this.keyFacts.set(v.digest, { op: cm.digest, deps })
     this.opts.onKey?.(v, { key, op: cm.digest, deps, ...(cm.explain !== undefined ? { explain: cm.explain } : {}) })
     return key
   }
@@ -228,7 +231,7 @@ export class Scheduler {
         await records.touch(key)
         this.emitCached(v)
         this.reportBelowHit(v)
-        return { key, result, cached: true }
+        return { key, result, cached: true, ...(rec.contentKey !== undefined ? { contentKey: rec.contentKey } : {}) }
       }
       const hit = await this.opts.remote?.lookup(key)
       if (hit !== undefined) {
@@ -240,6 +243,18 @@ export class Scheduler {
     }
     const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)))
     if (this.abort.signal.aborted) throw cancelled(this.abort.signal)
+    // Built on a COPY --from whose stage was rebuilt: the same files copied give the same key by content.
+    const inherited = v.op.contentKey === undefined ? this.inheritedContentKey(v, inputs) : undefined
+    if (inherited !== undefined && !isForced && !v.op.noCache && v.op.load !== undefined) {
+      const rec = await records.get(inherited)
+      if (rec !== undefined) {
+        const result = v.op.load(rec)
+        // Under its own key too, so the next build finds it at once.
+        await records.put({ key, createdAt: new Date().toISOString(), contentKey: inherited, ...(rec.description !== undefined ? { description: rec.description } : {}), ...(rec.layers !== undefined ? { layers: rec.layers } : {}) })
+        this.emitCached(v)
+        return { key, result, cached: true, contentKey: inherited }
+      }
+    }
     const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
     const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
     const parentRan = inputs.some((i) => !i.cached)
@@ -262,10 +277,43 @@ export class Scheduler {
     } finally {
       release()
     }
+    const contentKey = inherited ?? await this.ownContentKey(v, inputs, result)
     if (!v.op.noCache) {
-      await records.put({ key, createdAt: new Date().toISOString(), description: v.name, ...(result.layers !== undefined ? { layers: result.layers } : {}) })
+      const record = { createdAt: new Date().toISOString(), description: v.name, ...(result.layers !== undefined ? { layers: result.layers } : {}), ...(contentKey !== undefined ? { contentKey } : {}) }
+      await records.put({ key, ...record })
+      if (inherited !== undefined) await records.put({ key: inherited, ...record })
     }
     emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'completed', time: Date.now() })
-    return { key, result, cached: false }
+    return { key, result, cached: false, ...(contentKey !== undefined ? { contentKey } : {}) }
+  }
+
+  /**
+   * The key by content of a step some of whose inputs have one: its own key
+   * with those inputs' keys replaced by their keys by content.
+   */
+  private inheritedContentKey (v: SolverVertex, inputs: readonly SolvedVertex[]): CacheKey | undefined {
+    if (!inputs.some((i) => i.contentKey !== undefined)) return undefined
+    const facts = this.keyFacts.get(v.digest)!
+    const deps = facts.deps.map((d, i) => (d.key !== undefined ? { key: inputs[i]!.contentKey ?? d.key, selector: d.selector } : d))
+    return sha256(canonicalJson({ byContent: true, op: facts.op, deps })) as CacheKey
+  }
+
+  /**
+   * The key by content of a step that wrote files it read from a stage or an
+   * image (see OpRunner.contentKey). Only an optimisation: when it cannot be
+   * had, the steps after it are keyed as usual.
+   */
+  private async ownContentKey (v: SolverVertex, inputs: readonly SolvedVertex[], result: Result): Promise<CacheKey | undefined> {
+    if (v.op.contentKey === undefined) return undefined
+    let c: { content: Digest; bases: number[] } | undefined
+    try {
+      c = await v.op.contentKey(inputs.map((i) => i.result), result)
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err
+      return undefined
+    }
+    if (c === undefined) return undefined
+    const bases = c.bases.map((i) => inputs[i]!.contentKey ?? inputs[i]!.key)
+    return sha256(canonicalJson({ byContent: true, op: this.keyFacts.get(v.digest)!.op, bases, content: c.content })) as CacheKey
   }
 }

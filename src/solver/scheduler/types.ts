@@ -59,6 +59,14 @@ export interface OpRunner {
   cacheMap (ctx: OpContext): Promise<CacheMap>
   /** Run the op. Inputs are solved results in the op's input order. */
   exec (ctx: OpContext, inputs: Result[]): Promise<Result>
+  /**
+   * What an op's result holds, independent of where its inputs came from:
+   * the digest of what it wrote and the inputs it wrote on (their keys stay
+   * in the key). A `COPY --from` gives one, so the steps after it hit the
+   * cache when a rebuilt stage yields the same files. Undefined when the op
+   * cannot say.
+   */
+  contentKey? (inputs: Result[], result: Result): Promise<{ content: Digest; bases: number[] } | undefined>
   /** Re-create a result from a cache record (cheap: usually just the snapshot name). */
   load? (record: CacheRecord): Result
   /** Ops whose results must never be cached (e.g. nothing to reuse). */
@@ -77,4 +85,11 @@ export interface SolvedVertex {
   key: CacheKey
   result: Result
   cached: boolean
+  /**
+   * The key by content (see OpRunner.contentKey): set for a `COPY --from`
+   * and every step built on one. Steps whose inputs have one are also
+   * recorded under a key made from them, which a rebuild that copied the
+   * same files finds.
+   */
+  contentKey?: CacheKey
 }

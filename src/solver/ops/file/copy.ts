@@ -46,7 +46,14 @@ export interface IncludeFilter {
 export interface CopyEnv {
   srcRoot: string
   destRoot: string
+  /** Owner of what is created without --chown: destination directories, and the copies unless keepSourceOwner. */
   defaultOwner?: Owner
+  /**
+   * Copies keep their source's uid/gid unless --chown: a copy from a stage or
+   * an image, as in Docker and BuildKit (only the build context's files start
+   * as 0:0, since the client's ids mean nothing in the image).
+   */
+  keepSourceOwner?: boolean
 }
 
 /**
@@ -99,7 +106,8 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
     } else {
       target = await resolveInRoot(destRoot, a.dest, { followFinal: false })
     }
-    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, owner: a.owner ?? env.defaultOwner, links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
+    const owner = a.owner ?? (env.keepSourceOwner === true ? undefined : env.defaultOwner)
+    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, ...(owner !== undefined ? { owner } : {}), links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
   }
 }
 
