@@ -8,8 +8,8 @@ const names = (events: SolveEvent[]): string[] => events.map((e) => e.type === '
 
 test.each([
   ['a hit before the steps below it', ['[4/4] D', '[1/4] A', '[2/4] B', '[3/4] C'], ['[1/4] A', '[2/4] B', '[3/4] C', '[4/4] D']],
-  ['stages in the order their lowest step came', ['[final 3/3] C', '[left 1/2] L', '[right 1/2] R', '[final 1/3] A', '[final 2/3] B', '[left 2/2] L2'],
-    ['[left 1/2] L', '[left 2/2] L2', '[right 1/2] R', '[final 1/3] A', '[final 2/3] B', '[final 3/3] C']],
+  ['stages keep their interleaving, each in step order', ['[final 2/3] B', '[left 2/2] L2', '[left 1/2] L', '[final 1/3] A', '[right 1/2] R', '[final 3/3] C'],
+    ['[final 1/3] A', '[left 1/2] L', '[left 2/2] L2', '[final 2/3] B', '[right 1/2] R', '[final 3/3] C']],
   ['steps without a position keep their place', ['[2/2] B', '[internal] load metadata', '[1/2] A'], ['[1/2] A', '[internal] load metadata', '[2/2] B']],
 ])('inStepOrder: %s', (_name, input, want) => {
   expect(inStepOrder(input.map((name) => ({ name }))).map((e) => e.name)).toEqual(want)

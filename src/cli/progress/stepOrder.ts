@@ -4,13 +4,12 @@ import type { SolveEvent, VertexEvent } from '../../solver/events.js'
 const POSITION = /^\[(?:(.*) )?(\d+)\/\d+\]/
 
 /**
- * The solver reports a cache hit as soon as it finds it, and the steps below
- * a hit (which never needed to run) only when the solve ends, so a cached
- * run arrives as `[5/5]`, `[1/5]`, `[2/5]` …. This passes events through
- * unchanged except that a run of consecutive `cached` events is held and
- * released in step order (stages in the order their first held step came,
- * steps by their number), as BuildKit prints them. Plain, tty and the
- * history all use it, so their `#N` numbers stay the same.
+ * The solver reports the steps below a cache hit before the hit, bottom
+ * first, and the steps no hit reached when the solve ends, not always in
+ * step order. This passes events through unchanged except that a run of
+ * consecutive `cached` events is held and released with each stage's steps
+ * in step order (see inStepOrder). Plain, tty and the history all use it, so
+ * their `#N` numbers stay the same.
  */
 export class CachedStepOrder {
   private held: VertexEvent[] = []
@@ -32,20 +31,26 @@ export class CachedStepOrder {
   }
 }
 
-/** Steps with a `[stage N/M]` position are sorted among the slots they hold; others keep their place. */
+/**
+ * Each stage's steps are put in step order within the slots that stage's
+ * events hold; everything else keeps its place. The solver reports cached
+ * steps deps first, so stages stay interleaved as they depend on each other
+ * (a stage copied from comes before the COPY that reads it), as in BuildKit.
+ */
 export function inStepOrder<T extends { name: string }> (events: readonly T[]): T[] {
-  const placed = events.map((e, index) => {
+  const byStage = new Map<string, Array<{ e: T; index: number; n: number }>>()
+  events.forEach((e, index) => {
     const m = POSITION.exec(e.name)
-    return m === null ? undefined : { e, index, stage: m[1] ?? '', n: Number(m[2]) }
+    if (m === null) return
+    const stage = m[1] ?? ''
+    let list = byStage.get(stage)
+    if (list === undefined) byStage.set(stage, list = [])
+    list.push({ e, index, n: Number(m[2]) })
   })
-  const positioned = placed.filter((p) => p !== undefined)
-  // A stage ranks by where its lowest step came: the steps below a hit are reported bottom first.
-  const rank = new Map<string, { n: number; index: number }>()
-  for (const p of positioned) {
-    const r = rank.get(p.stage)
-    if (r === undefined || p.n < r.n) rank.set(p.stage, { n: p.n, index: p.index })
+  const out = [...events]
+  for (const list of byStage.values()) {
+    const sorted = [...list].sort((a, b) => a.n - b.n || a.index - b.index)
+    list.forEach((slot, k) => { out[slot.index] = sorted[k]!.e })
   }
-  const sorted = [...positioned].sort((a, b) => rank.get(a.stage)!.index - rank.get(b.stage)!.index || a.n - b.n || a.index - b.index)
-  let next = 0
-  return placed.map((p, i) => p === undefined ? events[i]! : sorted[next++]!.e)
+  return out
 }

@@ -113,8 +113,9 @@ export class Scheduler {
 
   /**
    * The steps below a cache hit that nothing has asked to solve (yet) are
-   * reported cached at the hit, bottom first, so progress lists a partly
-   * cached build in step order rather than leaving `FROM` to the very end.
+   * reported cached before the hit, bottom first, so progress lists a cached
+   * build in step order rather than leaving `FROM` to the very end or
+   * putting the last step first.
    */
   private reportBelowHit (hit: SolverVertex): void {
     const below: SolverVertex[] = []
@@ -229,15 +230,15 @@ export class Scheduler {
       if (rec !== undefined) {
         const result = v.op.load(rec)
         await records.touch(key)
-        this.emitCached(v)
         this.reportBelowHit(v)
+        this.emitCached(v)
         return { key, result, cached: true, ...(rec.contentKey !== undefined ? { contentKey: rec.contentKey } : {}) }
       }
       const hit = await this.opts.remote?.lookup(key)
       if (hit !== undefined) {
         const result: Result = { ...v.op.load({ key, layers: hit.layers, createdAt: new Date().toISOString() }), ensure: hit.ensure }
-        this.emitCached(v)
         this.reportBelowHit(v)
+        this.emitCached(v)
         return { key, result, cached: true }
       }
     }
