@@ -38,8 +38,10 @@ export interface BuildRequest {
 export interface DockerfileSource {
   /** Path of the Dockerfile, or undefined when it came from stdin. */
   path?: string
-  /** The name used in messages (`Dockerfile`, `-`, `ci/Dockerfile`). */
+  /** The name used in messages (`Dockerfile`, `ci/Dockerfile`); a Dockerfile from stdin is `Dockerfile`, as in buildx. */
   displayName: string
+  /** `-f -`: read from stdin (into `content`). */
+  fromStdin?: boolean
   content?: string // set when read from stdin
 }
 

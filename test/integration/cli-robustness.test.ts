@@ -125,3 +125,15 @@ describe('--load (tsbuild has no docker daemon)', () => {
     expect(r.stderr).toBe('ERROR: --load needs -t NAME: tsbuild has no docker daemon, it keeps loaded images by name in its own image store\nhint: add -t NAME (see tsbuild images)\n')
   })
 })
+
+describe('-f - (a Dockerfile from stdin)', () => {
+  test('an error in it names Dockerfile and shows its lines, not those of a Dockerfile in the context', async () => {
+    const ctx = await freshDir('tsb-ctx-')
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a b\nCOPY c d\n')
+    const r = await runTsbuild(['build', '-f', '-', ctx], { root: await freshDir('tsb-root-'), input: `FROM ${busybox}\nRUNN echo hi\n` })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ERROR: Dockerfile:2: unknown instruction: RUNN (did you mean RUN?)')
+    expect(r.stderr).toContain(' 2 | >>> RUNN echo hi')
+    expect(r.stderr).not.toMatch(/COPY|^-:/m)
+  })
+})

@@ -12,7 +12,7 @@ import { usage } from '../usage.js'
 export async function run (argv: string[], io: CommandIo): Promise<number> {
   const req = parseBuildArgs(argv, io.cwd, io.env)
   if (req.help) { io.stdout.write(usage); return 0 }
-  if (req.dockerfile.displayName === '-') req.dockerfile.content = await readStdin(io)
+  if (req.dockerfile.fromStdin === true) req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {

@@ -32,7 +32,7 @@ describe('build flags', () => {
     ])
     expect([...r.buildArgs]).toEqual([['X', '1'], ['FROM_ENV', 'yes']])
     expect(r.target).toBe('final')
-    expect(r.dockerfile).toEqual({ displayName: '-' })
+    expect(r.dockerfile).toEqual({ displayName: 'Dockerfile', fromStdin: true })
     expect(r.noCacheFilter).toEqual(['a', 'b'])
     expect([...r.labels]).toEqual([['k', 'v=w']])
     expect(r.print).toBe('llb')

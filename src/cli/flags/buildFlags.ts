@@ -54,7 +54,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
 
   const file = getString(p, 'file')
   const dockerfile = file === '-'
-    ? { displayName: '-' }
+    ? { displayName: 'Dockerfile', fromStdin: true }
     : file !== undefined
       ? { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file }
       : { path: join(contextDir, 'Dockerfile'), displayName: 'Dockerfile' }
