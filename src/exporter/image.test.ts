@@ -80,6 +80,16 @@ describe('withLayerTimes (history times as BuildKit\'s exporter sets them)', () 
     expect(cfg.history![2]!.created).toBeUndefined() // the input is left as it was
   })
 
+  test('a layer is never older than the layers below it (equal content an earlier build made keeps no older time)', () => {
+    const cfg: ImageConfig = {
+      architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] },
+      history: [base, { created_by: 'RUN new' }, { created_by: 'COPY f /f' }, { created_by: 'CMD x', empty_layer: true }],
+    }
+    const out = withLayerTimes(cfg, [T(1), T(5), T(3)])
+    expect(out.history!.map((h) => h.created)).toEqual([T(1), T(5), T(5), T(5)])
+    expect(out.created).toBe(T(5))
+  })
+
   test('times already in the history win; an image with no time anywhere has no created field', () => {
     const cfg: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, history: [{ created_by: 'ENV A=1', empty_layer: true }] }
     expect(withLayerTimes(cfg, []).created).toBeUndefined()

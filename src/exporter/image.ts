@@ -82,7 +82,7 @@ export function convertLayerMediaType (layer: Descriptor, ociMediaTypes: boolean
  * exporter sets them: a history entry that made a layer and has no time of
  * its own gets the time its layer was made (`layerTimes`, aligned with the
  * image's layers, bottom first; a cached layer keeps the time of the build
- * that made it). An entry without a layer takes the time of the first new
+ * that made it), but never one older than a layer below it. An entry without a layer takes the time of the first new
  * layer after it, or of the layer before it. The image is `created` at its
  * last history time. So a rebuild that hits the cache for every step gives
  * the same config, and the same image digest, as the build before it.
@@ -91,10 +91,18 @@ export function convertLayerMediaType (layer: Descriptor, ociMediaTypes: boolean
 export function withLayerTimes (config: ImageConfig, layerTimes: ReadonlyArray<string | undefined>): ImageConfig {
   const history = (config.history ?? []).map((h) => ({ ...h }))
   let layer = 0
+  // A layer is never older than the layers below it: one whose content was
+  // first made long ago (an equal layer an earlier build made) takes the
+  // time of the newest layer below it instead.
+  let floor: string | undefined
   for (const h of history) {
     if (h.empty_layer === true) continue
-    const time = layerTimes[layer++]
-    if (h.created === undefined && time !== undefined) h.created = time
+    let time = layerTimes[layer++]
+    if (h.created === undefined && time !== undefined) {
+      if (floor !== undefined && Date.parse(floor) > Date.parse(time)) time = floor
+      h.created = time
+    }
+    if (h.created !== undefined && (floor === undefined || Date.parse(h.created) > Date.parse(floor))) floor = h.created
   }
   // The first time after an entry without one (so metadata lines right after
   // FROM do not take the base image's age), else the last time there is.

@@ -57,6 +57,36 @@ describe('COPY --from: steps after it are keyed by the files it copied', () => {
     expect(ranSteps(again.events).filter((n) => !n.startsWith('[internal]'))).toEqual([])
   })
 
+  test('hard links count: two copies and one file under two names are different content', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS a`, 'ARG HL=0',
+        'RUN mkdir /d && echo x > /d/a && if [ "$HL" = 1 ]; then ln /d/a /d/b; else cp /d/a /d/b; fi',
+        `FROM ${busybox}`, 'COPY --from=a /d /d', 'RUN echo "links $(stat -c %h /d/a)"',
+      ].join('\n'),
+    })
+    const links = async (hl: string) => logText(parseEvents((await buildOk(['build', '--progress=rawjson', '--build-arg', `HL=${hl}`, ctx], { root })).stderr))
+    expect(await links('0')).toContain('links 1')
+    expect(await links('1')).toContain('links 2')
+  })
+
+  test('keys by content pass through the steps between the copy and the step that hits (WORKDIR, a context COPY)', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS a`, 'ARG V=0', 'RUN echo same > /f && echo "$V" > /g',
+        `FROM ${busybox}`, 'COPY --from=a /f /f', 'WORKDIR /app', 'COPY c.txt /app/c.txt', 'RUN echo MARKER-final && cat /f c.txt',
+      ].join('\n'),
+      'c.txt': 'c\n',
+    })
+    const build = async (v: string) => parseEvents((await buildOk(['build', '--progress=rawjson', '--build-arg', `V=${v}`, ctx], { root })).stderr)
+    expect(logText(await build('20'))).toContain('MARKER-final')
+    const again = await build('21')
+    expect(logText(again)).not.toContain('MARKER-final')
+    expect(cachedSteps(again).some((n) => n.includes('WORKDIR /app'))).toBe(true)
+  })
+
   test('--no-cache-filter on the final stage still runs its steps', async () => {
     const root = await freshDir('tsb-root-')
     const ctx = await writeContext(await freshDir('tsb-ctx-'), {

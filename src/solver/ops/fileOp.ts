@@ -32,7 +32,17 @@ export interface FileOpDeps {
 export class FileOpRunner implements OpRunner {
   readonly resource = 'io'
 
-  constructor (private readonly op: FileOp, private readonly deps: FileOpDeps) {}
+  /** Set only for a copy from a stage or an image: see layerContentKey. */
+  readonly contentKey?: (inputs: Result[], result: Result) => Promise<{ content: Digest; bases: number[] } | undefined>
+  private readonly bases: number[]
+
+  constructor (private readonly op: FileOp, private readonly deps: FileOpDeps) {
+    const n = op.inputs.length
+    this.bases = [...new Set(op.actions.filter((a) => a.input < n && a.input !== SCRATCH_INPUT).map((a) => a.input))]
+    const sources = op.actions.flatMap((a) => (a.action.type === 'copy' && a.secondaryInput < n ? [a.secondaryInput] : []))
+    const copiesFromStage = sources.length > 0 && this.bases.length <= 1 && !sources.some((i) => deps.inputIsLocal[i] === true || this.bases.includes(i))
+    if (copiesFromStage) this.contentKey = async (inputs, result) => await this.layerContentKey(inputs, result)
+  }
 
   async cacheMap (): Promise<CacheMap> {
     // Filled in while the content keys are computed: what each context COPY selected, file by file.
@@ -63,14 +73,10 @@ export class FileOpRunner implements OpRunner {
   /**
    * A copy from a stage or image (not the context, whose files already key
    * the op by content): the digest of the layer it wrote, on top of the
-   * inputs it wrote on.
+   * input it wrote on.
    */
-  async contentKey (inputs: Result[], result: Result): Promise<{ content: Digest; bases: number[] } | undefined> {
-    const n = this.op.inputs.length
-    const bases = [...new Set(this.op.actions.filter((a) => a.input < n && a.input !== SCRATCH_INPUT).map((a) => a.input))]
-    const sources = this.op.actions.flatMap((a) => (a.action.type === 'copy' && a.secondaryInput < n ? [a.secondaryInput] : []))
-    if (sources.length === 0 || sources.some((i) => this.deps.inputIsLocal[i] === true || bases.includes(i)) || bases.length > 1) return undefined
-    const below = bases.length === 0 ? [] : inputs[bases[0]!]?.layers
+  private async layerContentKey (inputs: Result[], result: Result): Promise<{ content: Digest; bases: number[] } | undefined> {
+    const below = this.bases.length === 0 ? [] : inputs[this.bases[0]!]?.layers
     const layers = result.layers
     if (below === undefined || layers === undefined || layers.length <= below.length || below.some((l, i) => layers[i] !== l)) return undefined
     const diffs: string[] = []
@@ -80,7 +86,7 @@ export class FileOpRunner implements OpRunner {
       diffs.push(info.diffPath)
     }
     const content = await layerContentDigest(diffs)
-    return content === undefined ? undefined : { content, bases }
+    return content === undefined ? undefined : { content, bases: this.bases }
   }
 
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {

@@ -245,8 +245,8 @@ export class Scheduler {
     const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)))
     if (this.abort.signal.aborted) throw cancelled(this.abort.signal)
     // Built on a COPY --from whose stage was rebuilt: the same files copied give the same key by content.
-    const inherited = v.op.contentKey === undefined ? this.inheritedContentKey(v, inputs) : undefined
-    if (inherited !== undefined && !isForced && !v.op.noCache && v.op.load !== undefined) {
+    const inherited = this.inheritedContentKey(v, inputs)
+    if (inherited !== undefined && v.op.contentKey === undefined && !isForced && !v.op.noCache && v.op.load !== undefined) {
       const rec = await records.get(inherited)
       if (rec !== undefined) {
         const result = v.op.load(rec)
@@ -278,11 +278,12 @@ export class Scheduler {
     } finally {
       release()
     }
-    const contentKey = inherited ?? await this.ownContentKey(v, inputs, result)
+    // A copy from a stage has its own key by content; when it cannot have one, it carries its inputs' on.
+    const contentKey = await this.ownContentKey(v, inputs, result) ?? inherited
     if (!v.op.noCache) {
       const record = { createdAt: new Date().toISOString(), description: v.name, ...(result.layers !== undefined ? { layers: result.layers } : {}), ...(contentKey !== undefined ? { contentKey } : {}) }
       await records.put({ key, ...record })
-      if (inherited !== undefined) await records.put({ key: inherited, ...record })
+      if (inherited !== undefined && v.op.contentKey === undefined) await records.put({ key: inherited, ...record })
     }
     emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'completed', time: Date.now() })
     return { key, result, cached: false, ...(contentKey !== undefined ? { contentKey } : {}) }

@@ -1,11 +1,12 @@
-import { readdir } from 'node:fs/promises'
+import { lstat, readdir } from 'node:fs/promises'
+import { join, relative } from 'node:path'
 import { canonicalJson, sha256, type Digest } from '../../../common/digest.js'
 import { checksumSnapshot, scanContext } from '../../context/index.js'
 
 /**
  * The content of layers a file op wrote, as one digest: every entry's path,
- * type, mode, owner, size, content and link target, never its times (what
- * BuildKit's content checksums cover). Two runs of a `COPY --from` that
+ * type, mode, owner, size, content and link target, and which names are hard
+ * links of one file; never times. Two runs of a `COPY --from` that
  * copied the same files give the same digest even when the stage they read
  * was rebuilt. The layers' base is keyed separately, and on one base a copy
  * that wrote the same entries made the same filesystem: an opaque directory
@@ -15,13 +16,23 @@ import { checksumSnapshot, scanContext } from '../../context/index.js'
  * makes, or a device node the checksum would not see).
  */
 export async function layerContentDigest (diffPaths: readonly string[]): Promise<Digest | undefined> {
-  const sums: Digest[] = []
+  const sums: Array<{ tree: Digest; links: string[][] }> = []
   for (const dir of diffPaths) {
+    // Which names are one file (hard links): two copies and one file twice differ, though every name reads the same.
+    const byInode = new Map<number, string[]>()
     for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
       if (!e.isFile() && !e.isDirectory() && !e.isSymbolicLink()) return undefined
+      if (!e.isFile()) continue
+      const path = join(e.parentPath, e.name)
+      const st = await lstat(path)
+      if (st.nlink < 2) continue
+      const names = byInode.get(st.ino)
+      if (names === undefined) byInode.set(st.ino, [relative(dir, path)])
+      else names.push(relative(dir, path))
     }
+    const links = [...byInode.values()].map((names) => names.sort()).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
     const snapshot = await scanContext(dir, { ownership: 'keep' })
-    sums.push(checksumSnapshot(snapshot, '/', { followSymlinks: false }))
+    sums.push({ tree: checksumSnapshot(snapshot, '/', { followSymlinks: false }), links })
   }
   return sha256(canonicalJson(sums))
 }
