@@ -122,21 +122,23 @@ async function imageSources (images: PlatformImage[], compression: Compression, 
   }
   // Without SOURCE_DATE_EPOCH, history and image times come from when the layers were made, as in BuildKit.
   const now = new Date().toISOString()
-  const stamp = async (img: PlatformImage): Promise<ImageConfig> => opts.sourceDateEpoch !== undefined
-    ? img.config
-    : withLayerTimes(img.config, await Promise.all(img.layers.map(async (name) => await layerCreated(opts.services, name) ?? now)))
   const sources = await Promise.all(images.map(async (img) => {
     const layers = await Promise.all(img.layers.map(layerSource))
-    const config = await stamp(img)
-    return { config: img.inlineCache === undefined ? config : withInlineCache(config, img.inlineCache, layers), layers }
+    const times = opts.sourceDateEpoch !== undefined ? undefined : await Promise.all(img.layers.map(async (name) => await layerCreated(opts.services, name) ?? now))
+    const config = times === undefined ? img.config : withLayerTimes(img.config, times)
+    return { config: img.inlineCache === undefined ? config : withInlineCache(config, img.inlineCache, layers, times), layers }
   }))
   layersArchived(opts.emit)
   return sources
 }
 
-/** Inline cache metadata in the image config: the image's own layers serve as the cache's blobs. */
-function withInlineCache (config: ImageConfig, entries: NonNullable<PlatformImage['inlineCache']>, layers: LayerSource[]): ImageConfig {
-  const described = layers.map((l) => (l.kind === 'blob' ? { descriptor: l.descriptor, diffID: l.diffID } : undefined))
+/**
+ * Inline cache metadata in the image config: the image's own layers serve as
+ * the cache's blobs, with the times the image's history took from them, so an
+ * image rebuilt from this cache elsewhere gets the same times and digest.
+ */
+function withInlineCache (config: ImageConfig, entries: NonNullable<PlatformImage['inlineCache']>, layers: LayerSource[], times: readonly string[] | undefined): ImageConfig {
+  const described = layers.map((l, i) => (l.kind === 'blob' ? { descriptor: l.descriptor, diffID: l.diffID, ...(times?.[i] !== undefined ? { createdAt: times[i] } : {}) } : undefined))
   const chains = entries.flatMap((e) => {
     const chain = described.slice(0, e.depth)
     return chain.every((l) => l !== undefined) ? [{ key: e.key, layers: chain, ...(e.description !== undefined ? { description: e.description } : {}) }] : []

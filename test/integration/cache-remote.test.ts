@@ -95,14 +95,16 @@ describe('cache export and import', () => {
     expect(ran.some((n) => n.includes('MARKER-deps'))).toBe(false)
   })
 
-  test('inline cache in a pushed image serves a rebuild', async () => {
-    const id = `inline-${Date.now()}`
+  test.each([['with SOURCE_DATE_EPOCH', SDE], ['without it: the times travel in the inline cache', []]])('inline cache in a pushed image serves a rebuild with the same digest, %s', async (_name, epoch) => {
+    const id = `inline-${Date.now()}-${epoch.length}`
     const ctx = await context(id)
     const image = `${registry}/app-${id}:latest`
-    const first = await build(ctx, ['--cache-to', 'type=inline', '--push', '-t', image])
-    const second = await build(ctx, ['--cache-from', image, '--cache-to', 'type=inline', '--push', '-t', image])
+    const first = await build(ctx, ['--cache-to', 'type=inline', '--push', '-t', image], {}, epoch)
+    const second = await build(ctx, ['--cache-from', image, '--cache-to', 'type=inline', '--push', '-t', image], {}, epoch)
     expect(steps(second.events)).toEqual([])
     expect(second.digest).toBe(first.digest)
+    const third = await build(ctx, ['--cache-from', image, '--cache-to', 'type=inline', '--push', '-t', image], {}, epoch)
+    expect(third.digest).toBe(first.digest)
   })
 
   test('several --cache-from: a missing one is skipped, the next one serves', async () => {
