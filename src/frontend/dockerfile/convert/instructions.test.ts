@@ -158,6 +158,19 @@ describe('COPY and ADD', () => {
     expect(image.history!.slice(-2).map(h => h.created_by)).toEqual(['COPY --parents --chown=65534 --chmod=600 f /d/ # buildkit', 'ADD --chown=1:2 x.tar /x/ # buildkit'])
   })
 
+  test.each([
+    ['8080/tcpp', /Dockerfile:2: invalid proto "tcpp" in EXPOSE 8080\/tcpp: expected tcp, udp or sctp/],
+    ['99999', /invalid port range "99999"/],
+    ['abc', /invalid port "abc"/],
+  ])('EXPOSE %s is refused, as Docker\'s port parser refuses it', async (spec, message) => {
+    await expect(convert1(`FROM alpine\nEXPOSE ${spec}\n`)).rejects.toThrow(message)
+  })
+
+  test('EXPOSE takes sctp and any case of a protocol name', async () => {
+    const { image } = await convert1('FROM alpine\nEXPOSE 9/SCTP 10/Udp\n')
+    expect(image.config!.ExposedPorts).toEqual({ '9/sctp': {}, '10/udp': {} })
+  })
+
   test('--link with a user or group name is refused before building: an empty layer has no /etc/passwd', async () => {
     await expect(convert1('FROM alpine\nCOPY --link --chown=app:1 f /f\n')).rejects.toThrow(/Dockerfile:2: COPY --link --chown=app:1: .*use numeric IDs/)
     await expect(convert1('FROM alpine\nCOPY --link --chown=1000:1000 f /f\n')).resolves.toBeDefined()

@@ -57,6 +57,8 @@ function portSpecs (ctx: ConvertContext, instr: ExposeInstruction, spec: string)
   const end = m[2] !== undefined ? Number(m[2]) : start
   const proto = (m[3] ?? 'tcp').toLowerCase()
   if (start > 65535 || end > 65535 || end < start) throw dockerfileError('INVALID_INSTRUCTION', ctx.file, instr.range, `invalid port range ${JSON.stringify(spec)} in EXPOSE`)
+  // The protocols Docker's port parser knows; anything else fails the build there too.
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') throw dockerfileError('INVALID_INSTRUCTION', ctx.file, instr.range, `invalid proto ${JSON.stringify(m[3])} in EXPOSE ${spec}: expected tcp, udp or sctp`)
   const out: string[] = []
   for (let p = start; p <= end; p++) out.push(`${p}/${proto}`)
   return out
