@@ -25,6 +25,10 @@ Build an image from a Dockerfile:
       --print=llb            Print the build graph instead of building
       --call=outline|targets|check
       --max-parallelism N    Concurrent RUN steps (default: twice the CPUs)
+      --pull                 Resolve base images at their registry, not the local store
+      --iidfile FILE         Write the image ID to a file
+      --provenance=false, --sbom=false
+                             Accepted as buildx takes them (tsbuild makes no attestations)
 
 Commands:
   build       Build an image (the default command)

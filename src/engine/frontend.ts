@@ -25,7 +25,7 @@ const offlineResolver: ImageMetaResolver = {
 export async function frontend (req: BuildRequest, opts: { stateDir: string; env: NodeJS.ProcessEnv; signal?: AbortSignal }) {
   const text = req.dockerfile.content ?? await readDockerfile(req)
   const services = await openServices(opts.stateDir, opts.env)
-  const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+  const images = new ImageSource({ images: services.images, content: services.content, registry: services.registry, pull: req.pull, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   const ignore = await loadDockerignore({ contextDir: req.contextDir, ...(req.dockerfile.path !== undefined ? { dockerfilePath: req.dockerfile.path } : {}) })
   const buildArgs = new Map(req.buildArgs)
   // As buildx: SOURCE_DATE_EPOCH in the environment is passed on as a build arg.

@@ -33,6 +33,10 @@ export interface BuildRequest {
   callFormat: 'text' | 'json'
   maxParallelism?: number
   explain: boolean
+  /** `--pull`: base images by tag are resolved at their registry, never from the local image store. */
+  pull: boolean
+  /** `--iidfile`: where to write the image ID (the config digest of a one-platform image, else the index digest). */
+  iidFile?: string
 }
 
 export interface DockerfileSource {

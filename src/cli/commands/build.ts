@@ -76,6 +76,9 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
     await writeFileSafely(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n', { what: '--metadata-file' })
   }
+  // As buildx: a one-platform image's config digest (docker's image ID), else the index's digest.
+  const imageId = ex?.manifests.length === 1 ? ex.manifests[0]!.config : ex?.descriptor?.digest
+  if (req.iidFile !== undefined && imageId !== undefined) await writeFileSafely(req.iidFile, imageId, { what: '--iidfile' })
   if (req.progress === 'quiet') {
     if (stdoutOutput.isStdout) return 0 // stdout holds the archive
     if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
 import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
+import { checkAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
 
@@ -32,6 +33,13 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   { long: 'max-parallelism', kind: 'string' },
   { long: 'explain', kind: 'bool' },
   { long: 'quiet', short: 'q', kind: 'bool' },
+  { long: 'pull', kind: 'bool' },
+  { long: 'iidfile', kind: 'string' },
+  { long: 'provenance', kind: 'string', optionalValue: true },
+  { long: 'sbom', kind: 'string', optionalValue: true },
+  { long: 'attest', kind: 'list' },
+  { long: 'annotation', kind: 'list' },
+  { long: 'builder', kind: 'string' },
   { long: 'help', short: 'h', kind: 'bool' },
 ]
 
@@ -73,6 +81,12 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   if (network === 'host') allow.add('network.host')
 
   const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
+
+  checkAttestationFlags(p.values.get('provenance') as string | true | undefined, p.values.get('sbom') as string | true | undefined, getList(p, 'attest'))
+  if (getList(p, 'annotation').length > 0) {
+    throw new TsbuildError('USAGE', '--annotation is not available in this version of tsbuild yet', { hint: 'put key=value pairs on the image config with --label or LABEL instead' })
+  }
+  // --builder names a buildx builder instance; tsbuild is its own (only) builder, so the name is taken and not used.
 
   const print = p.values.get('print')
   if (print !== undefined && print !== 'llb' && print !== true) {
@@ -122,6 +136,8 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     callFormat,
     ...(maxParallelism !== undefined ? { maxParallelism } : {}),
     explain: getBool(p, 'explain'),
+    pull: getBool(p, 'pull'),
+    ...(getString(p, 'iidfile') !== undefined ? { iidFile: resolve(cwd, getString(p, 'iidfile')!) } : {}),
   }
 }
 

@@ -45,12 +45,14 @@ export interface ImageSourceOptions {
   content: ContentStore
   registry: RegistryClient
   signal?: AbortSignal
+  /** `--pull`: a name is always resolved at its registry (one pinned by digest may still come from the store: same content). */
+  pull?: boolean
 }
 
 /**
  * Base images for one build. A name resolves from the local image store
  * first, then from its registry, as `docker build` does, so an image that
- * exists only locally works offline. Resolutions are cached for the life of
+ * exists only locally works offline; with `pull`, from its registry only. Resolutions are cached for the life of
  * the instance (one build): every stage and vertex naming the same image on
  * the same platform sees the same digest, even if the tag moves meanwhile.
  */
@@ -110,13 +112,15 @@ export class ImageSource implements ImageMetaResolver {
     const reference = parseReference(input)
     const ref = formatReference(reference)
     let localError: unknown
-    try {
-      const local = await this.resolveLocal(reference, ref, platform)
-      if (local !== undefined) return local
-    } catch (err) {
-      // A local image without this platform: the registry may still have it.
-      if (!hasCode(err, 'PLATFORM_NOT_FOUND')) throw err
-      localError = err
+    if (this.opts.pull !== true || reference.digest !== undefined) {
+      try {
+        const local = await this.resolveLocal(reference, ref, platform)
+        if (local !== undefined) return local
+      } catch (err) {
+        // A local image without this platform: the registry may still have it.
+        if (!hasCode(err, 'PLATFORM_NOT_FOUND')) throw err
+        localError = err
+      }
     }
     try {
       const r = await this.opts.registry.resolve(reference, platform, { ...(this.opts.signal !== undefined ? { signal: this.opts.signal } : {}) })

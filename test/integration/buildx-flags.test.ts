@@ -1,0 +1,63 @@
+// buildx flags that CI tools pass: --pull, --iidfile, and the attestation
+// flags (taken when they turn attestations off, refused when they ask for one).
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+let registry: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  registry = inject('registry')
+  await ensureBuilt()
+})
+
+describe('buildx flags for CI', () => {
+  test('--pull resolves a tag at the registry even when the local store has an image under that name', async () => {
+    const base = `${registry}/pull-${Date.now()}:latest`
+    const marker = async (text: string) => await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo ${text} > /marker\n` })
+    // The registry's image says "remote"; the local store has another one under the same name.
+    await buildOk(['build', '--progress=plain', '--push', '-t', base, await marker('remote')], { root: await freshDir('tsb-root-') })
+    const root = await freshDir('tsb-root-')
+    await buildOk(['build', '--progress=plain', '-t', base, await marker('local')], { root })
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${base}\nRUN cat /marker\n` })
+    const plain = await buildOk(['build', '--progress=plain', ctx], { root })
+    expect(plain.stderr).toMatch(/^#\d+ [\d.]+ local$/m)
+    const pulled = await buildOk(['build', '--progress=plain', '--pull', ctx], { root })
+    expect(pulled.stderr).toMatch(/^#\d+ [\d.]+ remote$/m)
+  })
+
+  test('--iidfile gets the image ID: the config digest of a one-platform image, the index digest of several', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nLABEL x=1\n` })
+    const out = await freshDir('tsb-out-')
+    await buildOk(['build', '--progress=plain', '-t', 'one', '--iidfile', join(out, 'one.txt'), '--metadata-file', join(out, 'one.json'), ctx], { root })
+    const one = JSON.parse(await readFile(join(out, 'one.json'), 'utf8')) as Record<string, string>
+    expect(await readFile(join(out, 'one.txt'), 'utf8')).toBe(one['containerimage.config.digest'])
+    await buildOk(['build', '--progress=plain', '-t', 'two', '--platform', 'linux/amd64,linux/arm64', '--iidfile', join(out, 'two.txt'), '--metadata-file', join(out, 'two.json'), ctx], { root })
+    const two = JSON.parse(await readFile(join(out, 'two.json'), 'utf8')) as Record<string, string>
+    expect(await readFile(join(out, 'two.txt'), 'utf8')).toBe(two['containerimage.digest'])
+  })
+
+  test.each([
+    [['--provenance=false', '--sbom=false']],
+    [['--provenance=0', '--attest', 'type=provenance,disabled=true', '--builder', 'ci-builder']],
+  ])('%j is taken: no attestation is asked for', async (flags) => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    await buildOk(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
+  })
+
+  test.each([
+    [['--provenance=mode=max'], /--provenance=mode=max: tsbuild does not make attestations/],
+    [['--sbom=true'], /--sbom=true: tsbuild does not make attestations/],
+    [['--attest', 'type=sbom'], /--attest type=sbom: tsbuild does not make attestations/],
+    [['--annotation', 'index:org.opencontainers.image.title=x'], /--annotation is not available in this version of tsbuild yet/],
+  ])('%j is a usage error before anything runs', async (flags, message) => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
+    const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).not.toContain('MUST-NOT-RUN')
+  })
+})
