@@ -12,7 +12,7 @@ import { createExportPool } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
 import { Scheduler } from '../solver/scheduler/index.js'
 import { buildSolverGraph, makeRunnerFactory } from '../solver/worker.js'
-import { exportResults, type ExportedImage, type PlatformImage } from './export.js'
+import { exportResults, outputSpecs, type ExportedImage, type PlatformImage } from './export.js'
 import { imageProvider, mountProviders } from './providers.js'
 import { RemoteCache } from './remoteCache.js'
 import type { BuildRequest } from './request.js'
@@ -65,6 +65,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`)
   }
   checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
+  outputSpecs(req.outputs, req.tags, req.push) // a push without a name fails now, not after every step ran
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err

@@ -6,6 +6,7 @@ import { compressionOfMediaType, compressTarStream, createExporter, layerTarStre
 import type { EventSink } from '../solver/events.js'
 import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
+import { TsbuildError } from '../common/errors.js'
 import { snapshotName } from '../cache/snapshots/index.js'
 
 export interface PlatformImage {
@@ -44,21 +45,37 @@ interface ExportOptions {
 export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob'> & { emit?: EventSink }
 
 /**
+ * What a build writes: its `-o` outputs, else the image store for `-t` and
+ * the registry for `--push`; names left out of an output are the `-t` names.
+ * A push without any name is refused here, so the build can check it before
+ * any step runs.
+ */
+export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean): OutputSpec[] {
+  const specs: OutputSpec[] = outputs.map(parseOutputSpec)
+  if (specs.length === 0 && (tags.length > 0 || push)) {
+    specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+  } else if (push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
+    specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+  }
+  for (const spec of specs) {
+    if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
+    if ((spec.type === 'registry' || (spec.type === 'image' && spec.push)) && spec.names.length === 0) {
+      throw new TsbuildError('USAGE', 'pushing to a registry needs an image name: add name=REGISTRY/REPO:TAG to the output, or -t')
+    }
+  }
+  return specs
+}
+
+/**
  * Turn solved results into what the user asked for. Each snapshot becomes a
  * layer blob once: the blob is remembered per snapshot and compression, so
  * rebuilds and re-exports reuse it, and base-image layers keep their
  * original blobs.
  */
 export async function exportResults (images: PlatformImage[], opts: ExportOptions): Promise<ExportedImage> {
-  const specs: OutputSpec[] = opts.outputs.map(parseOutputSpec)
-  if (specs.length === 0 && (opts.tags.length > 0 || opts.push)) {
-    specs.push({ type: 'image', push: opts.push, names: [...opts.tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
-  } else if (opts.push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
-    specs.push({ type: 'registry', names: [...opts.tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
-  }
+  const specs = outputSpecs(opts.outputs, opts.tags, opts.push)
   const out: ExportedImage = { manifests: [], pushed: [], stored: [], outputs: [] }
   for (const spec of specs) {
-    if ('names' in spec && spec.names.length === 0) spec.names.push(...opts.tags)
     const compression: Compression = 'compression' in spec ? spec.compression : 'gzip'
     const force = 'forceCompression' in spec ? spec.forceCompression : false
     const sources = await imageSources(images, compression, force, opts)

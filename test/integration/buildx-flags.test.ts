@@ -61,3 +61,13 @@ describe('buildx flags for CI', () => {
     expect(r.stderr).not.toContain('MUST-NOT-RUN')
   })
 })
+
+describe('a push without a name', () => {
+  test.each([[['--push']], [['-o', 'type=registry']], [['-o', 'type=image,push=true']]])('%j fails before any step runs', async (flags) => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
+    const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('ERROR: pushing to a registry needs an image name')
+    expect(r.stderr).not.toContain('MUST-NOT-RUN')
+  })
+})
