@@ -71,7 +71,7 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
     io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
   }
   const ex = result.exported !== undefined ? { ...result.exported, outputs: result.exported.outputs.map(stdoutOutput.shown) } : undefined
-  await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...ex.stored, ...ex.pushed] } })
+  await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])] } })
   if (req.metadataFile !== undefined) {
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
     await writeFileSafely(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n', { what: '--metadata-file' })

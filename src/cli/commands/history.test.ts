@@ -20,6 +20,11 @@ test('ls: one aligned row per build', () => {
   ].join('\n'))
 })
 
+test('ls: STEPS counts the build\'s steps, not pulls, pushes or exports (as --metadata-file does)', () => {
+  const withProgress: BuildRecord = { ...record, steps: [...record.steps, { number: 3, name: 'pushing layers', status: 'completed', cached: false, logBytes: 0 }] }
+  expect(formatList([withProgress], Date.parse('2026-01-01T00:03:00.000Z'))).toMatch(/ 2 \(1 cached\)\n$/)
+})
+
 test('inspect: request, first line of the error, warnings and steps with miss reasons', () => {
   const out = formatInspect(record)
   expect(out).toContain('Status:     FAILED\n')

@@ -69,15 +69,22 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
 }
 
 function summary (r: BuildRecord): Record<string, unknown> {
-  return { id: r.id, name: r.name, status: r.status, createdAt: r.createdAt, durationMs: r.durationMs, steps: r.steps.length, cachedSteps: r.steps.filter((s) => s.cached).length }
+  const steps = buildSteps(r)
+  return { id: r.id, name: r.name, status: r.status, createdAt: r.createdAt, durationMs: r.durationMs, steps: steps.length, cachedSteps: steps.filter((s) => s.cached).length }
+}
+
+/** The build's steps (graph vertices), as --metadata-file counts them: not pulls, pushes or exports. */
+function buildSteps (r: BuildRecord): BuildRecord['steps'] {
+  return r.steps.filter((s) => s.digest !== undefined)
 }
 
 export function formatList (records: readonly BuildRecord[], now: number): string {
   const rows = [['BUILD ID', 'NAME', 'STATUS', 'CREATED', 'DURATION', 'STEPS']]
   for (const r of records) {
-    const cached = r.steps.filter((s) => s.cached).length
+    const steps = buildSteps(r)
+    const cached = steps.filter((s) => s.cached).length
     rows.push([r.id, r.name, r.status.toUpperCase(), `${ago(now - Date.parse(r.createdAt))} ago`,
-      r.durationMs !== undefined ? seconds(r.durationMs) : '-', `${r.steps.length}${cached > 0 ? ` (${cached} cached)` : ''}`])
+      r.durationMs !== undefined ? seconds(r.durationMs) : '-', `${steps.length}${cached > 0 ? ` (${cached} cached)` : ''}`])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
   return rows.map((row) => row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i]! + 3)).join('')).join('\n') + '\n'
