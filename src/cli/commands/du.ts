@@ -36,7 +36,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   if (getBool(p, 'verbose')) {
     // As buildx: each record's own layer, and whether another record has the same one.
     const rows = usage.perRecord.map((r) => [
-      r.key.slice(7, 19), r.description ?? '', formatSize(r.size), String(r.isShared), ago(r.lastUsedMs),
+      r.key.slice(7, 19), shorten(r.description ?? '', STEP_WIDTH), formatSize(r.size), String(r.isShared), ago(r.lastUsedMs),
     ])
     table(io, [['ID', 'STEP', 'SIZE', 'SHARED', 'LAST USED'], ...rows])
     io.stdout.write('\n')
@@ -60,6 +60,13 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const why = policy.source === 'env' ? 'TSBUILD_GC_MAX_STORAGE' : policy.source === 'config' ? 'config.json' : 'default: 10% of the disk, at most 20GB'
   io.stdout.write(`Build cache:\t${formatSize(s.cacheTotal)} of a ${formatSize(policy.maxStorage)} cap (${why}; stored images do not count)\n`)
   return 0
+}
+
+/** A step's description is cut here, so one long RUN line does not push every row past the terminal. */
+const STEP_WIDTH = 60
+
+function shorten (text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`
 }
 
 function table (io: CommandIo, rows: string[][]): void {

@@ -39,7 +39,8 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const all = getBool(p, 'all')
   if (!getBool(p, 'force')) {
     io.stderr.write(`WARNING! This will remove all ${all ? 'build cache and cache mounts' : 'build cache'}${olderThanMs !== undefined ? ' unused for that long' : ''}.\nAre you sure you want to continue? [y/N] `)
-    if (!/^y(es)?$/i.test((await readLine(io)).trim())) { io.stderr.write('\n'); return 1 }
+    // Declining is not a failure: buildx and docker exit 0 there too.
+    if (!/^y(es)?$/i.test((await readLine(io)).trim())) { io.stderr.write('\n'); return 0 }
   }
   const root = stateDirFor(io)
   const report = await collectGarbage(root, {
