@@ -230,7 +230,9 @@ export class RemoteCache {
         if (await importer.add(target) === undefined) this.opts.emit({ type: 'warning', message: `cache import from ${target.name}: not found, nothing imported`, time: Date.now() })
       } catch (err) {
         // A cache that cannot be read only makes the build slower, as in BuildKit.
-        this.opts.emit({ type: 'warning', message: `cannot import cache from ${target.name}: ${findTsbuildError(err)?.message ?? (err as Error).message}`, time: Date.now() })
+        const why = findTsbuildError(err)?.message ?? (err as Error).message
+        // Registry errors start with the reference already: name it once.
+        this.opts.emit({ type: 'warning', message: `cannot import cache from ${target.name}: ${why.startsWith(`${target.name}: `) ? why.slice(target.name.length + 2) : why}`, time: Date.now() })
       }
     }
     if (importer.size > 0) this.importer = importer

@@ -101,7 +101,7 @@ export class Authorizer {
     if (challenges.some((c) => c.scheme === 'basic') || challenges.length === 0) {
       if (creds === undefined || !('username' in creds)) {
         throw new TsbuildError('UNAUTHORIZED', `${image}: registry ${registry} requires authentication and no credentials are configured for it`, {
-          hint: 'log in with docker login, or add the registry to ~/.docker/config.json',
+          hint: `log in with docker login ${registry}, or add the registry to config.json in $DOCKER_CONFIG (default ~/.docker)`,
         })
       }
       const header = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`

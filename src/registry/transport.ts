@@ -90,7 +90,9 @@ export class RegistryTransport {
       if (res.status === 401) {
         await discard(res)
         this.authorizer.forget(ref.registry, scopes)
-        throw new TsbuildError('UNAUTHORIZED', `${image}: registry ${ref.registry} rejected the credentials (HTTP 401)`)
+        throw new TsbuildError('UNAUTHORIZED', `${image}: registry ${ref.registry} rejected the credentials (HTTP 401)`, {
+          hint: `check the user name and password or token for ${ref.registry}: docker login ${ref.registry}, or its entry in config.json in $DOCKER_CONFIG (default ~/.docker)`,
+        })
       }
       if (isRetryableStatus(res.status) && attempt < this.retry.attempts) {
         await discard(res)

@@ -72,13 +72,13 @@ describe('tsbuild pull', () => {
     expect(r.stderr).toMatch(new RegExp(`^ERROR: ${down}/busybox:latest: registry ${down} is unreachable after \\d+ tries: .*ECONNREFUSED.*\n$`))
   })
 
-  test('wrong credentials from ~/.docker/config.json are rejected with one line', async () => {
+  test('wrong credentials from ~/.docker/config.json are rejected with one line and a hint', async () => {
     const auth = inject('authRegistry')
     const dockerConfig = await mkdtemp(join(work, 'docker-'))
     await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [auth.host]: { auth: Buffer.from(`${auth.username}:wrong`).toString('base64') } } }))
     const r = await tsbuild(await fresh(), dockerConfig, 'pull', `${auth.host}/busybox:latest`)
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(new RegExp(`^ERROR: ${auth.host}/busybox:latest: registry ${auth.host} rejected the credentials.*\n$`))
+    expect(r.stderr).toMatch(new RegExp(`^ERROR: ${auth.host}/busybox:latest: registry ${auth.host} rejected the credentials.*\nhint: check the user name and password or token for ${auth.host}: docker login ${auth.host}.*\n$`))
   })
 })
 
