@@ -38,11 +38,21 @@ interface ExportOptions {
   signal: AbortSignal
   /** Bring a blob known from an imported cache into the store; false when none lists it. */
   fetchBlob?: (desc: Descriptor) => Promise<boolean>
+  /** Whether an imported cache lists the blob (so it can be fetched later, or never when a push finds it there). */
+  isImportedBlob?: (desc: Descriptor) => boolean
   /** Shared with the cache exporter, so a layer is archived once per build. */
   layerMemo?: Map<string, Promise<LayerSource>>
 }
 
-export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob'> & { emit?: EventSink }
+export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob' | 'isImportedBlob'> & {
+  emit?: EventSink
+  /**
+   * A blob an imported cache lists is taken as it is, not fetched: for an
+   * export that only pushes, which fetches it (beforeUpload) only when the
+   * registry has it nowhere.
+   */
+  lazy?: boolean
+}
 
 /**
  * What a build writes: its `-o` outputs, else the image store for `-t` and
@@ -78,7 +88,10 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
   for (const spec of specs) {
     const compression: Compression = 'compression' in spec ? spec.compression : 'gzip'
     const force = 'forceCompression' in spec ? spec.forceCompression : false
-    const sources = await imageSources(images, compression, force, opts)
+    // A push needs a layer's bytes only when the registry has it nowhere: an export that pushes
+    // leaves blobs of imported caches where they are (a fully cached CI run then downloads nothing).
+    const pushes = spec.type === 'registry' || (spec.type === 'image' && spec.push)
+    const sources = await imageSources(images, compression, force, opts, pushes && !force)
     const started = Date.now()
     opts.emit({ type: 'progress', id: `export-${spec.type}`, name: `exporting to ${spec.type === 'image' ? 'image' : spec.type}`, current: 0, time: started })
     if (spec.type === 'image' || spec.type === 'registry') {
@@ -94,7 +107,10 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         for (const name of spec.names) { await opts.services.images.put(name, prepared.root); out.stored.push(name) }
       }
       if (spec.type === 'registry' || spec.push) {
-        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal })
+        const beforeUpload = async (desc: Descriptor): Promise<void> => {
+          if (await opts.services.content.info(desc.digest) === undefined) await opts.fetchBlob?.(desc)
+        }
+        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal, beforeUpload })
         out.pushed.push(...res.pushed)
       }
     } else {
@@ -129,12 +145,12 @@ async function manifestsOf (root: Descriptor, images: readonly PlatformImage[], 
     .map(async (m) => ({ ...m, config: await configOf(m.digest) })))
 }
 
-async function imageSources (images: PlatformImage[], compression: Compression, force: boolean, opts: ExportOptions): Promise<ImageSource[]> {
+async function imageSources (images: PlatformImage[], compression: Compression, force: boolean, opts: ExportOptions, lazy: boolean): Promise<ImageSource[]> {
   const memo = opts.layerMemo ?? new Map<string, Promise<LayerSource>>()
   const layerSource = (name: string): Promise<LayerSource> => {
-    const id = `${compression}:${String(force)}:${name}`
+    const id = `${compression}:${String(force)}:${lazy ? 'lazy:' : ''}${name}`
     let p = memo.get(id)
-    if (p === undefined) { p = makeLayerSource(name, compression, force, opts); memo.set(id, p) }
+    if (p === undefined) { p = makeLayerSource(name, compression, force, { ...opts, lazy }); memo.set(id, p) }
     return p
   }
   // Without SOURCE_DATE_EPOCH, history and image times come from when the layers were made, as in BuildKit.
@@ -185,7 +201,7 @@ export async function makeLayerSource (name: string, compression: Compression, f
     const exact = info.blobs.find((b) => compressionOfMediaType(b.mediaType) === compression)
     const usable = exact ?? (force ? undefined : info.blobs[0])
     // A stored blob counts only at its recorded size: one cut short (a full disk) is archived again.
-    if (usable !== undefined && ((await content.info(usable.digest))?.size === usable.size || await opts.fetchBlob?.(usable) === true)) {
+    if (usable !== undefined && ((await content.info(usable.digest))?.size === usable.size || (opts.lazy === true && opts.isImportedBlob?.(usable) === true) || await opts.fetchBlob?.(usable) === true)) {
       return { kind: 'blob', descriptor: usable, diffID: info.diffID }
     }
   }

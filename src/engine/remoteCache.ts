@@ -90,6 +90,8 @@ export class RemoteCache {
 
   /** For the image exporter: a blob an imported cache lists, fetched into the store. */
   readonly fetchBlob = async (desc: Descriptor): Promise<boolean> => await this.importer?.fetchBlob(desc) ?? false
+  /** Whether an imported cache lists the blob (fetchBlob would bring it). */
+  readonly isImportedBlob = (desc: Descriptor): boolean => this.importer?.lists(desc.digest) === true
 
   /** Inline cache entries for one exported image (its head and the steps its layers stack on). */
   inlineFor (head: SolverVertex | null | undefined): PlatformImage['inlineCache'] {

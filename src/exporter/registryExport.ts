@@ -16,6 +16,8 @@ export interface RegistryExportOptions {
    */
   sources?: readonly string[]
   signal?: AbortSignal
+  /** See PushOptions.beforeUpload: brings a blob into `store` that is not there yet. */
+  beforeUpload?: (desc: Descriptor) => Promise<void>
 }
 
 export interface RegistryExportResult {
@@ -41,6 +43,7 @@ export async function exportToRegistry (root: Descriptor, opts: RegistryExportOp
     const mountFrom = mountSourceFor(target, sources)
     await opts.client.pushImage(opts.store, root, target, {
       ...(mountFrom !== undefined ? { mountFrom } : {}),
+      ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
     }).catch((err: unknown) => {
       if (err instanceof TsbuildError && !err.message.includes(familiarName(target))) {

@@ -77,8 +77,10 @@ export class RegistryClient {
   }
 
   /** Push the image rooted at `root` (a manifest or index in `store`) to `ref`. */
-  pushImage (store: ContentProvider, root: Descriptor, ref: RefInput, opts: CallOptions & Pick<PushOptions, 'mountFrom'> = {}): Promise<Descriptor> {
-    return pushImage(this.transport, store, root, toRef(ref), { ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}) })
+  pushImage (store: ContentProvider, root: Descriptor, ref: RefInput, opts: CallOptions & Pick<PushOptions, 'mountFrom' | 'beforeUpload'> = {}): Promise<Descriptor> {
+    return pushImage(this.transport, store, root, toRef(ref), {
+      ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}), ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
+    })
   }
 
   private pullOpts (opts: CallOptions): { signal?: AbortSignal; onProgress?: (p: BlobProgress) => void; concurrency?: number } {

@@ -16,6 +16,12 @@ export interface PushOptions {
   concurrency?: number
   /** A repository in the same registry that may already hold the blobs (cross-repository mount). */
   mountFrom?: string
+  /**
+   * Called before a blob's bytes are read for an upload (the repository does
+   * not have it and no mount served): a blob known only from an imported
+   * cache is fetched here, so one the registry already has is never downloaded.
+   */
+  beforeUpload?: (desc: Descriptor) => Promise<void>
 }
 
 export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
@@ -71,6 +77,7 @@ async function uploadSession (transport: RegistryTransport, ref: ImageReference,
   if (started.status === 201 && mount !== '') { await discard(started); return 'mounted' }
   if (started.status !== 202) throw await errorFromResponse(started, `${what}: starting the upload`)
   await discard(started)
+  await opts.beforeUpload?.(desc)
   let location = uploadLocation(transport, ref, started, what)
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
   const progress = (done: number): void => opts.onProgress?.({ direction: 'push', image: familiarName(ref), digest: desc.digest, done, total: desc.size })

@@ -1,7 +1,7 @@
 // --cache-to / --cache-from through the CLI against the loopback registries
 // and local dirs: a rebuild on an empty state dir runs no step, downloads
 // only what is read, and exports the same image.
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { freePort, startProxy, writeUpstream } from '../setup/registry.js'
@@ -66,6 +66,29 @@ describe('cache export and import', () => {
     const second = await build(ctx, ['--cache-from', `type=local,src=/tmp/tsb-cache-${id}`], {}, [])
     expect(steps(second.events)).toEqual([])
     expect(second.digest).toBe(first.digest)
+  })
+
+  test('a fully cached --push on an empty runner downloads no layer the registry already has; save and push fetch them when asked', async () => {
+    const id = `lazy-${Date.now()}`
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN head -c 300000 /dev/urandom > /big\nCOPY main.txt /main.txt\n`, 'main.txt': 'main\n',
+    })
+    const image = `${registry}/app-${id}:1`
+    const cache = `type=registry,ref=${registry}/app-${id}:cache`
+    await buildOk(['build', '--progress=plain', '--push', '-t', image, '--cache-to', `${cache},mode=max`, ctx], { root: await freshDir('tsb-root-') })
+    const root = await freshDir('tsb-root-')
+    const second = await buildOk(['build', '--progress=rawjson', '--push', '-t', image, '--cache-from', cache, ctx], { root })
+    expect(steps(parseEvents(second.stderr))).toEqual([])
+    // The RUN's 300 kB layer is in the registry twice over (cache and image): this runner never downloads it.
+    const blobs = await readdir(join(root, 'blobs', 'sha256'))
+    const sizes = await Promise.all(blobs.map(async (b) => (await stat(join(root, 'blobs', 'sha256', b))).size))
+    expect(Math.max(...sizes)).toBeLessThan(100_000)
+    // What needs the bytes fetches them from where the image's name points.
+    const copy = await buildOk(['push', image, `${registry}/copy-${id}:1`], { root })
+    expect(copy.stdout).toContain(`copy-${id}:1: digest: sha256:`)
+    const out = join(await freshDir('tsb-out-'), 'app.tar')
+    await buildOk(['save', '-o', out, image], { root })
+    expect((await stat(out)).size).toBeGreaterThan(300_000)
   })
 
   test('mode=max keeps intermediate steps: a changed last file re-runs only the final RUN', async () => {

@@ -7,6 +7,7 @@ import { writeDockerArchive, writeOciArchive } from '../../exporter/index.js'
 import { getBool, getString, parseArgs, type FlagSpec } from '../flags/parseArgs.js'
 import type { CommandIo } from '../io.js'
 import { displayName } from './images.js'
+import { fetchMissingBlobs } from './missingBlobs.js'
 
 const USAGE = 'usage: tsbuild save [--format docker|oci] [--platform os/arch[/variant]] -o FILE IMAGE  (IMAGE: a name, name@sha256:…, or an image ID)'
 
@@ -45,6 +46,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   // A destination that cannot be written fails before any blob is read.
   if (dest !== '-') await ensureFileDest(dest, SAVE_PURPOSE)
   const { mediaType, digest, size } = stored.descriptor
+  // A --push build may have left layers in the registry (where its name points): the archive needs their bytes.
+  const { RegistryClient, dockerConfigCredentials } = await import('../../registry/index.js')
+  const client = new RegistryClient({ auth: dockerConfigCredentials({ env: io.env }) })
+  await fetchMissingBlobs(content, { mediaType, digest, size }, stored.name, client, io.signal)
   const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
   if (format === 'oci') {
     if (getString(p, 'platform') !== undefined) throw new TsbuildError('USAGE', '--platform applies to --format docker; an OCI archive holds every platform')
