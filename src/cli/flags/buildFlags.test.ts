@@ -76,6 +76,7 @@ describe('build flags', () => {
     [['--allow', 'root', '.'], /invalid value "root" for --allow/, undefined],
     [['--cache-to', 'type=s3,bucket=x', '.'], /unsupported cache type "s3"/, undefined],
     [['--cache-to', 'type=local', '.'], /needs dest=DIR/, undefined],
+    [['--cache-to', 'type=registry,ref=r/a:c,mod=max', '.'], /unknown field "mod" in --cache-to \(did you mean mode\?\)/, /known fields: type, ref, mode/],
     [['--secret', 'src=', '.'], /needs an id/, undefined],
     [['--build-context', 'x=git://h/r', '.'], /unsupported --build-context source/, undefined],
     [['--build-context', 'X=/tmp', '.'], /invalid --build-context name "X": a name is a stage name or an image reference, in lowercase/, undefined],
@@ -102,6 +103,11 @@ describe('build flags', () => {
   ])('--call %j: the call and its format=', (flags, call, format) => {
     const req = parse(...flags, '.')
     expect([req.call, req.callFormat]).toEqual([call, format])
+  })
+
+  test('cache fields BuildKit knows and tsbuild has no use for are taken, so buildx command lines work', () => {
+    const r = parse('--cache-to', 'type=registry,ref=r/a:c,mode=max,oci-mediatypes=true,image-manifest=true,compression=zstd', '.')
+    expect(r.cacheTo).toEqual([expect.objectContaining({ type: 'registry', ref: 'r/a:c', mode: 'max' })])
   })
 
   test('--network=host grants the network.host entitlement itself, as buildx does', () => {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
+import { nearest } from './nearest.js'
 import type { CacheMode, CacheSpec, NamedContext, SecretSpec, SshSpec } from '../../engine/request.js'
 import { parseKeyValues } from './csv.js'
 
@@ -62,6 +63,17 @@ export function parseBuildContext (spec: string, cwd: string): [string, NamedCon
 }
 
 /** `--cache-to/--cache-from type=local|registry|inline,...` (buildx spelling). A bare REF means type=registry. */
+/**
+ * The --cache-from/--cache-to fields: tsbuild's own, and those BuildKit's
+ * local and registry caches take that tsbuild has no use for (its cache
+ * format fixes media types and compression), accepted so buildx command
+ * lines work as they are.
+ */
+const CACHE_KEYS = [
+  'type', 'ref', 'mode', 'src', 'dest', 'ignore-error', 'mounts', 'mount-max-size',
+  'oci-mediatypes', 'image-manifest', 'compression', 'compression-level', 'force-compression', 'tag', 'digest',
+]
+
 export function parseCacheSpec (spec: string, dir: 'from' | 'to', cwd: string): CacheSpec {
   const fields = parseKeyValues(spec)
   if (fields.length === 1 && fields[0]![1] === undefined) return { type: 'registry', ref: spec.trim(), mode: 'min', ignoreError: false, mounts: false }
@@ -71,6 +83,13 @@ export function parseCacheSpec (spec: string, dir: 'from' | 'to', cwd: string): 
     kv.set(k, v)
   }
   const type = kv.get('type') ?? 'registry'
+  if (type !== 'local' && type !== 'registry' && type !== 'inline') throw new TsbuildError('USAGE', `unsupported cache type ${JSON.stringify(type)}`, { hint: 'use type=local, type=registry or type=inline' })
+  for (const k of kv.keys()) {
+    // A misspelt key would be dropped silently (mod=max gives a min-mode cache); keys BuildKit knows are taken.
+    if (CACHE_KEYS.includes(k)) continue
+    const near = nearest(k, CACHE_KEYS)
+    throw new TsbuildError('USAGE', `unknown field ${JSON.stringify(k)} in --cache-${dir}${near !== undefined ? ` (did you mean ${near}?)` : ''}`, { hint: `known fields: ${CACHE_KEYS.join(', ')}` })
+  }
   const mode = (kv.get('mode') ?? 'min') as CacheMode
   if (mode !== 'min' && mode !== 'max') throw new TsbuildError('USAGE', `invalid cache mode ${JSON.stringify(mode)}: expected min or max`)
   const bool = (k: string): boolean => {
@@ -98,8 +117,6 @@ export function parseCacheSpec (spec: string, dir: 'from' | 'to', cwd: string): 
     }
     case 'inline':
       return { type: 'inline', mode: 'min', ignoreError: bool('ignore-error'), mounts: false }
-    default:
-      throw new TsbuildError('USAGE', `unsupported cache type ${JSON.stringify(type)}`, { hint: 'use type=local, type=registry or type=inline' })
   }
 }
 
