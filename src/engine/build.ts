@@ -94,7 +94,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin>`,
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
-  }, { buildArgs: new Set([...req.buildArgs.keys(), ...converted.outline.args.map((a) => a.name)]), ops: merged.ops, isNoCacheFilter: !req.noCache && req.noCacheFilter.length > 0 })
+  }, { buildArgs: new Set([...req.buildArgs.keys(), ...converted.outline.args.map((a) => a.name)]), ops: merged.ops, isNoCacheFilter: !req.noCache && req.noCacheFilter.length > 0, hasImportedCache: req.cacheFrom.length > 0 })
   services.progressTo((e) => onEvent(e))
   let total = 0
   let cached = 0

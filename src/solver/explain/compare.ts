@@ -21,6 +21,8 @@ export interface CompareContext {
   isForcedByParent?: boolean
   /** Steps ignore the cache because of `--no-cache-filter`, not `--no-cache`. */
   isNoCacheFilter?: boolean
+  /** Caches are imported (`--cache-from`), as on a CI runner that starts empty. */
+  hasImportedCache?: boolean
 }
 
 const FILES_SHOWN = 3
@@ -36,7 +38,12 @@ const AUTOMATIC_ARG = /^(?:(?:TARGET|BUILD)(?:PLATFORM|OS|ARCH|VARIANT)|(?:HTTPS
 export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: CompareContext): MissReason {
   if (ctx.ignoreCache) return { summary: ctx.isNoCacheFilter === true ? '--no-cache-filter' : '--no-cache', changes: [] }
   if (ctx.isForcedByParent === true && (prev === undefined || prev.key === cur.key)) return { summary: 'parent step re-ran', changes: [] }
-  if (prev === undefined) return { summary: ctx.hadPreviousBuild ? 'new step (not in the last build)' : 'first build', changes: [] }
+  if (prev === undefined) {
+    if (ctx.hadPreviousBuild) return { summary: 'new step (not in the last build)', changes: [] }
+    // A runner that starts empty has no build of its own to compare with, but the imported cache was asked.
+    if (ctx.hasImportedCache === true) return { summary: ctx.parentRan ? 'parent step re-ran' : 'no cache record here or in the imported cache', changes: [] }
+    return { summary: 'first build', changes: [] }
+  }
   if (prev.key === cur.key) {
     return { summary: prev.incomplete === true ? 'the last build did not finish this step (it failed or was cancelled)' : 'cache record was removed since the last build (prune or garbage collection)', changes: [] }
   }

@@ -23,6 +23,8 @@ const ctx = (over: Partial<CompareContext> = {}): CompareContext => ({ buildArgs
 describe('explainMiss', () => {
   test.each<[string, StepFacts | undefined, StepFacts, Partial<CompareContext>, string]>([
     ['no earlier build', undefined, facts(), { hadPreviousBuild: false }, 'first build'],
+    ['no earlier build here, caches imported: the step itself', undefined, facts(), { hadPreviousBuild: false, hasImportedCache: true }, 'no cache record here or in the imported cache'],
+    ['no earlier build here, caches imported: below a step that ran', undefined, facts(), { hadPreviousBuild: false, hasImportedCache: true, parentRan: true }, 'parent step re-ran'],
     ['a step the last build did not have', undefined, facts(), {}, 'new step (not in the last build)'],
     ['--no-cache', facts(), facts(), { ignoreCache: true }, '--no-cache'],
     ['same key, record gone', facts(), facts(), {}, 'cache record was removed since the last build (prune or garbage collection)'],

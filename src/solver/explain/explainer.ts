@@ -40,6 +40,8 @@ export interface ExplainerOptions {
   ops: ReadonlyMap<Digest, Op>
   /** The steps that ignore the cache do so because of `--no-cache-filter` (not `--no-cache`). */
   isNoCacheFilter?: boolean
+  /** Caches are imported (`--cache-from`): a miss with no earlier build here is not a first build. */
+  hasImportedCache?: boolean
 }
 
 export class Explainer {
@@ -89,7 +91,7 @@ export class Explainer {
     }
     const reason = explainMiss(this.previousOf(cur), cur, {
       buildArgs: this.opts.buildArgs, ignoreCache: v.ignoreCache, parentRan: ctx.parentRan, hadPreviousBuild: this.prev !== undefined,
-      isForcedByParent: ctx.isForcedByParent ?? false, isNoCacheFilter: this.opts.isNoCacheFilter ?? false,
+      isForcedByParent: ctx.isForcedByParent ?? false, isNoCacheFilter: this.opts.isNoCacheFilter ?? false, hasImportedCache: this.opts.hasImportedCache ?? false,
     })
     this.reasons.set(v.digest, reason)
     return reason.summary
