@@ -5,7 +5,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { freePort, startProxy, writeUpstream } from '../setup/registry.js'
-import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, runTsbuild, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, runTsbuild, spawnTsbuild, vertexEvents, writeContext } from '../helpers/tsbuild.js'
 
 let busybox: string
 let registry: string
@@ -101,6 +101,10 @@ describe('cache export and import', () => {
     const ran = ranSteps(second.events)
     expect(ran.some((n) => n.includes('MARKER-final'))).toBe(true)
     expect(ran.some((n) => n.includes('MARKER-deps'))).toBe(false)
+    // This runner has no build of its own to compare with: the reasons say what was asked.
+    const reasons = new Map(vertexEvents(second.events).flatMap((e) => (e.status === 'started' && e.missReason !== undefined ? [[e.name, e.missReason] as const] : [])))
+    expect([...reasons].find(([n]) => n.includes('COPY main.txt'))?.[1]).toBe('no cache record here or in the imported cache')
+    expect([...reasons].find(([n]) => n.includes('MARKER-final'))?.[1]).toBe('parent step re-ran')
   })
 
   test('mode=max from a build fully cached locally still exports every step, not just the last', async () => {

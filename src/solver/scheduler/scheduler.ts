@@ -258,7 +258,8 @@ export class Scheduler {
     }
     const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
     const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
-    const parentRan = inputs.some((i) => !i.cached)
+    // A source that runs on every build (the build context's load) is no parent that "re-ran".
+    const parentRan = inputs.some((inp, i) => !inp.cached && v.inputs[i]!.op.noCache !== true)
     // Re-run only because an input was forced: its record exists under the
     // same key, so no difference in its own facts explains the run.
     const isForcedByParent = isForced && !v.ignoreCache && v.op.noCache !== true
