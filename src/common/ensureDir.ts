@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { TsbuildError } from './errors.js'
 
@@ -56,6 +56,22 @@ export async function ensureFileDest (file: string, purpose: FsPurpose = {}): Pr
   await makeDirs(dirname(resolve(file)), purpose, resolve(file))
   const st = await stat(file).catch(() => undefined)
   if (st?.isDirectory() === true) throw failure(resolve(file), 'is a directory, expected a file path', purpose)
+}
+
+/**
+ * Check before a build that a file written after it can be: its directories
+ * are made and the file is opened for appending (and removed again when it
+ * did not exist), so `/proc/x` or a read-only place fails before any step runs.
+ */
+export async function probeFileDest (file: string, purpose: FsPurpose = {}): Promise<void> {
+  await ensureFileDest(file, purpose)
+  const existed = await stat(file).then(() => true, () => false)
+  try {
+    await (await open(file, 'a')).close()
+    if (!existed) await unlink(file)
+  } catch (err) {
+    throw fsError(err as NodeJS.ErrnoException, resolve(file), purpose)
+  }
 }
 
 /** Write a small file (creating its parent directories); every failure is a one-line TsbuildError. */

@@ -16,6 +16,10 @@ describe('parseOutputSpec', () => {
     ['type=docker,dest=x.tar,compression=zstd', { type: 'docker', compression: 'zstd', ociMediaTypes: true }],
     ['type=image,"name=a,b",push=true', { type: 'image', push: true, names: ['a', 'b'] }],
     ['type=registry,name=r/x,oci-mediatypes=true', { type: 'registry', names: ['r/x'], ociMediaTypes: true }],
+    // Every way of naming or pushing an image uses one media type family (OCI), as --push and -t do.
+    ['type=registry,name=r/x', { type: 'registry', ociMediaTypes: true }],
+    ['type=image,name=r/x,push=true', { type: 'image', push: true, ociMediaTypes: true }],
+    ['type=image,name=r/x,oci-mediatypes=false', { type: 'image', ociMediaTypes: false }],
   ])('%s', (spec, want) => {
     expect(parseOutputSpec(spec)).toMatchObject(want)
   })

@@ -75,8 +75,10 @@ export function parseOutputSpec (spec: string): OutputSpec {
       return { type: t, dest: dest(), tar, ...imageOptions(spec, fields, true) }
     }
     case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false) }
-    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, false) }
-    case 'registry': return { type: t, ...imageOptions(spec, fields, false) }
+    // One media type family for every way of naming or pushing an image (-t, --push,
+    // type=image, type=registry): OCI, as buildx pushes by default; type=docker is for docker load.
+    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true) }
+    case 'registry': return { type: t, ...imageOptions(spec, fields, true) }
   }
 }
 

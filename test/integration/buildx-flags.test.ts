@@ -1,6 +1,6 @@
 // buildx flags that CI tools pass: --pull, --iidfile, and the attestation
 // flags (taken when they turn attestations off, refused when they ask for one).
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
@@ -40,9 +40,24 @@ describe('buildx flags for CI', () => {
     expect(await readFile(join(out, 'two.txt'), 'utf8')).toBe(two['containerimage.digest'])
   })
 
+  test('--iidfile: a failed build leaves no stale ID, and a place that cannot take the file fails before any step runs', async () => {
+    const root = await freshDir('tsb-root-')
+    const out = await freshDir('tsb-out-')
+    await writeFile(join(out, 'iid'), 'old')
+    const failing = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN false\n` })
+    expect((await runTsbuild(['build', '--progress=plain', '--iidfile', join(out, 'iid'), failing], { root })).code).toBe(1)
+    await expect(readFile(join(out, 'iid'), 'utf8')).rejects.toThrow(/ENOENT/)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
+    const r = await runTsbuild(['build', '--progress=plain', '--iidfile', '/proc/tsbuild-iid', ctx], { root })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^ERROR: --iidfile .*\/proc\/tsbuild-iid/m)
+    expect(r.stderr).not.toContain('MUST-NOT-RUN')
+  })
+
   test.each([
     [['--provenance=false', '--sbom=false']],
     [['--provenance=0', '--attest', 'type=provenance,disabled=true', '--builder', 'ci-builder']],
+    [['--provenance', 'false', '--sbom', 'false']],
   ])('%j is taken: no attestation is asked for', async (flags) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
     await buildOk(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
@@ -52,6 +67,7 @@ describe('buildx flags for CI', () => {
     [['--provenance=mode=max'], /--provenance=mode=max: tsbuild does not make attestations/],
     [['--sbom=true'], /--sbom=true: tsbuild does not make attestations/],
     [['--attest', 'type=sbom'], /--attest type=sbom: tsbuild does not make attestations/],
+    [['--attest', 'type=foo,disabled=true'], /invalid --attest "type=foo,disabled=true": expected type=provenance or type=sbom/],
     [['--annotation', 'index:org.opencontainers.image.title=x'], /--annotation is not available in this version of tsbuild yet/],
   ])('%j is a usage error before anything runs', async (flags, message) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { Writable } from 'node:stream'
-import { writeFileSafely } from '../../common/ensureDir.js'
+import { probeFileDest, writeFileSafely } from '../../common/ensureDir.js'
 import { hasCode } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs } from '../flags/buildFlags.js'
@@ -14,6 +14,9 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.fromStdin === true) req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
+  // Files written after the build are checked first; a stale image ID goes (a failed build leaves none, as in buildx).
+  if (req.metadataFile !== undefined) await probeFileDest(req.metadataFile, { what: '--metadata-file' })
+  if (req.iidFile !== undefined) { await probeFileDest(req.iidFile, { what: '--iidfile' }); await rm(req.iidFile, { force: true }) }
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
     const { frontend } = await import('../../engine/frontend.js')

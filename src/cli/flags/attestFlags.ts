@@ -9,13 +9,14 @@ const FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False'])
  * (what a drop-in switch from buildx needs) and any that asks for one is a
  * usage error rather than an image silently without it.
  */
-export function checkAttestationFlags (provenance: string | true | undefined, sbom: string | true | undefined, attest: readonly string[]): void {
+export function checkAttestationFlags (provenance: string | undefined, sbom: string | undefined, attest: readonly string[]): void {
   const asked: string[] = []
-  if (provenance !== undefined && !isOff(provenance)) asked.push(`--provenance${provenance === true ? '' : `=${provenance}`}`)
-  if (sbom !== undefined && !isOff(sbom)) asked.push(`--sbom${sbom === true ? '' : `=${sbom}`}`)
+  if (provenance !== undefined && !isOff(provenance)) asked.push(`--provenance=${provenance}`)
+  if (sbom !== undefined && !isOff(sbom)) asked.push(`--sbom=${sbom}`)
   for (const a of attest) {
     const fields = a.split(',')
-    if (!fields.some((f) => f.startsWith('type='))) throw new TsbuildError('USAGE', `invalid --attest ${JSON.stringify(a)}: expected type=provenance|sbom[,…]`)
+    const type = fields.find((f) => f.startsWith('type='))?.slice('type='.length)
+    if (type !== 'provenance' && type !== 'sbom') throw new TsbuildError('USAGE', `invalid --attest ${JSON.stringify(a)}: expected type=provenance or type=sbom`)
     if (!fields.includes('disabled=true')) asked.push(`--attest ${a}`)
   }
   if (asked.length > 0) {
@@ -25,7 +26,6 @@ export function checkAttestationFlags (provenance: string | true | undefined, sb
   }
 }
 
-function isOff (value: string | true): boolean {
-  if (value === true) return false
+function isOff (value: string): boolean {
   return FALSE.has(value) || value.split(',').includes('disabled=true')
 }

@@ -35,8 +35,9 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   { long: 'quiet', short: 'q', kind: 'bool' },
   { long: 'pull', kind: 'bool' },
   { long: 'iidfile', kind: 'string' },
-  { long: 'provenance', kind: 'string', optionalValue: true },
-  { long: 'sbom', kind: 'string', optionalValue: true },
+  // String flags as in buildx, so `--provenance false` works as `--provenance=false` does.
+  { long: 'provenance', kind: 'string' },
+  { long: 'sbom', kind: 'string' },
   { long: 'attest', kind: 'list' },
   { long: 'annotation', kind: 'list' },
   { long: 'builder', kind: 'string' },
@@ -82,7 +83,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
 
   const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
 
-  checkAttestationFlags(p.values.get('provenance') as string | true | undefined, p.values.get('sbom') as string | true | undefined, getList(p, 'attest'))
+  checkAttestationFlags(getString(p, 'provenance'), getString(p, 'sbom'), getList(p, 'attest'))
   if (getList(p, 'annotation').length > 0) {
     throw new TsbuildError('USAGE', '--annotation is not available in this version of tsbuild yet', { hint: 'put key=value pairs on the image config with --label or LABEL instead' })
   }
