@@ -148,7 +148,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
       const pool = await createExportPool()
       try {
         exported = await exportResults(platformImages, {
-          services, pool, fetchBlob: remoteCache.fetchBlob, isImportedBlob: remoteCache.isImportedBlob, layerMemo: remoteCache.layerMemo, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
+          services, pool, fetchBlob: remoteCache.fetchBlob, isImportedBlob: remoteCache.isImportedBlob, blobSource: remoteCache.blobSource, layerMemo: remoteCache.layerMemo, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
           baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
           ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         })

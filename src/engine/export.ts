@@ -8,6 +8,8 @@ import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
 import { TsbuildError } from '../common/errors.js'
 import { snapshotName } from '../cache/snapshots/index.js'
+import { ANNOTATION_PULLED_FROM } from '../cache/index.js'
+import { formatReference, parseReference, withDigest } from '../registry/index.js'
 
 export interface PlatformImage {
   platform: Platform
@@ -40,6 +42,8 @@ interface ExportOptions {
   fetchBlob?: (desc: Descriptor) => Promise<boolean>
   /** Whether an imported cache lists the blob (so it can be fetched later, or never when a push finds it there). */
   isImportedBlob?: (desc: Descriptor) => boolean
+  /** The registry reference of the imported cache that lists a blob: a push in the same registry mounts it from there. */
+  blobSource?: (desc: Descriptor) => string | undefined
   /** Shared with the cache exporter, so a layer is archived once per build. */
   layerMemo?: Map<string, Promise<LayerSource>>
 }
@@ -103,15 +107,20 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
       })
       out.descriptor = prepared.root
       out.manifests = prepared.images.map((i) => ({ platform: i.platform, digest: i.manifest.digest, config: i.config.digest }))
-      if (spec.type === 'image') {
-        for (const name of spec.names) { await opts.services.images.put(name, prepared.root); out.stored.push(name) }
-      }
+      // Pushed first: the image stored next may lack layers the push found in the registry, which
+      // are fetched from the reference it records; a push that fails stores nothing.
+      let pushedTo: string | undefined
       if (spec.type === 'registry' || spec.push) {
         const beforeUpload = async (desc: Descriptor): Promise<void> => {
           if (await opts.services.content.info(desc.digest) === undefined) await opts.fetchBlob?.(desc)
         }
-        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal, beforeUpload })
+        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal, beforeUpload, ...(opts.blobSource !== undefined ? { blobSource: opts.blobSource } : {}) })
         out.pushed.push(...res.pushed)
+        pushedTo = res.pushed[0] !== undefined ? formatReference(withDigest(parseReference(res.pushed[0]), prepared.root.digest)) : undefined
+      }
+      if (spec.type === 'image') {
+        const root = pushedTo === undefined ? prepared.root : { ...prepared.root, annotations: { ...prepared.root.annotations, [ANNOTATION_PULLED_FROM]: pushedTo } }
+        for (const name of spec.names) { await opts.services.images.put(name, root); out.stored.push(name) }
       }
     } else {
       const res = await createExporter(spec).export(sources, {

@@ -92,6 +92,8 @@ export class RemoteCache {
   readonly fetchBlob = async (desc: Descriptor): Promise<boolean> => await this.importer?.fetchBlob(desc) ?? false
   /** Whether an imported cache lists the blob (fetchBlob would bring it). */
   readonly isImportedBlob = (desc: Descriptor): boolean => this.importer?.lists(desc.digest) === true
+  /** The registry reference of an imported cache that lists the blob (a push mounts it from there). */
+  readonly blobSource = (desc: Descriptor): string | undefined => this.importer?.registryRefOf(desc.digest)
 
   /** Inline cache entries for one exported image (its head and the steps its layers stack on). */
   inlineFor (head: SolverVertex | null | undefined): PlatformImage['inlineCache'] {

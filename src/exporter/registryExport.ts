@@ -18,6 +18,8 @@ export interface RegistryExportOptions {
   signal?: AbortSignal
   /** See PushOptions.beforeUpload: brings a blob into `store` that is not there yet. */
   beforeUpload?: (desc: Descriptor) => Promise<void>
+  /** Per blob, a reference that lists it (an imported cache): mounted from there when in the target's registry. */
+  blobSource?: (desc: Descriptor) => string | undefined
 }
 
 export interface RegistryExportResult {
@@ -41,8 +43,15 @@ export async function exportToRegistry (root: Descriptor, opts: RegistryExportOp
   for (const name of opts.names) {
     const target = parseReference(name)
     const mountFrom = mountSourceFor(target, sources)
+    const blobSource = opts.blobSource
+    const mountFromFor = blobSource === undefined ? undefined : (desc: Descriptor): string | undefined => {
+      const s = blobSource(desc)
+      if (s === undefined) return undefined
+      try { return mountSourceFor(target, [parseReference(s)]) } catch { return undefined }
+    }
     await opts.client.pushImage(opts.store, root, target, {
       ...(mountFrom !== undefined ? { mountFrom } : {}),
+      ...(mountFromFor !== undefined ? { mountFromFor } : {}),
       ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
     }).catch((err: unknown) => {

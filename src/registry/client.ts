@@ -77,9 +77,10 @@ export class RegistryClient {
   }
 
   /** Push the image rooted at `root` (a manifest or index in `store`) to `ref`. */
-  pushImage (store: ContentProvider, root: Descriptor, ref: RefInput, opts: CallOptions & Pick<PushOptions, 'mountFrom' | 'beforeUpload'> = {}): Promise<Descriptor> {
+  pushImage (store: ContentProvider, root: Descriptor, ref: RefInput, opts: CallOptions & Pick<PushOptions, 'mountFrom' | 'mountFromFor' | 'beforeUpload'> = {}): Promise<Descriptor> {
     return pushImage(this.transport, store, root, toRef(ref), {
-      ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}), ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
+      ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}),
+      ...(opts.mountFromFor !== undefined ? { mountFromFor: opts.mountFromFor } : {}), ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
     })
   }
 

@@ -16,6 +16,8 @@ export interface PushOptions {
   concurrency?: number
   /** A repository in the same registry that may already hold the blobs (cross-repository mount). */
   mountFrom?: string
+  /** Per blob, a better mount source than mountFrom (e.g. the cache repository that lists it). */
+  mountFromFor?: (desc: Descriptor) => string | undefined
   /**
    * Called before a blob's bytes are read for an upload (the repository does
    * not have it and no mount served): a blob known only from an imported
@@ -69,10 +71,11 @@ class UploadBroke extends Error {
 }
 
 async function uploadSession (transport: RegistryTransport, ref: ImageReference, desc: Descriptor, content: ContentProvider, opts: PushOptions, what: string): Promise<BlobPushResult> {
-  const mount = opts.mountFrom !== undefined && opts.mountFrom !== ref.repository
-    ? `?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(opts.mountFrom)}`
+  const from = opts.mountFromFor?.(desc) ?? opts.mountFrom
+  const mount = from !== undefined && from !== ref.repository
+    ? `?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(from)}`
     : ''
-  const target = { ref, actions: 'push' as const, extraScopes: mount !== '' ? [`repository:${opts.mountFrom}:pull`] : [] }
+  const target = { ref, actions: 'push' as const, extraScopes: mount !== '' ? [`repository:${from}:pull`] : [] }
   const started = await transport.send(target, { method: 'POST', url: `/v2/${ref.repository}/blobs/uploads/${mount}`, headers: { 'content-length': '0' }, signal: opts.signal })
   if (started.status === 201 && mount !== '') { await discard(started); return 'mounted' }
   if (started.status !== 202) throw await errorFromResponse(started, `${what}: starting the upload`)

@@ -86,9 +86,26 @@ describe('cache export and import', () => {
     // What needs the bytes fetches them from where the image's name points.
     const copy = await buildOk(['push', image, `${registry}/copy-${id}:1`], { root })
     expect(copy.stdout).toContain(`copy-${id}:1: digest: sha256:`)
+    // Renamed and the pushed name removed: the layers still come from where the build pushed them.
+    await buildOk(['tag', image, 'renamed:1'], { root })
+    await buildOk(['rmi', image], { root })
     const out = join(await freshDir('tsb-out-'), 'app.tar')
-    await buildOk(['save', '-o', out, image], { root })
+    await buildOk(['save', '-o', out, 'renamed:1'], { root })
     expect((await stat(out)).size).toBeGreaterThan(300_000)
+
+    // Another repository of the registry: the cache's layers are mounted from the cache's repository, not downloaded.
+    const other = await freshDir('tsb-root-')
+    await buildOk(['build', '--progress=plain', '--push', '-t', `${registry}/other-${id}:1`, '--cache-from', cache, ctx], { root: other })
+    const otherSizes = await Promise.all((await readdir(join(other, 'blobs', 'sha256'))).map(async (b) => (await stat(join(other, 'blobs', 'sha256', b))).size))
+    expect(Math.max(...otherSizes)).toBeLessThan(100_000)
+  })
+
+  test('a --push that fails stores no image', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo x > /x\n` })
+    const r = await runTsbuild(['build', '--progress=plain', '--push', '-t', '127.0.0.1:9/nowhere:1', ctx], { root })
+    expect(r.code).toBe(1)
+    expect((await buildOk(['images'], { root })).stdout).not.toContain('nowhere')
   })
 
   test('mode=max keeps intermediate steps: a changed last file re-runs only the final RUN', async () => {

@@ -13,6 +13,13 @@ import { parseImageName, tryParseImageName } from './imageName.js'
 
 /** containerd's annotation for the full image name, kept beside the short ref name. */
 export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name'
+/**
+ * On a stored image's entry: the registry reference (pinned by digest) it was
+ * pulled from or pushed to, so layers it lacks locally can be fetched from
+ * there whatever it is named now. It survives `tsbuild tag`, and push uses it
+ * as the cross-repository mount source.
+ */
+export const ANNOTATION_PULLED_FROM = 'dev.tsbuild.image.pulled-from'
 
 /** What a reference given to a command denotes: see ImageStore.resolve. */
 export interface ImageMatch {

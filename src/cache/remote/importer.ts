@@ -116,6 +116,9 @@ export class CacheImporter {
   /** Whether an imported cache has this blob. */
   lists (digest: Digest): boolean { return this.blobSources.has(digest) }
 
+  /** The registry reference of the cache that lists a blob, when that cache is in a registry. */
+  registryRefOf (digest: Digest): string | undefined { return this.blobSources.get(digest)?.registryRef }
+
   /** Bring a blob that an imported cache lists into the local store. False when no source lists it. */
   async fetchBlob (desc: Descriptor): Promise<boolean> {
     const from = this.blobSources.get(desc.digest)

@@ -19,8 +19,11 @@ export class RegistryCacheTarget implements CacheTarget {
    * `mountFrom`: a repository in the same registry (a base image's) that blobs
    * are mounted from instead of uploaded when it has them.
    */
+  readonly registryRef: string
+
   constructor (readonly ref: string, private readonly client: RegistryClient, private readonly platforms: readonly Platform[] = [hostPlatform()], private readonly mountFrom?: string) {
     this.name = `registry ${ref}`
+    this.registryRef = ref
   }
 
   async read (signal?: AbortSignal): Promise<CacheContents | undefined> {

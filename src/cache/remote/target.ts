@@ -11,6 +11,8 @@ import type { CacheConfig, CacheContents } from './format.js'
 export interface CacheTarget {
   /** How messages name it, e.g. `registry localhost:5000/cache:main`. */
   readonly name: string
+  /** A cache in a registry: its reference, which a push to the same registry can mount blobs from. */
+  readonly registryRef?: string
   /** The records and cache mounts stored there now; undefined when there is no cache yet. */
   read (signal?: AbortSignal): Promise<CacheContents | undefined>
   /**

@@ -1,4 +1,5 @@
 import type { LocalContentStore } from '../../cache/index.js'
+import { findTsbuildError, TsbuildError } from '../../common/errors.js'
 import type { Descriptor, ImageIndex, ImageManifest } from '../../common/oci.js'
 import { MAX_MANIFEST_SIZE, parseManifestBytes, type RegistryClient } from '../../registry/index.js'
 
@@ -8,7 +9,7 @@ import { MAX_MANIFEST_SIZE, parseManifestBytes, type RegistryClient } from '../.
  * image too but leaves layers an imported cache listed in the registry,
  * where the push found them; `save` and `push` need their bytes.
  */
-export async function fetchMissingBlobs (content: LocalContentStore, root: Descriptor, from: string, client: RegistryClient, signal?: AbortSignal): Promise<void> {
+export async function fetchMissingBlobs (content: LocalContentStore, root: Descriptor, image: string, from: string, client: RegistryClient, signal?: AbortSignal): Promise<void> {
   const blobs: Descriptor[] = []
   const walk = async (desc: Descriptor): Promise<void> => {
     const bytes = await content.readBytes(desc.digest, { maxSize: MAX_MANIFEST_SIZE })
@@ -23,6 +24,14 @@ export async function fetchMissingBlobs (content: LocalContentStore, root: Descr
   await walk(root)
   for (const b of blobs) {
     // A blob cut short (a full disk, once) is as good as missing.
-    if ((await content.info(b.digest))?.size !== b.size) await client.fetchBlob(from, b, content, signal !== undefined ? { signal } : {})
+    if ((await content.info(b.digest))?.size === b.size) continue
+    try {
+      await client.fetchBlob(from, b, content, signal !== undefined ? { signal } : {})
+    } catch (err) {
+      const cause = findTsbuildError(err)?.message ?? (err as Error).message
+      throw new TsbuildError('NOT_FOUND', `image ${image}: layer ${b.digest} is not in the local store and could not be fetched from ${from}: ${cause}`, {
+        cause: err, hint: 'a --push build leaves layers the registry already had there; they are fetched from where the image was pushed',
+      })
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { ImageStore, LocalContentStore, resolveStateDir } from '../../cache/index.js'
+import { ANNOTATION_PULLED_FROM, ImageStore, LocalContentStore, resolveStateDir } from '../../cache/index.js'
 import { TsbuildError } from '../../common/errors.js'
 import type { Descriptor } from '../../common/oci.js'
 import { hostPlatform, parsePlatform } from '../../common/platform.js'
@@ -15,12 +15,7 @@ const SPECS: FlagSpec[] = [
   { long: 'help', short: 'h', kind: 'bool' },
 ]
 
-/**
- * Annotation on a stored image's index.json entry: the registry reference
- * (pinned by digest) it was pulled from. It survives `tsbuild tag`, and push
- * uses it as the cross-repository mount source.
- */
-export const ANNOTATION_PULLED_FROM = 'dev.tsbuild.image.pulled-from'
+export { ANNOTATION_PULLED_FROM }
 
 /**
  * `tsbuild pull`: one platform of an image (the host's unless --platform)

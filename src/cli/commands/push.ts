@@ -40,7 +40,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     names: [dest ?? stored.name],
     sources: [...(pulledFrom !== undefined ? [pulledFrom] : []), stored.name],
     // Layers a --push build left in the registry are fetched from the image's name, only if the target lacks them.
-    beforeUpload: async (desc) => { if ((await content.info(desc.digest))?.size !== desc.size) await client.fetchBlob(stored.name, desc, content, io.signal !== undefined ? { signal: io.signal } : {}) },
+    beforeUpload: async (desc) => { if ((await content.info(desc.digest))?.size !== desc.size) await client.fetchBlob(pulledFrom ?? stored.name, desc, content, io.signal !== undefined ? { signal: io.signal } : {}) },
     ...(io.signal !== undefined ? { signal: io.signal } : {}),
   })
   io.stdout.write(getBool(p, 'quiet') ? `${digest}\n` : `${familiarName(target)}: digest: ${digest} size: ${size}\n`)

@@ -1,4 +1,4 @@
-import { readImageConfig, resolveManifest, type ContentStore, type ImageStore } from '../../cache/index.js'
+import { ANNOTATION_PULLED_FROM, readImageConfig, resolveManifest, type ContentStore, type ImageStore } from '../../cache/index.js'
 import type { Digest } from '../../common/digest.js'
 import { TsbuildError, hasCode } from '../../common/errors.js'
 import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../../common/oci.js'
@@ -28,6 +28,8 @@ export interface ResolvedSourceImage {
   reference: ImageReference
   /** Where the manifest came from: the local image store, the registry, or an OCI layout directory. */
   origin: 'local' | 'registry' | 'oci-layout'
+  /** A local image's registry origin (ANNOTATION_PULLED_FROM): where layers it lacks are fetched from. */
+  pulledFrom?: ImageReference
   /** For origin `oci-layout`: the layout directory blobs are copied from. */
   layoutDir?: string
   /** The platform manifest (its digest pins the image in cache keys). */
@@ -151,7 +153,9 @@ export class ImageSource implements ImageMetaResolver {
       if (stored === undefined && hasCode(err, 'NOT_FOUND')) return undefined
       throw err
     }
+    const pulledFrom = stored?.descriptor.annotations?.[ANNOTATION_PULLED_FROM]
     return {
+      ...(pulledFrom !== undefined ? { pulledFrom: parseReference(pulledFrom) } : {}),
       ref, reference, origin: 'local', manifestDescriptor: found.descriptor, rootDescriptor: root,
       manifest: found.manifest, config, documents: new Map(),
     }
@@ -190,7 +194,7 @@ export class ImageSource implements ImageMetaResolver {
       return
     }
     // A local image may lack layers (e.g. a manifest seeded without blobs): fetch them from where the name points.
-    const from = r.origin === 'local' ? r.reference : { registry: r.reference.registry, repository: r.reference.repository, digest: r.manifestDescriptor.digest }
+    const from = r.origin === 'local' ? (r.pulledFrom ?? r.reference) : { registry: r.reference.registry, repository: r.reference.repository, digest: r.manifestDescriptor.digest }
     await Promise.all(missing.map(async (layer) => {
       try {
         await registry.fetchBlob(from, layer, content, signal)
