@@ -80,8 +80,16 @@ async function uploadSession (transport: RegistryTransport, ref: ImageReference,
   if (started.status === 201 && mount !== '') { await discard(started); return 'mounted' }
   if (started.status !== 202) throw await errorFromResponse(started, `${what}: starting the upload`)
   await discard(started)
-  await opts.beforeUpload?.(desc)
   let location = uploadLocation(transport, ref, started, what)
+  if (opts.beforeUpload !== undefined) {
+    try {
+      await opts.beforeUpload(desc)
+    } catch (err) {
+      // The session opened for nothing: cancel it (best effort; registries also expire them).
+      await transport.send({ ref, actions: 'push' }, { method: 'DELETE', url: location.href, signal: opts.signal }).then(discard, () => {})
+      throw err
+    }
+  }
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
   const progress = (done: number): void => opts.onProgress?.({ direction: 'push', image: familiarName(ref), digest: desc.digest, done, total: desc.size })
 
