@@ -64,6 +64,7 @@ export async function ensureFileDest (file: string, purpose: FsPurpose = {}): Pr
  * did not exist), so `/proc/x` or a read-only place fails before any step runs.
  */
 export async function probeFileDest (file: string, purpose: FsPurpose = {}): Promise<void> {
+  if (file.endsWith('/')) throw failure(resolve(file), 'names a directory (it ends in /), expected a file path', purpose)
   await ensureFileDest(file, purpose)
   const existed = await stat(file).then(() => true, () => false)
   try {

@@ -20,10 +20,12 @@ import { frontend } from './frontend.js'
 import { convertWarningEvent, findingEvent } from './checks.js'
 import { checkEntitlements } from './entitlements.js'
 import type { ConvertResult } from '../frontend/dockerfile/convert/index.js'
-import { collectToCap, formatSize } from '../cache/gc/index.js'
+import { collectToCap, formatSize, treeSize } from '../cache/gc/index.js'
 import { LeaseManager, type Lease } from '../cache/leases/index.js'
 import { CacheMountManager } from '../solver/mounts/index.js'
 import { Explainer, type StepExplanation } from '../solver/explain/index.js'
+import { snapshotName } from '../cache/snapshots/index.js'
+import type { Services } from './services.js'
 
 // Kept here too for callers of the whole engine; --print/--call load ./frontend.js alone.
 export { frontend } from './frontend.js'
@@ -99,6 +101,17 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   let total = 0
   let cached = 0
   let stored = 0 // steps that ran and stored a new result (local context loads store nothing)
+  // What the build adds to the store, for the collection after it: each new result's top snapshot
+  // (every layer of a base image it pulled), and whether it grew what it does not measure: cache
+  // mounts a step wrote, layers an imported cache brought.
+  const newSnapshots = new Set<string>()
+  let addsUnmeasured = req.cacheFrom.length > 0
+  const noteGrowth = (digest: Digest, layers: readonly string[] | undefined): void => {
+    const op = merged.ops.get(digest)
+    if (op?.kind === 'exec' && op.mounts.some((m) => m.type === 'cache')) addsUnmeasured = true
+    const isImage = op?.kind === 'source' && op.attrs.type === 'image'
+    for (const l of isImage ? layers ?? [] : (layers ?? []).slice(-1)) newSnapshots.add(l)
+  }
   let failed: Digest | undefined
   const onEvent: typeof opts.onEvent = (e) => {
     if (e.type === 'vertex' && e.status === 'completed' && graph.vertices.get(e.digest)?.op.noCache !== true) stored++
@@ -122,6 +135,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     isSkippedSolved: remoteOptions.onSolved !== undefined,
     onSolved: (v, solved) => {
       explainer.markCompleted(v.digest)
+      if (!solved.cached) noteGrowth(v.digest, solved.result.layers)
       remoteOptions.onSolved?.(v, solved)
       if (solved.result.layers !== undefined && solved.result.layers.length > 0) lease?.add({ snapshots: solved.result.layers }).catch(() => undefined)
     },
@@ -176,14 +190,23 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     await lease?.release()
     await explainer.save().catch(() => undefined) // explanations are advisory; never fail a build over them
     trace('gc after')
-    // A build that stored nothing new cannot have pushed the cache over its cap.
-    if (opts.signal?.aborted !== true) await collectForBuild(services.state.root, opts, { skipWhenFarUnderCap: stored === 0 })
+    // What this build added bounds how far it moved the cache towards its cap; far under it, the store is not walked.
+    if (opts.signal?.aborted !== true) {
+      const addedBytes = addsUnmeasured ? undefined : 2 * (await Promise.all([...newSnapshots].map(async (n) => await snapshotBytes(services, n)))).reduce((a, b) => a + b, 0)
+      await collectForBuild(services.state.root, opts, { skipWhenFarUnderCap: addedBytes !== undefined, ...(addedBytes !== undefined ? { addedBytes } : {}) })
+    }
     trace('done')
   }
 }
 
+/** Bytes of one snapshot's own layer (0 when it is gone or unreadable: the figure is an estimate). */
+async function snapshotBytes (services: Services, name: string): Promise<number> {
+  const info = await services.snapshotter.stat(snapshotName(name)).catch(() => undefined)
+  return info === undefined ? 0 : await treeSize(info.diffPath)
+}
+
 /** Bring the build cache back under its cap; a failed collection never fails the build. */
-async function collectForBuild (root: string, opts: BuildOptions, how: { skipWhenFarUnderCap?: boolean } = {}): Promise<void> {
+async function collectForBuild (root: string, opts: BuildOptions, how: { skipWhenFarUnderCap?: boolean; addedBytes?: number } = {}): Promise<void> {
   try {
     const report = await collectToCap(root, opts.env, { cacheMounts: new CacheMountManager(root), ...how })
     if (report === undefined) return

@@ -52,6 +52,13 @@ describe('buildx flags for CI', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^ERROR: --iidfile .*\/proc\/tsbuild-iid/m)
     expect(r.stderr).not.toContain('MUST-NOT-RUN')
+    const slash = await runTsbuild(['build', '--progress=plain', '--iidfile', join(out, 'dir/'), ctx], { root })
+    expect(slash.code).toBe(1)
+    expect(slash.stderr).toMatch(/^ERROR: --iidfile .*dir: names a directory \(it ends in \/\), expected a file path/m)
+    // As buildx: a build that made no image still writes the file, empty.
+    const plain = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    await buildOk(['build', '--progress=plain', '--iidfile', join(out, 'none'), plain], { root })
+    expect(await readFile(join(out, 'none'), 'utf8')).toBe('')
   })
 
   test.each([

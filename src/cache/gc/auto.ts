@@ -9,16 +9,23 @@ import type { CacheMountStore } from './inventory.js'
  * The collection a build runs on its own (before it starts when the store is
  * already over the cap, and after it ends): least recently used records go
  * until the build cache is under the cap, then cache mounts if still over.
- * Returns undefined when nothing had to go. With `skipWhenFarUnderCap` (the
- * collection before a build) nothing is walked when the last collection, by
- * any process, left the cache under half the cap: the one after the build
- * still runs in full.
+ * Returns undefined when nothing had to go. With `skipWhenFarUnderCap`
+ * nothing is walked when the last figure (a collection's, by any process,
+ * plus `addedBytes` of each build since) is under half the cap. A build
+ * passes what it added (its new snapshots, twice over for their blobs); one
+ * that wrote cache mounts, whose growth it does not measure, walks the store.
  */
-export async function collectToCap (root: string, env: NodeJS.ProcessEnv, opts: { cacheMounts?: CacheMountStore; skipWhenFarUnderCap?: boolean } = {}): Promise<CollectReport | undefined> {
+export async function collectToCap (root: string, env: NodeJS.ProcessEnv, opts: { cacheMounts?: CacheMountStore; skipWhenFarUnderCap?: boolean; addedBytes?: number } = {}): Promise<CollectReport | undefined> {
   const policy = await loadGcPolicy(root, env)
   if (opts.skipWhenFarUnderCap === true) {
+    // The last figure plus what was added since is an upper bound while nothing is removed:
+    // far under the cap, the store need not be walked, and the bound is kept for the next build.
     const last = await readLastUsage(root)
-    if (last !== undefined && last.maxStorage === policy.maxStorage && last.cacheAfter < policy.maxStorage / 2) return undefined
+    const estimate = last === undefined ? undefined : last.cacheAfter + (opts.addedBytes ?? 0)
+    if (last !== undefined && estimate !== undefined && last.maxStorage === policy.maxStorage && estimate < policy.maxStorage / 2) {
+      if ((opts.addedBytes ?? 0) > 0) await recordUsage(root, { cacheAfter: estimate, maxStorage: policy.maxStorage })
+      return undefined
+    }
   }
   const report = await collectGarbage(root, {
     mode: 'lru', targetBytes: policy.maxStorage, includeCacheMounts: true,

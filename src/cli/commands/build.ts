@@ -15,8 +15,8 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   if (req.dockerfile.fromStdin === true) req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
   // Files written after the build are checked first; a stale image ID goes (a failed build leaves none, as in buildx).
+  if (req.iidFile !== undefined) { await rm(req.iidFile, { force: true }).catch(() => {}); await probeFileDest(req.iidFile, { what: '--iidfile' }) }
   if (req.metadataFile !== undefined) await probeFileDest(req.metadataFile, { what: '--metadata-file' })
-  if (req.iidFile !== undefined) { await probeFileDest(req.iidFile, { what: '--iidfile' }); await rm(req.iidFile, { force: true }) }
 
   if (req.print === 'llb' || req.call === 'outline' || req.call === 'targets') {
     const { frontend } = await import('../../engine/frontend.js')
@@ -81,7 +81,8 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   }
   // As buildx: a one-platform image's config digest (docker's image ID), else the index's digest.
   const imageId = ex?.manifests.length === 1 ? ex.manifests[0]!.config : ex?.descriptor?.digest
-  if (req.iidFile !== undefined && imageId !== undefined) await writeFileSafely(req.iidFile, imageId, { what: '--iidfile' })
+  // As buildx: written after every successful build, empty when it made no image.
+  if (req.iidFile !== undefined) await writeFileSafely(req.iidFile, imageId ?? '', { what: '--iidfile' })
   if (req.progress === 'quiet') {
     if (stdoutOutput.isStdout) return 0 // stdout holds the archive
     if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)

@@ -128,7 +128,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     ssh: getList(p, 'ssh').map((s) => parseSshSpec(s, cwd)),
     buildContexts: new Map(getList(p, 'build-context').map((s) => parseBuildContext(s, cwd))),
     progress,
-    ...(getString(p, 'metadata-file') !== undefined ? { metadataFile: resolve(cwd, getString(p, 'metadata-file')!) } : {}),
+    ...(getString(p, 'metadata-file') !== undefined ? { metadataFile: filePath(cwd, getString(p, 'metadata-file')!) } : {}),
     labels: parseAssignments(getList(p, 'label'), '--label', env, false),
     network,
     allow,
@@ -138,7 +138,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     ...(maxParallelism !== undefined ? { maxParallelism } : {}),
     explain: getBool(p, 'explain'),
     pull: getBool(p, 'pull'),
-    ...(getString(p, 'iidfile') !== undefined ? { iidFile: resolve(cwd, getString(p, 'iidfile')!) } : {}),
+    ...(getString(p, 'iidfile') !== undefined ? { iidFile: filePath(cwd, getString(p, 'iidfile')!) } : {}),
   }
 }
 
@@ -158,6 +158,11 @@ function parseCall (value: string | undefined, check: boolean): { call: CallMode
   if (format !== 'json' && format !== 'text') throw new TsbuildError('USAGE', `--call: invalid format "${format}" (use json or text)`)
   if (format === 'json' && call !== 'outline' && call !== 'targets') throw new TsbuildError('USAGE', `--call=${call} has no format=json: only outline and targets print JSON`)
   return { call, callFormat: format }
+}
+
+/** A file flag's path, absolute; a trailing slash is kept so the check before the build can refuse a directory. */
+function filePath (cwd: string, path: string): string {
+  return resolve(cwd, path) + (path.endsWith('/') && path !== '/' ? '/' : '')
 }
 
 function oneOf<T extends string> (value: string, allowed: readonly T[], flag: string): T {

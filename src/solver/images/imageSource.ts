@@ -200,7 +200,10 @@ export class ImageSource implements ImageMetaResolver {
         await registry.fetchBlob(from, layer, content, signal)
       } catch (err) {
         if (r.origin === 'local') {
-          throw new TsbuildError('NOT_FOUND', `image ${familiarName(r.reference)}: layer ${layer.digest} is missing from the local store and could not be fetched from ${r.reference.registry}`, { cause: err })
+          const cause = err instanceof TsbuildError ? err.message : (err as Error).message
+          throw new TsbuildError('NOT_FOUND', `image ${familiarName(r.reference)}: layer ${layer.digest} is missing from the local store and could not be fetched from ${formatReference(from)}: ${cause}`, {
+            cause: err, hint: 'a --push build leaves layers the registry already had there; they are fetched from where the image was pushed',
+          })
         }
         throw err
       }
