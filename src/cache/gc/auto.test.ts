@@ -26,3 +26,16 @@ test('the collection before a build is skipped only while the last one left the 
   await collectToCap(root, env)
   expect(await figure()).toBe(0)
 })
+
+test('after a build, what it added is added to the figure while far under the cap; near it the store is walked', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'tsb-gc-auto-'))
+  await openStateDir(root)
+  const env = { TSBUILD_GC_MAX_STORAGE: '1GB' }
+  await collectToCap(root, env)
+  const figure = async (): Promise<number> => (JSON.parse(await readFile(join(root, 'gc-usage.json'), 'utf8')) as { cacheAfter: number }).cacheAfter
+  await collectToCap(root, env, { skipWhenFarUnderCap: true, addedBytes: 1000 })
+  await collectToCap(root, env, { skipWhenFarUnderCap: true, addedBytes: 500 })
+  expect(await figure()).toBe(1500) // an upper bound kept for the next build, no walk
+  await collectToCap(root, env, { skipWhenFarUnderCap: true, addedBytes: 600_000_000 })
+  expect(await figure()).toBe(0) // past half the cap: the store was walked and the true figure recorded
+})
