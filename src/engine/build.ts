@@ -67,7 +67,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`)
   }
   checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
-  outputSpecs(req.outputs, req.tags, req.push) // a push without a name fails now, not after every step ran
+  const specs = outputSpecs(req.outputs, req.tags, req.push) // a push without a name fails now, not after every step ran
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err
@@ -162,7 +162,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
       const pool = await createExportPool()
       try {
         exported = await exportResults(platformImages, {
-          services, pool, fetchBlob: remoteCache.fetchBlob, isImportedBlob: remoteCache.isImportedBlob, blobSource: remoteCache.blobSource, layerMemo: remoteCache.layerMemo, tags: req.tags, outputs: req.outputs, push: req.push, emit: onEvent, signal: scheduler.signal,
+          services, pool, fetchBlob: remoteCache.fetchBlob, isImportedBlob: remoteCache.isImportedBlob, blobSource: remoteCache.blobSource, layerMemo: remoteCache.layerMemo, specs, emit: onEvent, signal: scheduler.signal,
           baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
           ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         })

@@ -31,9 +31,8 @@ export interface ExportedImage {
 interface ExportOptions {
   services: Services
   pool: ExportPool
-  tags: string[]
-  outputs: string[]
-  push: boolean
+  /** What to write, from outputSpecs (resolved before the build, so its errors come first). */
+  specs: OutputSpec[]
   sourceDateEpoch?: number
   baseRefs: string[]
   emit: EventSink
@@ -87,7 +86,7 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
  * original blobs.
  */
 export async function exportResults (images: PlatformImage[], opts: ExportOptions): Promise<ExportedImage> {
-  const specs = outputSpecs(opts.outputs, opts.tags, opts.push)
+  const specs = opts.specs
   const out: ExportedImage = { manifests: [], pushed: [], stored: [], outputs: [] }
   for (const spec of specs) {
     const compression: Compression = 'compression' in spec ? spec.compression : 'gzip'

@@ -21,6 +21,11 @@ export const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name'
  */
 export const ANNOTATION_PULLED_FROM = 'dev.tsbuild.image.pulled-from'
 
+/** Where a stored image's blobs can be fetched from: its registry origin, else its name. */
+export function originOf (stored: StoredImage): string {
+  return stored.descriptor.annotations?.[ANNOTATION_PULLED_FROM] ?? stored.name
+}
+
 /** What a reference given to a command denotes: see ImageStore.resolve. */
 export interface ImageMatch {
   /** `name`: one stored name; `digest`: name@digest; `id`: a bare digest or an ID prefix. */

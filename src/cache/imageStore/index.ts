@@ -1,4 +1,4 @@
-export { ImageStore, ANNOTATION_IMAGE_NAME, ANNOTATION_PULLED_FROM } from './imageStore.js'
+export { ImageStore, ANNOTATION_IMAGE_NAME, ANNOTATION_PULLED_FROM, originOf } from './imageStore.js'
 export type { ImageMatch, StoredImage } from './imageStore.js'
 export { parseImageName, tryParseImageName } from './imageName.js'
 export type { ImageName } from './imageName.js'

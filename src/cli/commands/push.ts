@@ -1,4 +1,4 @@
-import { ImageStore, LocalContentStore, resolveStateDir } from '../../cache/index.js'
+import { ImageStore, LocalContentStore, originOf, resolveStateDir } from '../../cache/index.js'
 import { TsbuildError } from '../../common/errors.js'
 import { exportToRegistry } from '../../exporter/index.js'
 import { RegistryClient, dockerConfigCredentials, familiarName, parseReference } from '../../registry/index.js'
@@ -33,6 +33,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const target = parseReference(dest ?? stored.name)
   const client = new RegistryClient({ auth: dockerConfigCredentials({ env: io.env }), insecureRegistries: getList(p, 'insecure-registry') })
   const pulledFrom = stored.descriptor.annotations?.[ANNOTATION_PULLED_FROM]
+  const { fetchStoredLayer } = await import('../../solver/images/index.js')
   const { mediaType, digest, size } = stored.descriptor
   await exportToRegistry({ mediaType, digest, size }, {
     store: content,
@@ -40,7 +41,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
     names: [dest ?? stored.name],
     sources: [...(pulledFrom !== undefined ? [pulledFrom] : []), stored.name],
     // Layers a --push build left in the registry are fetched from the image's name, only if the target lacks them.
-    beforeUpload: async (desc) => { if ((await content.info(desc.digest))?.size !== desc.size) await client.fetchBlob(pulledFrom ?? stored.name, desc, content, io.signal !== undefined ? { signal: io.signal } : {}) },
+    beforeUpload: async (desc) => { if ((await content.info(desc.digest))?.size !== desc.size) await fetchStoredLayer(client, originOf(stored), desc, content, familiarName(parseReference(stored.name)), io.signal) },
     ...(io.signal !== undefined ? { signal: io.signal } : {}),
   })
   io.stdout.write(getBool(p, 'quiet') ? `${digest}\n` : `${familiarName(target)}: digest: ${digest} size: ${size}\n`)

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { ANNOTATION_PULLED_FROM, ImageStore, LocalContentStore, isIndexDescriptor, resolveManifest, resolveStateDir } from '../../cache/index.js'
+import { ImageStore, originOf, LocalContentStore, isIndexDescriptor, resolveManifest, resolveStateDir } from '../../cache/index.js'
 import { ensureFileDest, fsError, isFsError, type FsPurpose } from '../../common/ensureDir.js'
 import { TsbuildError } from '../../common/errors.js'
 import { parsePlatform } from '../../common/platform.js'
@@ -7,7 +7,6 @@ import { writeDockerArchive, writeOciArchive } from '../../exporter/index.js'
 import { getBool, getString, parseArgs, type FlagSpec } from '../flags/parseArgs.js'
 import type { CommandIo } from '../io.js'
 import { displayName } from './images.js'
-import { fetchMissingBlobs } from './missingBlobs.js'
 
 const USAGE = 'usage: tsbuild save [--format docker|oci] [--platform os/arch[/variant]] -o FILE IMAGE  (IMAGE: a name, name@sha256:…, or an image ID)'
 
@@ -48,8 +47,9 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   const { mediaType, digest, size } = stored.descriptor
   // A --push build may have left layers in the registry (where its name points): the archive needs their bytes.
   const { RegistryClient, dockerConfigCredentials } = await import('../../registry/index.js')
+  const { fetchMissingBlobs } = await import('../../solver/images/index.js')
   const client = new RegistryClient({ auth: dockerConfigCredentials({ env: io.env }) })
-  await fetchMissingBlobs(content, { mediaType, digest, size }, displayName(stored.name), stored.descriptor.annotations?.[ANNOTATION_PULLED_FROM] ?? stored.name, client, io.signal)
+  await fetchMissingBlobs(content, { mediaType, digest, size }, displayName(stored.name), originOf(stored), client, io.signal)
   const out = { names, mtime: 0, ...(dest === '-' ? { stdout: io.stdout } : {}) }
   if (format === 'oci') {
     if (getString(p, 'platform') !== undefined) throw new TsbuildError('USAGE', '--platform applies to --format docker; an OCI archive holds every platform')

@@ -5,6 +5,7 @@ import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from
 import { formatPlatform, normalizePlatform, type Platform } from '../../common/platform.js'
 import { familiarName, formatReference, parseReference, type ImageReference, type RegistryClient } from '../../registry/index.js'
 import { copyLayoutBlobs, parseOciLayoutRef, resolveOciLayout } from './ociLayout.js'
+import { fetchStoredLayer } from './storedLayers.js'
 
 /**
  * What the Dockerfile converter needs to know about a base image: its config
@@ -196,17 +197,8 @@ export class ImageSource implements ImageMetaResolver {
     // A local image may lack layers (e.g. a manifest seeded without blobs): fetch them from where the name points.
     const from = r.origin === 'local' ? (r.pulledFrom ?? r.reference) : { registry: r.reference.registry, repository: r.reference.repository, digest: r.manifestDescriptor.digest }
     await Promise.all(missing.map(async (layer) => {
-      try {
-        await registry.fetchBlob(from, layer, content, signal)
-      } catch (err) {
-        if (r.origin === 'local') {
-          const cause = err instanceof TsbuildError ? err.message : (err as Error).message
-          throw new TsbuildError('NOT_FOUND', `image ${familiarName(r.reference)}: layer ${layer.digest} is missing from the local store and could not be fetched from ${formatReference(from)}: ${cause}`, {
-            cause: err, hint: 'a --push build leaves layers the registry already had there; they are fetched from where the image was pushed',
-          })
-        }
-        throw err
-      }
+      if (r.origin === 'local') await fetchStoredLayer(registry, from, layer, content, familiarName(r.reference), this.opts.signal)
+      else await registry.fetchBlob(from, layer, content, signal)
     }))
   }
 }

@@ -251,7 +251,7 @@ export class Scheduler {
       if (rec !== undefined) {
         const result = v.op.load(rec)
         // Under its own key too, so the next build finds it at once.
-        await records.put({ key, createdAt: new Date().toISOString(), contentKey: inherited, ...(rec.description !== undefined ? { description: rec.description } : {}), ...(rec.layers !== undefined ? { layers: rec.layers } : {}) })
+        await records.put({ ...rec, key, contentKey: inherited, createdAt: new Date().toISOString() })
         this.emitCached(v)
         return { key, result, cached: true, contentKey: inherited }
       }
