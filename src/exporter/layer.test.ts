@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
-import { decompress as zstdDecompress } from 'zstd-napi'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { LocalContentStore } from '../cache/content/index.js'
 import { MediaType } from '../common/oci.js'
@@ -49,6 +49,18 @@ describe('createLayer', () => {
     const unpacked = compression === 'gzip' ? gunzipSync(blob) : compression === 'zstd' ? zstdDecompress(blob) : blob
     expect(Buffer.compare(unpacked, tar)).toBe(0)
     expect(one.descriptor.mediaType).toBe({ gzip: MediaType.ociLayerGzip, zstd: MediaType.ociLayerZstd, uncompressed: MediaType.ociLayer }[compression])
+  })
+
+  test.each(['gzip', 'zstd'] as const)('%s: a small layer is compressed without the pool, into the bytes a pool thread makes', async (compression) => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-layerdir-'))
+    await writeFile(join(dir, 'small'), 'a few bytes\n'.repeat(500))
+    const store = new LocalContentStore(await mkdtemp(join(tmpdir(), 'tsbuild-store-')))
+    const unusable: ExportPool = { maxThreads: 2, run: async () => { throw new Error('the pool was used') }, destroy: async () => {} }
+    const layer = await createLayer(dir, { compression, store, pool: unusable })
+    const tar = await tarOf(dir)
+    // What compressWorker.ts makes of the same single chunk.
+    const expected = compression === 'gzip' ? gzipSync(tar, { level: 6 }) : zstdCompress(tar, { compressionLevel: 3 })
+    expect(Buffer.compare(await store.readBytes(layer.descriptor.digest, { maxSize: 1 << 20 }), expected)).toBe(0)
   })
 
   test('several layers at once share the pool', async () => {

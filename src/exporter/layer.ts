@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Hash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { createGunzip } from 'node:zlib'
+import { createGunzip, gzip } from 'node:zlib'
+import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
 import type * as Zstd from 'zstd-napi'
 import type { ContentProvider, ContentStore } from '../cache/content/index.js'
@@ -20,6 +21,16 @@ import { layerTarStream } from './layerTar.js'
  * 4 MiB keeps the ratio within a fraction of a percent of one stream.
  */
 export const CHUNK_SIZE = 4 * 1024 * 1024
+
+/**
+ * A layer's last chunk below this size is compressed on the main side
+ * (gzip on libuv's threadpool, zstd inline) rather than in the worker pool:
+ * most layers a build makes are a few kilobytes, and starting the pool's
+ * threads for them costs more than compressing them. The bytes are the same
+ * either way (same library, same level, same chunk), so digests do not move.
+ */
+const INLINE_CHUNK_LIMIT = 1024 * 1024
+const gzipAsync = promisify(gzip)
 
 export interface LayerOptions {
   compression: Compression
@@ -135,7 +146,10 @@ async function * compressChunks (chunks: AsyncIterable<Uint8Array>, opts: LayerO
   try {
     for await (const data of chunks) {
       const task: CompressTask = { kind, level, data }
-      const run = opts.pool.run(task, { transferList: [data.buffer as ArrayBuffer], ...(opts.signal !== undefined ? { signal: opts.signal } : {}) }) as Promise<Uint8Array>
+      // Only the last chunk is shorter than CHUNK_SIZE.
+      const run = data.length < INLINE_CHUNK_LIMIT
+        ? compressInline(task)
+        : opts.pool.run(task, { transferList: [data.buffer as ArrayBuffer], ...(opts.signal !== undefined ? { signal: opts.signal } : {}) }) as Promise<Uint8Array>
       run.catch(() => {}) // awaited in order below; this only keeps a later failure from going unhandled meanwhile
       inFlight.push(run)
       if (inFlight.length >= window) yield await inFlight.shift()!
@@ -144,4 +158,10 @@ async function * compressChunks (chunks: AsyncIterable<Uint8Array>, opts: LayerO
   } finally {
     inFlight.length = 0
   }
+}
+
+async function compressInline (task: CompressTask): Promise<Uint8Array> {
+  if (task.kind === 'gzip') return await gzipAsync(task.data, { level: task.level })
+  const zstd = createRequire(import.meta.url)('zstd-napi') as typeof Zstd
+  return zstd.compress(task.data, { compressionLevel: task.level })
 }

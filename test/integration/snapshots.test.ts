@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -124,6 +124,40 @@ describe.skipIf(!isRoot)('overlay snapshots (needs root to mount)', () => {
       await unmountAll(target)
     }
     expect(await isMountPoint(target)).toBe(false)
+  })
+
+  test('a commit drops directories overlay only copied up, and keeps an emptied opaque one', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'tsbuild-prune-'))
+    const s = new Snapshotter(stateDir, 'overlay')
+    const base = await s.createCommitted(snapshotName('base'), async (fs) => {
+      await mkdir(join(fs, 'keep/sub'), { recursive: true })
+      await writeFile(join(fs, 'keep/sub/old'), 'old')
+      await mkdir(join(fs, 'touched'))
+      await writeFile(join(fs, 'touched/f'), 'f')
+      // Whole seconds, which utimes can restore exactly.
+      await utimes(join(fs, 'touched'), 1_700_000_000, 1_700_000_000)
+      await utimes(join(fs, 'keep/sub'), 1_700_000_000, 1_700_000_000)
+    })
+    const commitAfter = async (key: string, change: (root: string) => Promise<void>): Promise<string[]> => {
+      const mounts = await s.prepare(snapshotKey(key), base.name)
+      const target = await mkdtemp(join(tmpdir(), 'tsbuild-mnt-'))
+      await mountAll(mounts, target, { relativeTo: s.root })
+      try { await change(target) } finally { await unmountAll(target) }
+      const info = await s.commit(snapshotKey(key), snapshotName(`after-${key}`))
+      return (await readdir(info.diffPath, { recursive: true })).sort()
+    }
+    // A file created and removed again leaves only a copied-up dir with the lower dir's metadata: dropped.
+    expect(await commitAfter('created-and-removed', async (root) => {
+      await writeFile(join(root, 'touched/tmp'), 'x')
+      await rm(join(root, 'touched/tmp'))
+      await utimes(join(root, 'touched'), 1_700_000_000, 1_700_000_000)
+    })).toEqual([])
+    // A directory removed and made again is opaque and empty: it hides the lower contents, so it stays.
+    expect(await commitAfter('replaced', async (root) => {
+      await rm(join(root, 'keep/sub'), { recursive: true })
+      await mkdir(join(root, 'keep/sub'))
+      await utimes(join(root, 'keep/sub'), 1_700_000_000, 1_700_000_000) // only the opaque mark tells it from the lower one
+    })).toEqual(['keep', 'keep/sub'])
   })
 
   test('cleanup sweeps snapshots left by dead processes and keeps live ones', async () => {

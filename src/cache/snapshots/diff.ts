@@ -82,17 +82,18 @@ async function copyDirMetadata (current: string, out: string, rel: string): Prom
  * `lowers` are top first.
  */
 export async function pruneRedundantDirs (upper: string, lowers: readonly string[]): Promise<void> {
-  const opaque = await listOpaqueDirs(upper)
-  await pruneDir(upper, lowers, '', opaque)
+  // Read (with one getfattr run) only when an empty directory turns up: most steps leave none.
+  let opaque: Promise<Set<string>> | undefined
+  await pruneDir(upper, lowers, '', () => (opaque ??= listOpaqueDirs(upper)))
 }
 
-async function pruneDir (upper: string, lowers: readonly string[], rel: string, opaque: Set<string>): Promise<boolean> {
+async function pruneDir (upper: string, lowers: readonly string[], rel: string, opaque: () => Promise<Set<string>>): Promise<boolean> {
   const entries = await readdir(join(upper, rel), { withFileTypes: true })
   let remaining = entries.length
   for (const e of entries) {
     if (e.isDirectory() && await pruneDir(upper, lowers, join(rel, e.name), opaque)) remaining--
   }
-  if (rel === '' || remaining > 0 || opaque.has(join(upper, rel))) return false
+  if (rel === '' || remaining > 0 || (await opaque()).has(join(upper, rel))) return false
   const own = await lstat(join(upper, rel), { bigint: true })
   for (const lower of lowers) {
     const st = await lstat(join(lower, rel), { bigint: true }).catch(() => undefined)
