@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
 import { relative } from 'node:path'
 import { TsbuildError } from '../common/errors.js'
+import { COMMAND_NOT_FOUND, runHelper } from '../common/helperShell.js'
 
 /** Extended attributes by path relative to the walked root ('' is the root itself). */
 export type XattrTable = Map<string, Map<string, Buffer>>
@@ -12,23 +12,12 @@ export type XattrTable = Map<string, Map<string, Buffer>>
  * without attributes are simply absent from the table.
  */
 export async function readXattrTree (root: string): Promise<XattrTable> {
-  const child = spawn('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--', root], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const out: Buffer[] = []
-  const err: Buffer[] = []
-  child.stdout.on('data', (d: Buffer) => out.push(d))
-  child.stderr.on('data', (d: Buffer) => err.push(d))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') {
-        reject(new TsbuildError('MISSING_DEPENDENCY', 'getfattr is not installed; tsbuild needs it to read file xattrs for layers', { hint: 'apt-get install attr' }))
-      } else reject(e)
-    })
-    child.on('close', resolve)
-  })
-  if (code !== 0) throw new TsbuildError('IO', `getfattr ${root} failed (exit ${code}): ${Buffer.concat(err).toString().trim()}`)
-  return parseGetfattrDump(Buffer.concat(out).toString('latin1'), root)
+  const r = await runHelper('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--', root])
+  if (r.code === COMMAND_NOT_FOUND && r.stderr.includes('not found')) {
+    throw new TsbuildError('MISSING_DEPENDENCY', 'getfattr is not installed; tsbuild needs it to read file xattrs for layers', { hint: 'apt-get install attr' })
+  }
+  if (r.code !== 0) throw new TsbuildError('IO', `getfattr ${root} failed (exit ${r.code}): ${r.stderr.trim()}`)
+  return parseGetfattrDump(r.stdout.toString('latin1'), root)
 }
 
 /** Parse `getfattr -d -e hex --absolute-names` output (exported for tests). */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { Stats } from 'node:fs'
 import { TsbuildError } from '../../common/errors.js'
+import { COMMAND_NOT_FOUND, runHelper } from '../../common/helperShell.js'
 
 /**
  * Filesystem operations Node has no API for (device nodes, extended
@@ -8,19 +9,31 @@ import { TsbuildError } from '../../common/errors.js'
  */
 export const OPAQUE_XATTR = 'trusted.overlay.opaque'
 
-export async function runTool (cmd: string, args: readonly string[], opts: { cwd?: string; input?: string } = {}): Promise<string> {
+/**
+ * Run a host tool to completion and return its stdout. Short tools go
+ * through the helper shells (see common/helperShell.ts); `cp`, which may
+ * copy a whole tree, gets a process of its own so it holds no shell.
+ */
+export async function runTool (cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
+  if (cmd === 'cp') return await spawnTool(cmd, args, opts)
+  const r = await runHelper(cmd, args, opts)
+  if (r.code === 0) return r.stdout.toString('utf8')
+  if (r.code === COMMAND_NOT_FOUND && r.stderr.includes('not found')) throw missingTool(cmd)
+  throw new TsbuildError('IO', `${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`)
+}
+
+function missingTool (cmd: string, cause?: Error): TsbuildError {
+  return new TsbuildError('MISSING_DEPENDENCY', `${cmd} is not installed`, { hint: `apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`, ...(cause !== undefined ? { cause } : {}) })
+}
+
+async function spawnTool (cmd: string, args: readonly string[], opts: { cwd?: string }): Promise<string> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     const errOut: Buffer[] = []
-    child.stdout!.on('data', (b: Buffer) => out.push(b))
-    child.stderr!.on('data', (b: Buffer) => errOut.push(b))
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') {
-        reject(new TsbuildError('MISSING_DEPENDENCY', `${cmd} is not installed`, { hint: `apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`, cause: err }))
-      } else reject(err)
-    })
-    if (opts.input !== undefined) child.stdin!.end(opts.input)
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => errOut.push(b))
+    child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool(cmd, err) : err))
     child.on('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'))
       else reject(new TsbuildError('IO', `${cmd} ${args.join(' ')} failed (exit ${code}): ${Buffer.concat(errOut).toString('utf8').trim()}`))

@@ -1,18 +1,12 @@
-import { spawn } from 'node:child_process'
+import { runHelper } from '../../common/helperShell.js'
 import { access, constants } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 
-/** Run a helper binary to completion; rejects with its stderr on a non-zero exit. */
+/** Run a helper binary to completion (through the helper shells); rejects with its stderr on a non-zero exit. */
 export async function runCommand (cmd: string, args: readonly string[]): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let errOut = ''
-    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { errOut += c.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${errOut.trim()}`)))
-  })
+  const r = await runHelper(cmd, args)
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`)
+  return r.stdout.toString('utf8')
 }
 
 /** The path `spawn` would run for `cmd` (searched on PATH unless it names a path), or undefined. */
