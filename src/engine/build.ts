@@ -67,7 +67,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     throw new TsbuildError('CHECK_FAILED', `lint violation found for rules: ${violatedRules(checks.findings)}`)
   }
   checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
-  const specs = outputSpecs(req.outputs, req.tags, req.push) // a push without a name fails now, not after every step ran
+  // A push without a name, or an annotation for something no output writes, fails now, not after every step ran.
+  const specs = outputSpecs(req.outputs, req.tags, req.push, req.annotations, converted.platforms.length)
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err

@@ -2,6 +2,7 @@ import { INDEX_MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageIndex, 
 import type { ContentProvider } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
+import { checkAnnotationLevels, type Annotation } from '../exporter/annotations.js'
 import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, withLayerTimes, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
 import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
@@ -63,14 +64,18 @@ export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDate
  * A push without any name is refused here, so the build can check it before
  * any step runs.
  */
-export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean): OutputSpec[] {
+export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean, annotations: readonly Annotation[] = [], platforms = 1): OutputSpec[] {
   const specs: OutputSpec[] = outputs.map(parseOutputSpec)
   if (specs.length === 0 && (tags.length > 0 || push)) {
-    specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+    specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [] })
   } else if (push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
-    specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true })
+    specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [] })
   }
   for (const spec of specs) {
+    if ('annotations' in spec) {
+      spec.annotations.push(...annotations)
+      checkAnnotationLevels(spec.annotations, { type: spec.type, platforms })
+    }
     if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
     if ((spec.type === 'registry' || (spec.type === 'image' && spec.push)) && spec.names.length === 0) {
       throw new TsbuildError('USAGE', 'pushing to a registry needs an image name: add name=REGISTRY/REPO:TAG to the output, or -t')
@@ -102,6 +107,7 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         store: opts.services.content, pool: opts.pool, compression: spec.compression, forceCompression: spec.forceCompression, ociMediaTypes: spec.ociMediaTypes,
         ...(spec.compressionLevel !== undefined ? { compressionLevel: spec.compressionLevel } : {}),
         ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+        annotations: spec.annotations,
         signal: opts.signal,
       })
       out.descriptor = prepared.root

@@ -1,4 +1,5 @@
 import type { Platform } from '../common/platform.js'
+import type { Annotation } from '../exporter/annotations.js'
 
 /**
  * Everything one build needs from its client. The engine reads nothing from
@@ -10,6 +11,8 @@ export interface BuildRequest {
   contextDir: string // absolute
   dockerfile: DockerfileSource
   tags: string[]
+  /** `--annotation`s, for every image output. */
+  annotations: Annotation[]
   platforms: Platform[] // empty: the host platform
   buildArgs: Map<string, string>
   target?: string

@@ -8,6 +8,7 @@ import { ensureDir, ensureFileDest, fsError, isFsError, type FsPurpose } from '.
 import { TsbuildError } from '../common/errors.js'
 import type { Descriptor } from '../common/oci.js'
 import { formatPlatform } from '../common/platform.js'
+import { annotationsFor } from './annotations.js'
 import { writeDockerArchive } from './dockerArchive.js'
 import type { ExportPool } from './exportPool.js'
 import { layerTarStream } from './layerTar.js'
@@ -71,15 +72,21 @@ async function runExport (spec: OutputSpec, images: readonly ImageSource[], ctx:
         store: ctx.store, pool: ctx.pool, compression: spec.compression, forceCompression: spec.forceCompression, ociMediaTypes: spec.ociMediaTypes,
         ...(spec.compressionLevel !== undefined ? { compressionLevel: spec.compressionLevel } : {}),
         ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+        annotations: spec.annotations,
         ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
       })
       if (spec.type === 'docker') {
         await writeDockerArchive(ctx.store, stored[0]!.manifest, spec.dest, { names: spec.names, mtime, ...stdout })
-      } else if (spec.tar) {
-        await writeOciArchive(ctx.store, root, spec.dest, { names: spec.names, mtime, ...stdout })
+        return { descriptor: root }
+      }
+      // index-descriptor annotations go on the root's entry in the layout's index.json (not part of any digest).
+      const annotations = annotationsFor(spec.annotations, 'index-descriptor')
+      const entry = annotations === undefined ? root : { ...root, annotations: { ...root.annotations, ...annotations } }
+      if (spec.tar) {
+        await writeOciArchive(ctx.store, entry, spec.dest, { names: spec.names, mtime, ...stdout })
       } else {
         if (spec.dest === '-') throw new TsbuildError('USAGE', 'type=oci,tar=false writes a directory; dest=- is not one')
-        await writeOciDirectory(ctx.store, root, spec.dest, { names: spec.names })
+        await writeOciDirectory(ctx.store, entry, spec.dest, { names: spec.names })
       }
       return { descriptor: root }
     }

@@ -19,6 +19,7 @@ export interface ImageManifestOptions {
   ociMediaTypes: boolean
   /** Seconds; sets `created` and clamps history times, for reproducible configs. */
   sourceDateEpoch?: number
+  annotations?: Record<string, string>
 }
 
 export interface StoredImage {
@@ -42,6 +43,7 @@ export async function writeImageManifest (store: ContentStore, opts: ImageManife
     mediaType: opts.ociMediaTypes ? MediaType.ociManifest : MediaType.dockerManifest,
     config: configDesc,
     layers: opts.layers.map((l) => convertLayerMediaType(l.descriptor, opts.ociMediaTypes)),
+    ...(opts.annotations !== undefined ? { annotations: opts.annotations } : {}),
   }
   const info = await store.writeBytes(canonicalJson(manifest))
   const platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) }
@@ -49,9 +51,9 @@ export async function writeImageManifest (store: ContentStore, opts: ImageManife
 }
 
 /** Write an index over several platform manifests (a manifest list with Docker media types). */
-export async function writeImageIndex (store: ContentStore, manifests: readonly Descriptor[], opts: { ociMediaTypes: boolean }): Promise<Descriptor> {
+export async function writeImageIndex (store: ContentStore, manifests: readonly Descriptor[], opts: { ociMediaTypes: boolean; annotations?: Record<string, string> }): Promise<Descriptor> {
   const mediaType = opts.ociMediaTypes ? MediaType.ociIndex : MediaType.dockerManifestList
-  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: [...manifests] }
+  const index: ImageIndex = { schemaVersion: 2, mediaType, manifests: [...manifests], ...(opts.annotations !== undefined ? { annotations: opts.annotations } : {}) }
   const info = await store.writeBytes(canonicalJson(index))
   return { mediaType, digest: info.digest, size: info.size }
 }

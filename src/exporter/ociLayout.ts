@@ -34,7 +34,7 @@ export async function reachableBlobs (store: ContentProvider, root: Descriptor):
 export function layoutIndex (root: Descriptor, names: readonly string[]): ImageIndex {
   const manifests = names.length === 0
     ? [root]
-    : names.map((name) => ({ ...root, annotations: { [CONTAINERD_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: tagOf(name) } }))
+    : names.map((name) => ({ ...root, annotations: { ...root.annotations, [CONTAINERD_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: tagOf(name) } }))
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }
 }
 

@@ -1,4 +1,5 @@
 import { TsbuildError } from '../common/errors.js'
+import { parseAnnotationField, type Annotation } from './annotations.js'
 import type { Compression } from './compression.js'
 
 /** Options shared by every output that writes image blobs. */
@@ -10,6 +11,8 @@ export interface ImageOutputOptions {
   ociMediaTypes: boolean
   /** Image names to record (`name=` in the spec). */
   names: string[]
+  /** `annotation*=` fields of the spec, then the build's `--annotation`s. */
+  annotations: Annotation[]
 }
 
 /** One `-o` output, parsed once at the command-line edge. */
@@ -45,9 +48,13 @@ export function parseOutputSpec (spec: string): OutputSpec {
   if (text === '-') return { type: 'tar', dest: '-' }
   if (!text.includes('=')) return { type: 'local', dest: text }
   const fields = new Map<string, string>()
+  const annotations: Annotation[] = []
   for (const part of splitFields(text)) {
     const eq = part.indexOf('=')
     if (eq <= 0) throw usage(spec, `${JSON.stringify(part)} is not key=value`)
+    // Annotation keys keep their case; every other key is case-insensitive.
+    const annotated = parseAnnotationField(part.slice(0, eq).trim(), part.slice(eq + 1).trim())
+    if (annotated !== undefined) { annotations.push(...annotated); continue }
     const key = part.slice(0, eq).trim().toLowerCase()
     if (fields.has(key)) throw usage(spec, `key ${JSON.stringify(key)} given twice`)
     fields.set(key, part.slice(eq + 1).trim())
@@ -64,6 +71,7 @@ export function parseOutputSpec (spec: string): OutputSpec {
     if (d === undefined || d === '') throw usage(spec, `type=${t} needs dest=`)
     return d
   }
+  if (annotations.length > 0 && (t === 'local' || t === 'tar')) throw usage(spec, `type=${t} writes files, not an image, so it takes no annotations`)
   switch (t) {
     case 'local':
       if (dest() === '-') throw usage(spec, 'type=local writes a directory, and stdout (dest=-) is not one; use type=tar for a tar on stdout')
@@ -72,17 +80,17 @@ export function parseOutputSpec (spec: string): OutputSpec {
     case 'oci': {
       const tar = parseBool(spec, fields, 'tar', true)
       if (!tar && dest() === '-') throw usage(spec, 'tar=false writes a directory, and stdout (dest=-) is not one')
-      return { type: t, dest: dest(), tar, ...imageOptions(spec, fields, true) }
+      return { type: t, dest: dest(), tar, ...imageOptions(spec, fields, true, annotations) }
     }
-    case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false) }
+    case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false, annotations) }
     // One media type family for every way of naming or pushing an image (-t, --push,
     // type=image, type=registry): OCI, as buildx pushes by default; type=docker is for docker load.
-    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true) }
-    case 'registry': return { type: t, ...imageOptions(spec, fields, true) }
+    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true, annotations) }
+    case 'registry': return { type: t, ...imageOptions(spec, fields, true, annotations) }
   }
 }
 
-function imageOptions (spec: string, fields: Map<string, string>, ociDefault: boolean): ImageOutputOptions {
+function imageOptions (spec: string, fields: Map<string, string>, ociDefault: boolean, annotations: Annotation[]): ImageOutputOptions {
   const c = fields.get('compression') ?? 'gzip'
   if (c !== 'gzip' && c !== 'zstd' && c !== 'uncompressed') {
     throw usage(spec, `compression=${c} is not one of gzip, zstd, uncompressed`)
@@ -97,6 +105,7 @@ function imageOptions (spec: string, fields: Map<string, string>, ociDefault: bo
     forceCompression: parseBool(spec, fields, 'force-compression', false),
     ociMediaTypes,
     names: (fields.get('name') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''),
+    annotations,
   }
   const level = fields.get('compression-level')
   if (level !== undefined) {

@@ -1,6 +1,7 @@
 import type { ContentStore } from '../cache/content/index.js'
 import type { Digest } from '../common/digest.js'
 import type { Descriptor, ImageConfig } from '../common/oci.js'
+import { annotationsFor, type Annotation } from './annotations.js'
 import type { Compression } from './compression.js'
 import { compressionOfMediaType } from './compression.js'
 import type { ExportPool } from './exportPool.js'
@@ -27,6 +28,8 @@ export interface PrepareOptions {
   forceCompression: boolean
   ociMediaTypes: boolean
   sourceDateEpoch?: number
+  /** On the manifests, the index and the index's manifest descriptors (checked against the platforms beforehand). */
+  annotations?: readonly Annotation[]
   signal?: AbortSignal
 }
 
@@ -71,13 +74,20 @@ export async function prepareImages (sources: readonly ImageSource[], opts: Prep
   }
   const images = await Promise.all(sources.map(async (src) => {
     const layers = await Promise.all(src.layers.map(layerRef))
+    const platform = { os: src.config.os, architecture: src.config.architecture, ...(src.config.variant !== undefined ? { variant: src.config.variant } : {}) }
+    const annotations = annotationsFor(opts.annotations, 'manifest', platform)
     return await writeImageManifest(opts.store, {
       config: src.config, layers, ociMediaTypes: opts.ociMediaTypes,
       ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      ...(annotations !== undefined ? { annotations } : {}),
     })
   }))
-  const root = images.length === 1
-    ? images[0]!.manifest
-    : await writeImageIndex(opts.store, images.map((i) => i.manifest), { ociMediaTypes: opts.ociMediaTypes })
+  if (images.length === 1) return { root: images[0]!.manifest, images }
+  const descriptors = images.map((i) => {
+    const annotations = annotationsFor(opts.annotations, 'manifest-descriptor', i.platform)
+    return annotations === undefined ? i.manifest : { ...i.manifest, annotations }
+  })
+  const indexAnnotations = annotationsFor(opts.annotations, 'index')
+  const root = await writeImageIndex(opts.store, descriptors, { ociMediaTypes: opts.ociMediaTypes, ...(indexAnnotations !== undefined ? { annotations: indexAnnotations } : {}) })
   return { root, images }
 }

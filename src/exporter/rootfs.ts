@@ -5,10 +5,10 @@ import { join, posix } from 'node:path'
 import { ensureDir } from '../common/ensureDir.js'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
-import { createRequire } from 'node:module'
-import type * as TarStream from 'tar-stream'
 import type { ContentProvider } from '../cache/content/index.js'
 import { resolveInRoot } from '../common/pathInRoot.js'
+import { createTarExtract, paxXattrs } from '../common/tarExtract.js'
+import { setXattr } from '../cache/snapshots/index.js'
 import { TsbuildError } from '../common/errors.js'
 import type { Descriptor, ImageManifest } from '../common/oci.js'
 import { openUncompressed } from './layer.js'
@@ -28,11 +28,12 @@ export async function unpackImage (store: ContentProvider, manifestDesc: Descrip
  * inside the root (symlinks followed within it, `..` clamped), so a hostile
  * layer cannot write elsewhere. An opaque marker hides what lower layers put
  * in its directory but keeps what this layer adds, whatever the entry order.
- * Extended attributes are not restored.
+ * Extended attributes (file capabilities among them) are restored where the
+ * destination's filesystem takes them.
  */
 export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string): Promise<void> {
   const addedHere = new Set<string>()
-  const ex = (createRequire(import.meta.url)('tar-stream') as typeof TarStream).extract()
+  const ex = createTarExtract()
   const source = openUncompressed(store, layer)
   source.on('error', (err) => ex.destroy(err))
   source.pipe(ex)
@@ -89,9 +90,16 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     // (an image could otherwise hand every local user the host's raw disk).
     const isDevice = h.type === 'character-device' || h.type === 'block-device'
     if (h.type !== 'symlink') await chmod(host, isDevice ? mode & ~0o077 : mode)
+    // After chown, which clears security.capability.
+    for (const [name, value] of paxXattrs(h)) await setXattr(host, name, value).catch(ignoreUnsupported)
     const mtime = h.mtime ?? new Date(0)
     await lutimes(host, mtime, mtime)
   }
+}
+
+/** A destination without xattr support (some tmpfs, network filesystems) still gets the files, as with `cp -a`. */
+function ignoreUnsupported (err: unknown): void {
+  if (!/not supported/i.test(String((err as Error).message))) throw err
 }
 
 /** Remove what lower layers left under `dir`; a directory this layer re-created keeps only what this layer put in it. */

@@ -75,13 +75,45 @@ describe('buildx flags for CI', () => {
     [['--sbom=true'], /--sbom=true: tsbuild does not make attestations/],
     [['--attest', 'type=sbom'], /--attest type=sbom: tsbuild does not make attestations/],
     [['--attest', 'type=foo,disabled=true'], /invalid --attest "type=foo,disabled=true": expected type=provenance or type=sbom/],
-    [['--annotation', 'index:org.opencontainers.image.title=x'], /--annotation is not available in this version of tsbuild yet/],
+    [['--annotation', 'index:org.opencontainers.image.title=x', '-t', 'one-platform'], /annotation index:org.opencontainers.image.title cannot be written to the type=image output: only a multi-platform image has an index/],
+    [['--annotation', 'index-descriptor:a=b', '-o', 'type=registry,name=127.0.0.1:1/x'], /only type=oci writes an index descriptor/],
+    [['--annotation', 'manfest:a=b'], /invalid annotation "manfest:a=b": unknown annotation type "manfest"/],
+    [['--annotation', 'novalue'], /invalid annotation "novalue": expected KEY=VALUE/],
+    [['-o', 'type=local,dest=out,annotation.a=b'], /type=local writes files, not an image, so it takes no annotations/],
   ])('%j is a usage error before anything runs', async (flags, message) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
     const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(message)
     expect(r.stderr).not.toContain('MUST-NOT-RUN')
+  })
+})
+
+describe('--annotation', () => {
+  test('puts annotations on the manifests, the index, its descriptors and the layout entry, per platform where asked', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo hi > /hi\n` })
+    const layout = join(await freshDir('tsb-oci-'), 'layout')
+    await buildOk(['build', '--progress=plain', '--platform', 'linux/amd64,linux/arm64',
+      '--annotation', 'org.opencontainers.image.title=Demo',
+      '--annotation', 'index,manifest-descriptor:org.opencontainers.image.vendor=Acme',
+      '--annotation', 'manifest[linux/arm64]:org.opencontainers.image.url=https://example.com/arm64',
+      '--annotation', 'index-descriptor:com.example.note=entry',
+      '-o', `type=oci,tar=false,dest=${layout},annotation.com.example.CaseKept=yes`, ctx], { root: await freshDir('tsb-root-') })
+    const blob = async <T>(digest: string): Promise<T> => JSON.parse(await readFile(join(layout, 'blobs/sha256', digest.slice('sha256:'.length)), 'utf8')) as T
+    type Desc = { digest: string; annotations?: Record<string, string>; platform?: { architecture: string } }
+    const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Desc[] }
+    expect(top.manifests[0]!.annotations).toEqual({ 'com.example.note': 'entry' })
+    const index = await blob<{ manifests: Desc[]; annotations?: Record<string, string> }>(top.manifests[0]!.digest)
+    expect(index.annotations).toEqual({ 'org.opencontainers.image.vendor': 'Acme' })
+    for (const d of index.manifests) {
+      expect(d.annotations).toEqual({ 'org.opencontainers.image.vendor': 'Acme' })
+      const manifest = await blob<{ annotations?: Record<string, string> }>(d.digest)
+      expect(manifest.annotations).toEqual({
+        'com.example.CaseKept': 'yes',
+        'org.opencontainers.image.title': 'Demo',
+        ...(d.platform!.architecture === 'arm64' ? { 'org.opencontainers.image.url': 'https://example.com/arm64' } : {}),
+      })
+    }
   })
 })
 

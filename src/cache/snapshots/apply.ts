@@ -10,14 +10,14 @@ import type tar from 'tar-stream'
 import type * as Zstd from 'zstd-napi'
 import type { Digest } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
+import { createTarExtract, paxXattrs } from '../../common/tarExtract.js'
 import { makeNode, makeWhiteout, OPAQUE_XATTR, setXattr } from './fsext.js'
 import { cleanRelative, resolveInRoot } from './rootPath.js'
 import type { SnapshotInfo, SnapshotName } from './types.js'
 import type { Snapshotter } from './snapshotter.js'
 
-// Loaded on first use: a no-op rebuild never reads a tar, and loading these costs ~20 ms each at start.
+// Loaded on first use: a no-op rebuild never reads a tar, and loading zstd-napi costs ~20 ms at start.
 const lazyRequire = createRequire(import.meta.url)
-const loadTar = (): typeof tar => lazyRequire('tar-stream') as typeof tar
 const loadZstd = (): typeof Zstd => lazyRequire('zstd-napi') as typeof Zstd
 
 const WHITEOUT_PREFIX = '.wh.'
@@ -38,9 +38,12 @@ export interface ApplyResult {
 export async function applyLayer (stream: Readable | AsyncIterable<Uint8Array>, root: string, opts: { signal?: AbortSignal } = {}): Promise<ApplyResult> {
   const hash = createHash('sha256')
   const hasher = new Transform({ transform (chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk) } })
-  const extract = loadTar().extract()
+  const extract = createTarExtract()
   const source = await decompressed(stream)
   const feeding = pipeline(source, hasher, extract, opts.signal === undefined ? {} : { signal: opts.signal })
+  // A cancel can reject this while an entry is being written, before anything awaits it; the
+  // rejection is still seen below (the loop fails, or `await feeding` does), never left unhandled.
+  feeding.catch(() => undefined)
   const dirTimes: Array<{ path: string; mtime: Date }> = []
   try {
     for await (const entry of extract) {
@@ -49,7 +52,6 @@ export async function applyLayer (stream: Readable | AsyncIterable<Uint8Array>, 
     }
     await feeding
   } catch (err) {
-    feeding.catch(() => undefined)
     source.destroy()
     throw err
   }
@@ -163,7 +165,5 @@ async function applyMetadata (target: string, header: tar.Header, isSymlink: boo
   await lchown(target, header.uid ?? 0, header.gid ?? 0)
   // chown clears set-id bits, so the mode goes on after it.
   if (!isSymlink) await chmod(target, (header.mode ?? 0o644) & 0o7777)
-  for (const [k, v] of Object.entries(header.pax ?? {})) {
-    if (k.startsWith('SCHILY.xattr.')) await setXattr(target, k.slice('SCHILY.xattr.'.length), String(v))
-  }
+  for (const [name, value] of paxXattrs(header)) await setXattr(target, name, value)
 }

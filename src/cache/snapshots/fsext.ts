@@ -56,8 +56,9 @@ export function isWhiteout (st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0
 }
 
-export async function setXattr (path: string, name: string, value: string): Promise<void> {
-  await runTool('setfattr', ['-h', '-n', name, '-v', value, '--', path])
+/** Set an attribute; a Buffer value is passed as hex, so any bytes survive. */
+export async function setXattr (path: string, name: string, value: string | Buffer): Promise<void> {
+  await runTool('setfattr', ['-h', '-n', name, '-v', typeof value === 'string' ? value : `0x${value.toString('hex')}`, '--', path])
 }
 
 export async function removeXattr (path: string, name: string): Promise<void> {

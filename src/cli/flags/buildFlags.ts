@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
 import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
+import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { checkAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
@@ -84,9 +85,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
 
   checkAttestationFlags(getString(p, 'provenance'), getString(p, 'sbom'), getList(p, 'attest'))
-  if (getList(p, 'annotation').length > 0) {
-    throw new TsbuildError('USAGE', '--annotation is not available in this version of tsbuild yet', { hint: 'put key=value pairs on the image config with --label or LABEL instead' })
-  }
+  const annotations = getList(p, 'annotation').flatMap(parseAnnotationFlag)
   // --builder names a buildx builder instance; tsbuild is its own (only) builder, so the name is taken and not used.
 
   const print = p.values.get('print')
@@ -115,6 +114,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     contextDir,
     dockerfile,
     tags: getList(p, 'tag'),
+    annotations,
     platforms,
     buildArgs: parseAssignments(getList(p, 'build-arg'), '--build-arg', env, true),
     ...(getString(p, 'target') !== undefined ? { target: getString(p, 'target')! } : {}),

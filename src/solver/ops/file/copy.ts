@@ -3,6 +3,8 @@ import type { Stats } from 'node:fs'
 import { basename, join, posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
+import { readXattrTree, type XattrTable } from '../../../common/xattrs.js'
+import { setXattr } from '../../../cache/snapshots/index.js'
 import { applyMode, type ModeSpec } from './mode.js'
 import { hasGlobChars } from './glob.js'
 import { resolveSources, type SourceMatch } from './resolveSources.js'
@@ -107,7 +109,30 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
       target = await resolveInRoot(destRoot, a.dest, { followFinal: false })
     }
     const owner = a.owner ?? (env.keepSourceOwner === true ? undefined : env.defaultOwner)
-    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, ...(owner !== undefined ? { owner } : {}), links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
+    // A stage's or an image's files keep their extended attributes (file capabilities above all), as in BuildKit.
+    const xattrs = env.keepSourceOwner === true ? await sourceXattrs(m.hostPath) : undefined
+    const copied = xattrs !== undefined ? new Map<string, string>() : undefined
+    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, ...(owner !== undefined ? { owner } : {}), ...(copied !== undefined ? { copied } : {}), links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
+    if (xattrs !== undefined) await restoreXattrs(xattrs, copied!)
+  }
+}
+
+/** The attributes worth copying under `src` (overlay's own and SELinux labels stay behind); undefined when there are none. */
+async function sourceXattrs (src: string): Promise<XattrTable | undefined> {
+  const table = await readXattrTree(src)
+  for (const [path, attrs] of table) {
+    for (const name of attrs.keys()) if (/^(trusted|user)\.overlay\.|^security\.selinux$/.test(name)) attrs.delete(name)
+    if (attrs.size === 0) table.delete(path)
+  }
+  return table.size > 0 ? table : undefined
+}
+
+/** Set each copied entry's attributes on its copy; runs after chown, which clears security.capability. */
+async function restoreXattrs (table: XattrTable, copied: ReadonlyMap<string, string>): Promise<void> {
+  for (const [rel, attrs] of table) {
+    const host = copied.get(rel)
+    if (host === undefined) continue // excluded, or a kind COPY skips
+    for (const [name, value] of attrs) await setXattr(host, name, value)
   }
 }
 
@@ -115,6 +140,8 @@ interface TreeCtx extends CopyAction {
   destRoot: string
   /** First destination path of each multiply-linked source inode, so its other names become hard links. */
   links: Map<string, Promise<string>>
+  /** When set, collects every entry copied: its path relative to the copy's source → where it landed on the host (inside the root). */
+  copied?: Map<string, string>
   slots: Slots
 }
 
@@ -191,6 +218,7 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     await lchown(dir, uid, gid)
     await chmod(dir, mode)
     await utimes(dir, st.atime, st.mtime)
+    c.copied?.set(rel, dir)
     return true
   }
   if (!st.isSymbolicLink() && !st.isFile()) return false // sockets, fifos and devices are not copied by COPY
@@ -212,6 +240,7 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     if (!st.isSymbolicLink() && (chowned || mode !== (st.mode & 0o7777))) await chmod(dst, mode)
     await lutimes(dst, st.atime, st.mtime)
   })
+  c.copied?.set(rel, dst)
   return true
 }
 

@@ -1,6 +1,6 @@
 import { relative } from 'node:path'
-import { TsbuildError } from '../common/errors.js'
-import { COMMAND_NOT_FOUND, runHelper } from '../common/helperShell.js'
+import { TsbuildError } from './errors.js'
+import { COMMAND_NOT_FOUND, runHelper } from './helperShell.js'
 
 /** Extended attributes by path relative to the walked root ('' is the root itself). */
 export type XattrTable = Map<string, Map<string, Buffer>>
