@@ -1,9 +1,9 @@
-// Extended attributes through a build, file capabilities above all (ping's
+// Extended attributes and special files through a build. File capabilities above all (ping's
 // cap_net_raw is a binary security.capability value): a base image whose
 // layer carries them unpacks, COPY --from a stage keeps them, and both the
 // exported layers and a local export have them, byte for byte.
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
@@ -50,7 +50,7 @@ async function xattr (path: string, name: string): Promise<string> {
   return /=(0x[0-9a-f]*)/.exec(stdout)?.[1] ?? ''
 }
 
-describe.skipIf(!isRoot)('extended attributes (needs root for security.capability)', () => {
+describe.skipIf(!isRoot)('extended attributes and special files (needs root for security.capability and mknod)', () => {
   test('a base layer with file capabilities unpacks, and COPY --from keeps them in the image and in a local export', async () => {
     const base = await freshDir('tsb-xattr-base-')
     await mkdir(join(base, 'bin'))
@@ -98,5 +98,16 @@ describe.skipIf(!isRoot)('extended attributes (needs root for security.capabilit
       expect(r.stderr).toMatch(/ERROR: process "\/bin\/sh -c true" did not complete successfully/)
       expect(r.stderr).not.toMatch(/AbortError|triggerUncaughtException|internal error/)
     }
+  })
+
+  test('COPY --from a stage brings its device nodes and FIFOs along', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox} AS dev\nRUN mkdir /nodes && mkfifo /nodes/fifo && mknod /nodes/null2 c 1 3 && chmod 600 /nodes/null2\nFROM ${busybox}\nCOPY --from=dev /nodes/ /out/\n`,
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect((await lstat(join(dest, 'out/fifo'))).isFIFO()).toBe(true)
+    const dev = await lstat(join(dest, 'out/null2'))
+    expect([dev.isCharacterDevice(), dev.rdev >> 8, dev.rdev & 0xff, dev.mode & 0o777]).toEqual([true, 1, 3, 0o600])
   })
 })

@@ -4,7 +4,7 @@ import { basename, join, posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
 import { readXattrTree, type XattrTable } from '../../../common/xattrs.js'
-import { setXattr } from '../../../cache/snapshots/index.js'
+import { devMajor, devMinor, makeNode, setXattr } from '../../../cache/snapshots/index.js'
 import { applyMode, type ModeSpec } from './mode.js'
 import { hasGlobChars } from './glob.js'
 import { resolveSources, type SourceMatch } from './resolveSources.js'
@@ -112,7 +112,9 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
     // A stage's or an image's files keep their extended attributes (file capabilities above all), as in BuildKit.
     const xattrs = env.keepSourceOwner === true ? await sourceXattrs(m.hostPath) : undefined
     const copied = xattrs !== undefined ? new Map<string, string>() : undefined
-    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, ...(owner !== undefined ? { owner } : {}), ...(copied !== undefined ? { copied } : {}), links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
+    // Device nodes and FIFOs come along from a stage or an image, as in BuildKit (the build context has none: its scan skips them).
+    const specialFiles = env.keepSourceOwner === true
+    await copyTree(m.hostPath, target, '', st, { ...a, destRoot, specialFiles, ...(owner !== undefined ? { owner } : {}), ...(copied !== undefined ? { copied } : {}), links: new Map(), slots: new Slots(FILE_CONCURRENCY) })
     if (xattrs !== undefined) await restoreXattrs(xattrs, copied!)
   }
 }
@@ -140,6 +142,8 @@ interface TreeCtx extends CopyAction {
   destRoot: string
   /** First destination path of each multiply-linked source inode, so its other names become hard links. */
   links: Map<string, Promise<string>>
+  /** Copy device nodes and FIFOs too (sockets never). */
+  specialFiles?: boolean
   /** When set, collects every entry copied: its path relative to the copy's source → where it landed on the host (inside the root). */
   copied?: Map<string, string>
   slots: Slots
@@ -221,10 +225,13 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     c.copied?.set(rel, dir)
     return true
   }
-  if (!st.isSymbolicLink() && !st.isFile()) return false // sockets, fifos and devices are not copied by COPY
+  const isSpecial = st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()
+  if (!st.isSymbolicLink() && !st.isFile() && !(isSpecial && c.specialFiles === true)) return false
   await c.slots.run(async () => {
     if (!isFresh) await removeNonDir(dst)
-    if (st.isSymbolicLink()) {
+    if (isSpecial) {
+      await makeNode(dst, st.isFIFO() ? 'p' : st.isCharacterDevice() ? 'c' : 'b', devMajor(st.rdev), devMinor(st.rdev))
+    } else if (st.isSymbolicLink()) {
       await symlink(await readlink(src), dst)
     } else {
       const inode = `${st.dev}:${st.ino}`
@@ -237,7 +244,8 @@ async function copyTree (src: string, dst: string, rel: string, st: Stats, c: Tr
     const chowned = uid !== processIds.uid || gid !== processIds.gid
     if (chowned) await lchown(dst, uid, gid)
     // chown clears setuid/setgid, so the mode is set again after one.
-    if (!st.isSymbolicLink() && (chowned || mode !== (st.mode & 0o7777))) await chmod(dst, mode)
+    // mknod applies the umask, so a node always gets its mode set.
+    if (!st.isSymbolicLink() && (chowned || isSpecial || mode !== (st.mode & 0o7777))) await chmod(dst, mode)
     await lutimes(dst, st.atime, st.mtime)
   })
   c.copied?.set(rel, dst)
