@@ -71,6 +71,9 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
   } else if (push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
     specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [] })
   }
+  if (annotations.length > 0 && !specs.some((s) => 'annotations' in s)) {
+    throw new TsbuildError('USAGE', '--annotation needs an image output to write it on: -t, --push, or -o type=image|registry|oci', { hint: 'type=local and type=tar write files, not an image' })
+  }
   for (const spec of specs) {
     if ('annotations' in spec) {
       spec.annotations.push(...annotations)

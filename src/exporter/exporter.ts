@@ -111,7 +111,8 @@ async function exportRootfs (type: 'local' | 'tar', dest: string, images: readon
   try {
     for (const img of stored) {
       const root = stored.length === 1 ? target : join(target, formatPlatform(img.platform).replaceAll('/', '_'))
-      await unpackImage(ctx.store, img.manifest, root)
+      // The tar's staging dir is private (mkdtemp), so its device nodes may keep the image's modes.
+      await unpackImage(ctx.store, img.manifest, root, { exactDeviceModes: type === 'tar' })
     }
     if (type === 'tar') {
       const body = Readable.from(layerTarStream(target, ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}))

@@ -17,10 +17,19 @@ import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX } from './layerTar.js'
 const run = promisify(execFile)
 
 /** Unpack an image's layers, lowest first, into `root`, honouring OCI whiteouts. */
-export async function unpackImage (store: ContentProvider, manifestDesc: Descriptor, root: string): Promise<void> {
+export async function unpackImage (store: ContentProvider, manifestDesc: Descriptor, root: string, opts: UnpackOptions = {}): Promise<void> {
   const manifest = JSON.parse((await store.readBytes(manifestDesc.digest)).toString()) as ImageManifest
   await ensureDir(root)
-  for (const layer of manifest.layers) await applyLayer(store, layer, root)
+  for (const layer of manifest.layers) await applyLayer(store, layer, root, opts)
+}
+
+export interface UnpackOptions {
+  /**
+   * Keep device nodes' modes as the image has them. Only for a root nobody
+   * else can reach (the private staging dir of a tar export): elsewhere a
+   * node is made owner-only, see applyLayer.
+   */
+  exactDeviceModes?: boolean
 }
 
 /**
@@ -31,7 +40,7 @@ export async function unpackImage (store: ContentProvider, manifestDesc: Descrip
  * Extended attributes (file capabilities among them) are restored where the
  * destination's filesystem takes them.
  */
-export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string): Promise<void> {
+export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string, opts: UnpackOptions = {}): Promise<void> {
   const addedHere = new Set<string>()
   const ex = createTarExtract()
   const source = openUncompressed(store, layer)
@@ -89,7 +98,7 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     // A device node lands on the host: nobody but its owner may open it
     // (an image could otherwise hand every local user the host's raw disk).
     const isDevice = h.type === 'character-device' || h.type === 'block-device'
-    if (h.type !== 'symlink') await chmod(host, isDevice ? mode & ~0o077 : mode)
+    if (h.type !== 'symlink') await chmod(host, isDevice && opts.exactDeviceModes !== true ? mode & ~0o077 : mode)
     // After chown, which clears security.capability.
     for (const [name, value] of paxXattrs(h)) await setXattr(host, name, value).catch(ignoreUnsupported)
     const mtime = h.mtime ?? new Date(0)

@@ -94,6 +94,18 @@ describe('symlinks never escape to the host', () => {
     expect(await readlink(join(dest, 'evil'))).toBe('/')
   })
 
+  test('COPY into a link whose target\'s parents are missing makes them inside the image', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN ln -s /no/such/dir /evil\nCOPY x /evil/\n`,
+      x: 'landed\n',
+    })
+    const dest = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(dest, 'no/such/dir/x'), 'utf8')).toBe('landed\n')
+    expect(await readlink(join(dest, 'evil'))).toBe('/no/such/dir')
+    await expect(lstat('/no/such/dir')).rejects.toThrow(/ENOENT/)
+  })
+
   test('COPY --from a stage whose source is an absolute symlink reads the stage, and WORKDIR through a link stays inside', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), {
       Dockerfile: [

@@ -102,12 +102,20 @@ describe.skipIf(!isRoot)('extended attributes and special files (needs root for 
 
   test('COPY --from a stage brings its device nodes and FIFOs along', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), {
-      Dockerfile: `FROM ${busybox} AS dev\nRUN mkdir /nodes && mkfifo /nodes/fifo && mknod /nodes/null2 c 1 3 && chmod 600 /nodes/null2\nFROM ${busybox}\nCOPY --from=dev /nodes/ /out/\n`,
+      Dockerfile: `FROM ${busybox} AS dev\nRUN mkdir /nodes && mkfifo /nodes/fifo && mknod /nodes/null2 c 1 3 && chmod 600 /nodes/null2 && mknod -m 666 /nodes/zero c 1 5\nFROM ${busybox}\nCOPY --from=dev /nodes/ /out/\n`,
     })
+    const root = await freshDir('tsb-root-')
     const dest = join(await freshDir('tsb-out-'), 'fs')
-    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    await buildOk(['build', '-o', `type=local,dest=${dest}`, ctx], { root })
     expect((await lstat(join(dest, 'out/fifo'))).isFIFO()).toBe(true)
     const dev = await lstat(join(dest, 'out/null2'))
     expect([dev.isCharacterDevice(), dev.rdev >> 8, dev.rdev & 0xff, dev.mode & 0o777]).toEqual([true, 1, 3, 0o600])
+    // On the host a node is owner-only (anyone could open it otherwise); a tar keeps the image's mode.
+    expect((await lstat(join(dest, 'out/zero'))).mode & 0o777).toBe(0o600)
+    const tarFile = join(await freshDir('tsb-out-'), 'fs.tar')
+    await buildOk(['build', '-o', `type=tar,dest=${tarFile}`, ctx], { root })
+    const { stdout } = await run('tar', ['-tvf', tarFile])
+    expect(stdout).toMatch(/^crw-rw-rw- .* out\/zero$/m)
+    expect(stdout).toMatch(/^prw-r--r-- .* out\/fifo$/m)
   })
 })

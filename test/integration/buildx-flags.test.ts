@@ -80,6 +80,8 @@ describe('buildx flags for CI', () => {
     [['--annotation', 'manfest:a=b'], /invalid annotation "manfest:a=b": unknown annotation type "manfest"/],
     [['--annotation', 'novalue'], /invalid annotation "novalue": expected KEY=VALUE/],
     [['-o', 'type=local,dest=out,annotation.a=b'], /type=local writes files, not an image, so it takes no annotations/],
+    [['--annotation', 'a=b', '-o', 'type=local,dest=out'], /--annotation needs an image output to write it on/],
+    [['--annotation', 'a=b', '-o', 'type=docker,dest=d.tar'], /annotation a cannot be written to the type=docker output: its manifest.json has no annotations/],
   ])('%j is a usage error before anything runs', async (flags, message) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
     const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })

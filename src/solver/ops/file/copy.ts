@@ -284,7 +284,9 @@ export async function mkdirInRoot (root: string, path: string, owner: Owner | un
     if (st?.isDirectory()) continue
     if (st !== undefined) throw new TsbuildError('IO', `cannot create directory ${cur}: a file is in the way`)
     if (!makeParents && i < parts.length - 1) throw new TsbuildError('NOT_FOUND', `cannot create ${path}: ${cur} does not exist`)
-    await mkdir(host, { mode })
+    // `cur` may be a symlink whose in-root target's parents are missing too; they are made
+    // inside the root (resolveInRoot already resolved every existing link), as BuildKit's MkdirAll does.
+    await mkdir(host, { mode, recursive: true })
     await chmod(host, mode)
     if (owner !== undefined) await lchown(host, owner.uid, owner.gid)
   }
