@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
+import { TsbuildError } from './errors.js'
 
 /**
  * Short host commands (mount, umount, getfattr, setfattr, mknod, touch, runc
@@ -42,6 +43,23 @@ export async function runHelper (cmd: string, args: readonly string[], opts: Hel
   } finally {
     release(shell)
   }
+}
+
+/** Debian packages of the host tools tsbuild runs, for the hint when one is missing. */
+const TOOL_PACKAGES: Record<string, string> = {
+  setfattr: 'attr', getfattr: 'attr', mknod: 'coreutils', cp: 'coreutils', touch: 'coreutils', mount: 'mount', umount: 'mount',
+}
+
+export function missingTool (cmd: string, cause?: Error): TsbuildError {
+  return new TsbuildError('MISSING_DEPENDENCY', `${cmd} is not installed`, { hint: `apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`, ...(cause !== undefined ? { cause } : {}) })
+}
+
+/** {@link runHelper} for a tool that must succeed: its stdout, else an error naming a missing tool or quoting its stderr. */
+export async function runTool (cmd: string, args: readonly string[], opts: HelperOptions = {}): Promise<Buffer> {
+  const r = await runHelper(cmd, args, opts)
+  if (r.code === 0) return r.stdout
+  if (r.code === COMMAND_NOT_FOUND && r.stderr.includes('not found')) throw missingTool(cmd)
+  throw new TsbuildError('IO', `${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`)
 }
 
 async function acquire (): Promise<HelperShell> {

@@ -1,6 +1,5 @@
 import { relative } from 'node:path'
-import { TsbuildError } from './errors.js'
-import { COMMAND_NOT_FOUND, runHelper } from './helperShell.js'
+import { runTool } from './helperShell.js'
 
 /** Extended attributes by path relative to the walked root ('' is the root itself). */
 export type XattrTable = Map<string, Map<string, Buffer>>
@@ -12,13 +11,12 @@ export type XattrTable = Map<string, Map<string, Buffer>>
  * without attributes are simply absent from the table.
  */
 export async function readXattrTree (root: string): Promise<XattrTable> {
-  const r = await runHelper('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--', root])
-  if (r.code === COMMAND_NOT_FOUND && r.stderr.includes('not found')) {
-    throw new TsbuildError('MISSING_DEPENDENCY', 'getfattr is not installed; tsbuild needs it to read file xattrs for layers', { hint: 'apt-get install attr' })
-  }
-  if (r.code !== 0) throw new TsbuildError('IO', `getfattr ${root} failed (exit ${r.code}): ${r.stderr.trim()}`)
-  return parseGetfattrDump(r.stdout.toString('latin1'), root)
+  const out = await runTool('getfattr', ['--absolute-names', '-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--', root])
+  return parseGetfattrDump(out.toString('latin1'), root)
 }
+
+/** Overlay's own attributes: they describe the snapshot, never a file of the image. */
+export const OVERLAY_XATTR = /^(trusted|user)\.overlay\./
 
 /** Parse `getfattr -d -e hex --absolute-names` output (exported for tests). */
 export function parseGetfattrDump (text: string, root: string): XattrTable {

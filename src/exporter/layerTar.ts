@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs'
 import { join } from 'node:path'
 import { END_OF_ARCHIVE, encodeTarHeader, tarPadding } from './tarHeader.js'
 import type { TarEntry } from './tarHeader.js'
-import { readXattrTree } from '../common/xattrs.js'
+import { OVERLAY_XATTR, readXattrTree } from '../common/xattrs.js'
 import type { XattrTable } from '../common/xattrs.js'
 
 export const WHITEOUT_PREFIX = '.wh.'
@@ -154,7 +154,6 @@ function linkHardlinks (planned: PlannedEntry[]): void {
   }
 }
 
-const OVERLAY_XATTR = /^(trusted|user)\.overlay\./
 
 function keptXattrs (table: XattrTable, path: string): Map<string, Buffer> | undefined {
   const all = table.get(path)

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import type { Stats } from 'node:fs'
 import { TsbuildError } from '../../common/errors.js'
-import { COMMAND_NOT_FOUND, runHelper } from '../../common/helperShell.js'
+import { missingTool, runTool as runHelperTool } from '../../common/helperShell.js'
 
 /**
  * Filesystem operations Node has no API for (device nodes, extended
@@ -16,14 +16,7 @@ export const OPAQUE_XATTR = 'trusted.overlay.opaque'
  */
 export async function runTool (cmd: string, args: readonly string[], opts: { cwd?: string } = {}): Promise<string> {
   if (cmd === 'cp') return await spawnTool(cmd, args, opts)
-  const r = await runHelper(cmd, args, opts)
-  if (r.code === 0) return r.stdout.toString('utf8')
-  if (r.code === COMMAND_NOT_FOUND && r.stderr.includes('not found')) throw missingTool(cmd)
-  throw new TsbuildError('IO', `${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`)
-}
-
-function missingTool (cmd: string, cause?: Error): TsbuildError {
-  return new TsbuildError('MISSING_DEPENDENCY', `${cmd} is not installed`, { hint: `apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`, ...(cause !== undefined ? { cause } : {}) })
+  return (await runHelperTool(cmd, args, opts)).toString('utf8')
 }
 
 async function spawnTool (cmd: string, args: readonly string[], opts: { cwd?: string }): Promise<string> {
@@ -40,8 +33,6 @@ async function spawnTool (cmd: string, args: readonly string[], opts: { cwd?: st
     })
   })
 }
-
-const TOOL_PACKAGES: Record<string, string> = { setfattr: 'attr', getfattr: 'attr', mknod: 'coreutils', cp: 'coreutils', mount: 'mount' }
 
 export async function makeNode (path: string, kind: 'c' | 'b' | 'p', major = 0, minor = 0): Promise<void> {
   await runTool('mknod', kind === 'p' ? [path, 'p'] : [path, kind, String(major), String(minor)])

@@ -1,12 +1,10 @@
-import { runHelper } from '../../common/helperShell.js'
+import { runTool } from '../../common/helperShell.js'
 import { access, constants } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 
-/** Run a helper binary to completion (through the helper shells); rejects with its stderr on a non-zero exit. */
+/** Run a helper binary to completion (through the helper shells); its stdout, or an error quoting its stderr. */
 export async function runCommand (cmd: string, args: readonly string[]): Promise<string> {
-  const r = await runHelper(cmd, args)
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`)
-  return r.stdout.toString('utf8')
+  return (await runTool(cmd, args)).toString('utf8')
 }
 
 /** The path `spawn` would run for `cmd` (searched on PATH unless it names a path), or undefined. */

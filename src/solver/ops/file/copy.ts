@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs'
 import { basename, join, posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
-import { readXattrTree, type XattrTable } from '../../../common/xattrs.js'
+import { OVERLAY_XATTR, readXattrTree, type XattrTable } from '../../../common/xattrs.js'
 import { devMajor, devMinor, makeNode, setXattr } from '../../../cache/snapshots/index.js'
 import { applyMode, type ModeSpec } from './mode.js'
 import { hasGlobChars } from './glob.js'
@@ -123,7 +123,7 @@ export async function copyAction (env: CopyEnv, a: CopyAction): Promise<void> {
 async function sourceXattrs (src: string): Promise<XattrTable | undefined> {
   const table = await readXattrTree(src)
   for (const [path, attrs] of table) {
-    for (const name of attrs.keys()) if (/^(trusted|user)\.overlay\.|^security\.selinux$/.test(name)) attrs.delete(name)
+    for (const name of attrs.keys()) if (OVERLAY_XATTR.test(name) || name === 'security.selinux') attrs.delete(name)
     if (attrs.size === 0) table.delete(path)
   }
   return table.size > 0 ? table : undefined
