@@ -126,6 +126,29 @@ describe.skipIf(!isRoot)('overlay snapshots (needs root to mount)', () => {
     expect(await isMountPoint(target)).toBe(false)
   })
 
+  test('a stack whose snapshots each list their whole chain resolves in linear time, topmost occurrence first', async () => {
+    // The solver gives each step's snapshot its whole flattened stack as
+    // parents, and each parent lists its own stack again. Walking that as a
+    // tree doubles with every layer: 40 layers would never finish.
+    const stateDir = await mkdtemp(join(tmpdir(), 'tsbuild-flat-chain-'))
+    const s = new Snapshotter(stateDir, 'overlay')
+    const stack = [snapshotName('base')]
+    const base = await s.createCommitted(stack[0]!, async (fs) => { await writeFile(join(fs, 'base'), '') })
+    const ids = [base.id]
+    for (let i = 1; i <= 40; i++) {
+      const key = snapshotKey(`step-${i}`)
+      await s.prepare(key, [...stack])
+      const info = await s.commit(key, snapshotName(`step-${i}`))
+      stack.push(info.name)
+      ids.push(info.id)
+    }
+    const dirs = (list: string[]): string[] => list.map((id) => join(s.root, id, 'fs'))
+    expect(await s.lowerDirs(stack)).toEqual(dirs(ids))
+    expect(await s.lowerDirs([stack[40]!])).toEqual(dirs(ids))
+    // A layer named again above its first place counts where it is topmost.
+    expect(await s.lowerDirs([stack[2]!, stack[0]!])).toEqual(dirs([ids[1]!, ids[2]!, ids[0]!]))
+  }, 20_000)
+
   test('a commit drops directories overlay only copied up, and keeps an emptied opaque one', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'tsbuild-prune-'))
     const s = new Snapshotter(stateDir, 'overlay')

@@ -91,20 +91,31 @@ export class Snapshotter {
     return { name, id, parents: meta.parents as SnapshotName[], diffPath: join(this.root, id, 'fs'), created: meta.created }
   }
 
-  /** Diff dirs of the whole chain under `parents`, bottom first, each layer once (topmost occurrence wins). */
+  /**
+   * Diff dirs of the whole chain under `parents`, bottom first, each layer
+   * once (topmost occurrence wins). A snapshot's parents are usually its
+   * whole flattened stack, and each of those lists its own stack again, so
+   * every name's chain is worked out once per call: walking the tree itself
+   * doubles with every layer (a 15-step Dockerfile took seconds per RUN).
+   */
   async lowerDirs (parents: readonly SnapshotName[]): Promise<string[]> {
-    const ids: string[] = []
-    const visit = async (name: SnapshotName, depth: number): Promise<void> => {
+    const chains = new Map<SnapshotName, readonly string[]>()
+    const chainOf = async (name: SnapshotName, depth: number): Promise<readonly string[]> => {
+      const known = chains.get(name)
+      if (known !== undefined) return known
       if (depth > 1000) throw new Error(`snapshot parent chain too deep at ${name}`)
       const info = await this.stat(name)
       if (info === undefined) throw new TsbuildError('NOT_FOUND', `snapshot ${name} not found`)
-      for (const p of info.parents) await visit(p, depth + 1)
+      const ids: string[] = []
+      for (const p of info.parents) ids.push(...await chainOf(p, depth + 1))
       ids.push(info.id)
+      const chain = keepTopmost(ids)
+      chains.set(name, chain)
+      return chain
     }
-    for (const p of parents) await visit(p, 0)
-    const seen = new Set<string>()
-    const topFirst = ids.reverse().filter((id) => !seen.has(id) && seen.add(id) !== undefined)
-    return topFirst.reverse().map((id) => join(this.root, id, 'fs'))
+    const ids: string[] = []
+    for (const p of parents) ids.push(...await chainOf(p, 0))
+    return keepTopmost(ids).map((id) => join(this.root, id, 'fs'))
   }
 
   /**
@@ -230,6 +241,21 @@ export class Snapshotter {
       throw err
     }
   }
+}
+
+/**
+ * `ids` (bottom first) with each id kept only at its last, topmost place.
+ * Applied to sub-chains first, it gives the same result as on the whole
+ * expansion, since only an id's last occurrence counts.
+ */
+function keepTopmost (ids: readonly string[]): string[] {
+  const seen = new Set<string>()
+  const topFirst: string[] = []
+  for (let i = ids.length - 1; i >= 0; i--) {
+    const id = ids[i]!
+    if (!seen.has(id)) { seen.add(id); topFirst.push(id) }
+  }
+  return topFirst.reverse()
 }
 
 function shortHash (s: string): string {
