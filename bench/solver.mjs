@@ -6,6 +6,7 @@
 //   (b) three independent `RUN sleep 2` stages joined  bar < 2.6 s wall
 //   (c) one-file edit: which steps re-ran               only those after the changed COPY
 //   (d) a 30,000-file context: cold and no-op builds
+//   (e) chains of 10 and 40 RUN steps: the cost of each added step stays flat
 //   plus `tsbuild --version` start time.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -88,6 +89,18 @@ bootstrapBusybox(root)
   result.context30000 = { cold: summarize(cold), noop: summarize(noop) }
   console.log(`(d) 30,000-file context: cold median ${fmtMs(result.context30000.cold.medianS)} (peak RSS ${result.context30000.cold.medianRssMiB.toFixed(0)} MiB); ` +
     `no-op median ${fmtMs(result.context30000.noop.medianS)} (peak RSS ${result.context30000.noop.medianRssMiB.toFixed(0)} MiB)`)
+}
+
+{ // (e) Each step mounts the whole stack below it; a step deeper in the chain must not cost more.
+  const chain = (n) => {
+    const ctx = freshDir(`chain${n}`)
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\n' + Array.from({ length: n }, (_, i) => `RUN echo ${i} > /f${i}\n`).join(''))
+    return summarize(Array.from({ length: Math.min(runs, 3) }, () => build(root, ctx, ['--no-cache'])))
+  }
+  const short = chain(10)
+  const long = chain(40)
+  result.runChain = { steps10: short, steps40: long, perAddedStepS: (long.medianS - short.medianS) / 30, perStepShortS: short.medianS / 10 }
+  console.log(`(e) RUN chains: 10 steps ${fmtMs(short.medianS)}, 40 steps ${fmtMs(long.medianS)}; each of the 30 added steps ${fmtMs(result.runChain.perAddedStepS)}`)
 }
 
 emitResult(result)
