@@ -126,6 +126,15 @@ describe.skipIf(!isRoot)('overlay snapshots (needs root to mount)', () => {
     expect(await isMountPoint(target)).toBe(false)
   })
 
+  test('a stack too deep for one overlay mount is a plain error naming the layer count, not a crash', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tsbuild-too-deep-'))
+    const lowers = Array.from({ length: 320 }, (_, i) => join(root, `${String(i).padStart(10, '0')}`, 'fs'))
+    const err = await mountAll([{ type: 'overlay', source: 'overlay', options: ['index=off', `lowerdir=${lowers.join(':')}`, `upperdir=${join(root, 'u')}`, `workdir=${join(root, 'w')}`] }], join(root, 'target'), { relativeTo: root })
+      .catch((e: unknown) => e)
+    expect(hasCode(err, 'TOO_LARGE')).toBe(true)
+    expect((err as Error).message).toContain('stacks 320 layers')
+  })
+
   test('a stack whose snapshots each list their whole chain resolves in linear time, topmost occurrence first', async () => {
     // The solver gives each step's snapshot its whole flattened stack as
     // parents, and each parent lists its own stack again. Walking that as a

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { relative } from 'node:path'
+import { TsbuildError } from '../../common/errors.js'
 import { runTool } from './fsext.js'
 import type { Mount } from './types.js'
 
@@ -18,7 +19,7 @@ export async function mountAll (mounts: readonly Mount[], target: string, opts: 
     if (m.type === 'overlay' && options.join(',').length > MAX_OPTIONS_LENGTH && opts.relativeTo !== undefined) {
       cwd = opts.relativeTo
       options = options.map((o) => relativizeOption(o, cwd!))
-      if (options.join(',').length > 4095) throw new Error(`overlay mount options still too long (${options.join(',').length} bytes) for ${target}`)
+      if (options.join(',').length > 4095) throw tooManyLayers(m.options)
     }
     if (m.type === 'bind') {
       const rw = options.filter((o) => o !== 'ro' && o !== 'rw')
@@ -28,6 +29,15 @@ export async function mountAll (mounts: readonly Mount[], target: string, opts: 
       await runTool('mount', ['-t', m.type, m.source, '-o', options.join(','), target], cwd === undefined ? {} : { cwd })
     }
   }
+}
+
+/** A stack deeper than one overlay mount can name: the user's Dockerfile made it, so say so plainly. */
+function tooManyLayers (options: readonly string[]): TsbuildError {
+  const lower = options.find((o) => o.startsWith('lowerdir='))
+  const layers = lower === undefined ? 0 : lower.split(':').length
+  return new TsbuildError('TOO_LARGE', `this step stacks ${layers} layers, more than overlayfs can mount at once here (about 280)`, {
+    hint: 'combine RUN, COPY and ADD steps into fewer layers (Docker stops at 127)',
+  })
 }
 
 function relativizeOption (option: string, base: string): string {

@@ -93,6 +93,21 @@ describe('Scheduler', () => {
     expect(stats.max).toBe(2)
   })
 
+  test('twenty steps waiting for two slots print no listener warning', async () => {
+    const { make } = await newScheduler({ maxParallelism: 2 })
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(w.name) }
+    process.on('warning', onWarning)
+    try {
+      const leaves = Array.from({ length: 20 }, (_, i) => vtx(`wide-${i}`, [], { sleep: 5 }))
+      await make().solve(leaves.map((l) => l.v))
+      await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on a later tick
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning')
+  })
+
   test('independent vertices run at the same time', async () => {
     const { make } = await newScheduler({ maxParallelism: 4 })
     const stats = { running: 0, max: 0 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { availableParallelism } from 'node:os'
 import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
 import { TsbuildError, findTsbuildError } from '../../common/errors.js'
@@ -58,6 +59,10 @@ export class Scheduler {
     const n = opts.maxParallelism ?? availableParallelism() * 2
     this.execSlots = new Semaphore(n)
     this.ioSlots = new Semaphore(Math.max(4, n * 4))
+    // Every step waiting for a slot, and every running one, listens on this
+    // signal (and stops listening when done): a wide graph has hundreds at
+    // once, which is no leak, so Node's warning at 11 must not reach the user.
+    setMaxListeners(0, this.abort.signal)
     if (opts.signal !== undefined) {
       if (opts.signal.aborted) this.abort.abort(opts.signal.reason)
       else opts.signal.addEventListener('abort', () => this.abort.abort(opts.signal!.reason), { once: true })
