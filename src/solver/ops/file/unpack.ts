@@ -4,14 +4,13 @@ import { chmod, lchown, lutimes, mkdir, open, rm, symlink, link, lstat } from 'n
 import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { createRequire } from 'node:module'
 import type tar from 'tar-stream'
+import { makeNode, setXattr } from '../../../cache/snapshots/index.js'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
+import { createTarExtract, paxXattrs } from '../../../common/tarExtract.js'
+import { OVERLAY_XATTR } from '../../../common/xattrs.js'
 import type { Owner } from './copy.js'
-
-// Loaded on first use: a no-op rebuild never reads a tar, and loading these costs ~20 ms each at start.
-const loadTar = (): typeof tar => createRequire(import.meta.url)('tar-stream') as typeof tar
 
 type Compression = 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none'
 
@@ -106,7 +105,7 @@ export async function unpackArchive (archive: string, root: string, dest: string
   if (compression === undefined) throw new Error(`${archive} is not an archive`)
   const destDir = await resolveInRoot(root, dest, { followFinal: true })
   await mkdir(destDir, { recursive: true })
-  const extract = loadTar().extract()
+  const extract = createTarExtract()
   const dirTimes: Array<[string, Date]> = []
   const source = decompressed(archive, compression)
   source.on('error', (err) => extract.destroy(err))
@@ -147,6 +146,7 @@ async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & Async
     if (existing !== undefined && !existing.isDirectory()) await rm(target, { force: true })
     if (existing === undefined || !existing.isDirectory()) await mkdir(target)
     await lchown(target, uid, gid); await chmod(target, mode)
+    await restoreXattrs(target, h)
     dirTimes.push([target, mtime])
     stream.resume()
     return
@@ -162,11 +162,32 @@ async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & Async
     await link(await resolveInRoot(destDir, entryPath(h.linkname ?? '', archive), { followFinal: false }), target)
     stream.resume()
     return
+  } else if (h.type === 'character-device' || h.type === 'block-device' || h.type === 'fifo') {
+    // A root filesystem tarball (`FROM scratch` + `ADD rootfs.tar.xz /`) may carry /dev nodes; Docker's ADD makes them.
+    await makeNode(target, h.type === 'fifo' ? 'p' : h.type === 'character-device' ? 'c' : 'b', h.devmajor ?? 0, h.devminor ?? 0)
+    stream.resume()
   } else {
-    stream.resume() // devices and fifos are skipped: ADD runs unprivileged semantics here
+    stream.resume() // other kinds (GNU sparse or volume headers) have nothing to make
     return
   }
   await lchown(target, uid, gid)
   if (h.type !== 'symlink') await chmod(target, mode)
+  await restoreXattrs(target, h)
   await lutimes(target, mtime, mtime)
+}
+
+/**
+ * The entry's extended attributes, after chown (which clears a file's
+ * capabilities), as Docker's ADD restores them: ping's cap_net_raw in a
+ * rootfs tarball stays. Overlay's own attributes and SELinux labels are not
+ * taken, and a kind of file that cannot hold an attribute (user.* on a
+ * symlink) goes without it, as in Docker.
+ */
+async function restoreXattrs (target: string, h: tar.Header): Promise<void> {
+  for (const [name, value] of paxXattrs(h)) {
+    if (OVERLAY_XATTR.test(name) || name === 'security.selinux') continue
+    await setXattr(target, name, value).catch((err: unknown) => {
+      if (!/not supported|not permitted/i.test(String((err as Error).message))) throw err
+    })
+  }
 }
