@@ -281,7 +281,24 @@ export class RemoteCache {
     return [...this.solved.values()].filter((s) => s.layers.length <= top.layers.length && s.layers.every((l, i) => top.layers[i] === l))
   }
 
+  private readonly cacheLayers = new Map<string, Promise<CacheLayer>>()
+
+  /**
+   * A snapshot as a cache layer, worked out once per name: every step lists
+   * its whole stack, so a chain of N steps asks for about N²/2 layers. A
+   * failure is forgotten, so a later step asks again.
+   */
   private async layer (name: string): Promise<CacheLayer> {
+    let p = this.cacheLayers.get(name)
+    if (p === undefined) {
+      p = this.describeLayer(name)
+      this.cacheLayers.set(name, p)
+      p.catch(() => { if (this.cacheLayers.get(name) === p) this.cacheLayers.delete(name) })
+    }
+    return await p
+  }
+
+  private async describeLayer (name: string): Promise<CacheLayer> {
     const { layerIndex, content } = this.opts.services
     if (this.opts.sourceDateEpoch === undefined || name.startsWith('sha256:')) {
       const info = await layerIndex.get(name)

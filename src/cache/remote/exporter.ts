@@ -15,6 +15,8 @@ export interface CacheExportDeps {
   /** Backoff before retry n (ms); tests shorten it. */
   backoff?: (attempt: number) => number
   attempts?: number
+  /** How long a finished step may wait for a commit (ms); tests shorten it. */
+  commitInterval?: number
 }
 
 /**
@@ -34,12 +36,19 @@ export function newestPerMount (mounts: Iterable<CacheMountContents>, n: number)
 /** A solved step to export: its cache key and its filesystem (snapshot names, bottom first). */
 export interface SolvedChain { key: Digest; layers: readonly string[]; description?: string }
 
+/** How long a finished step may wait for the cache manifest to name it (ms). */
+export const COMMIT_INTERVAL_MS = 2000
+
 /**
  * Streams a build's cache to one target while the build runs: as each step
  * is added its new layer blobs are uploaded (skipped when the target has
- * them), then the cache manifest is rewritten to include it, so a build
- * killed half-way leaves a usable cache of what finished. Records already
- * at the target are kept (a key this build produced replaces its old entry).
+ * them), and the cache manifest is rewritten to include what finished, so a
+ * build killed half-way leaves a usable cache of it. Every manifest lists
+ * every record, so rewriting it per step would cost the square of the step
+ * count: a rewrite waits `commitInterval` after the first step it would add,
+ * steps finishing meanwhile share it, and `finish` writes the last one — a
+ * fast build commits once. Records already at the target are kept (a key
+ * this build produced replaces its old entry).
  *
  * Failures are retried with backoff; after the last attempt the exporter
  * stops, and `finish` reports the error — as a warning when `ignoreError`.
@@ -50,14 +59,18 @@ export class CacheExporter {
   private readonly baseMounts = new Map<string, CacheMountContents>()
   private readonly currentMounts = new Map<string, CacheMountContents>()
   private readonly uploads = new Map<string, Promise<void>>()
-  private commits: Promise<void>
+  /** Steps and mounts still uploading. */
+  private readonly pending = new Set<Promise<void>>()
+  private readonly baseRead: Promise<void>
+  private running?: Promise<void>
+  private timer?: NodeJS.Timeout
   private dirty = false
   private failure: unknown
   private committed = 0
 
   constructor (readonly target: CacheTarget, private readonly opts: { ignoreError: boolean }, private readonly deps: CacheExportDeps) {
     // What is there already survives this build's commits; reading it is best effort.
-    this.commits = target.read(deps.signal).then((contents) => {
+    this.baseRead = target.read(deps.signal).then((contents) => {
       for (const c of contents?.chains ?? []) this.base.set(c.key, c)
       for (const m of contents?.mounts ?? []) this.baseMounts.set(m.key, m)
     }, () => {})
@@ -65,21 +78,7 @@ export class CacheExporter {
 
   /** Queue one step. Never throws: errors surface from `finish`. */
   add (step: SolvedChain): void {
-    if (this.failure !== undefined) return
-    const ready = this.upload(step)
-    this.commits = this.commits.then(async () => {
-      if (this.failure !== undefined) return
-      try {
-        this.current.set(step.key, await ready)
-        this.dirty = true
-        // Steps that finished while the previous commit ran share the next one.
-        await Promise.resolve()
-        if (this.dirty) await this.commit()
-      } catch (err) {
-        this.fail(err)
-      }
-    })
-    ready.catch(() => {}) // observed by the chain above
+    this.track(this.upload(step), (chain) => { this.current.set(step.key, chain) })
   }
 
   /**
@@ -87,33 +86,57 @@ export class CacheExporter {
    * uploaded, then listed under its key. Never throws: errors surface from `finish`.
    */
   addMount (mount: CacheMountContents): void {
-    if (this.failure !== undefined) return
-    const ready = this.uploadBlob(mount.layer.descriptor)
-    this.commits = this.commits.then(async () => {
-      if (this.failure !== undefined) return
-      try {
-        await ready
-        this.currentMounts.set(mount.key, mount)
-        this.dirty = true
-        await Promise.resolve()
-        if (this.dirty) await this.commit()
-      } catch (err) {
-        this.fail(err)
-      }
-    })
-    ready.catch(() => {})
+    this.track(this.uploadBlob(mount.layer.descriptor), () => { this.currentMounts.set(mount.key, mount) })
   }
 
-  /** Wait for every upload and commit. Throws the first failure unless `ignoreError`. */
+  /** Wait for every upload, then write the manifest if anything is new. Throws the first failure unless `ignoreError`. */
   async finish (): Promise<{ records: number; commits: number }> {
-    await this.commits
+    while (this.pending.size > 0) await Promise.all(this.pending)
+    clearTimeout(this.timer)
+    this.timer = undefined
+    await this.flush()
     if (this.failure !== undefined && !this.opts.ignoreError) throw this.failure
     return { records: this.current.size, commits: this.committed }
+  }
+
+  /** Once `upload` is done, `record` lists its result and a commit is due. */
+  private track<T> (upload: Promise<T>, record: (value: T) => void): void {
+    if (this.failure !== undefined) {
+      upload.catch(() => {})
+      return
+    }
+    const done = upload.then((value) => {
+      if (this.failure !== undefined) return
+      record(value)
+      this.dirty = true
+      this.schedule()
+    }, (err: unknown) => { this.fail(err) }).finally(() => this.pending.delete(done))
+    this.pending.add(done)
+  }
+
+  private schedule (): void {
+    if (this.timer !== undefined) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.flush()
+    }, this.deps.commitInterval ?? COMMIT_INTERVAL_MS)
+    // A pending commit must not keep a finished process alive; `finish` writes it anyway.
+    this.timer.unref()
+  }
+
+  /** Write what is new, one commit at a time; a caller arriving during a commit writes after it. */
+  private async flush (): Promise<void> {
+    while (this.running !== undefined) await this.running
+    if (!this.dirty || this.failure !== undefined) return
+    this.running = this.commit().catch((err: unknown) => { this.fail(err) }).finally(() => { this.running = undefined })
+    await this.running
   }
 
   private fail (err: unknown): void {
     if (this.failure !== undefined) return
     this.failure = err
+    clearTimeout(this.timer)
+    this.timer = undefined
     if (this.opts.ignoreError) this.deps.warn(`cache export to ${this.target.name} failed, continuing without it: ${findTsbuildError(err)?.message ?? (err as Error).message}`)
   }
 
@@ -134,13 +157,19 @@ export class CacheExporter {
   }
 
   private async commit (): Promise<void> {
+    await this.baseRead
     this.dirty = false
     const all = new Map(this.base)
     for (const [k, c] of this.current) all.set(k, c)
     const mounts = new Map(this.baseMounts)
     for (const [k, m] of this.currentMounts) mounts.set(k, m)
     const kept = newestPerMount(mounts.values(), MOUNT_ENTRIES_KEPT)
-    await this.retry('writing the cache manifest', async () => { await this.target.commit(encodeCacheConfig(all.values(), kept), this.deps.signal) })
+    try {
+      await this.retry('writing the cache manifest', async () => { await this.target.commit(encodeCacheConfig(all.values(), kept), this.deps.signal) })
+    } catch (err) {
+      this.dirty = true
+      throw err
+    }
     this.committed++
   }
 

@@ -86,11 +86,16 @@ export class LocalCacheTarget implements CacheTarget {
     await store.write(createReadStream(path), { expected: { digest: desc.digest, size: desc.size }, ...(signal !== undefined ? { signal } : {}) })
   }
 
+  /** Config and manifest blobs this target wrote for an earlier commit (not there before it). */
+  private readonly superseded = new Set<Digest>()
+
   async commit (config: CacheConfig): Promise<void> {
     const { manifest, config: configBytes, configDescriptor } = cacheManifest(config)
-    await this.writeBlob(configDescriptor.digest, configBytes)
     const manifestDigest = sha256(manifest)
-    await this.writeBlob(manifestDigest, manifest)
+    const wrote = [
+      ...(await this.writeBlob(configDescriptor.digest, configBytes) ? [configDescriptor.digest] : []),
+      ...(await this.writeBlob(manifestDigest, manifest) ? [manifestDigest] : []),
+    ]
     const index: ImageIndex = {
       schemaVersion: 2,
       mediaType: MediaType.ociIndex,
@@ -100,12 +105,46 @@ export class LocalCacheTarget implements CacheTarget {
       await writeAtomic(join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
       await writeAtomic(join(this.dir, 'index.json'), JSON.stringify(index))
     })
+    await this.removeSuperseded(new Set([configDescriptor.digest, manifestDigest]))
+    for (const d of wrote) this.superseded.add(d)
   }
 
-  private async writeBlob (digest: Digest, bytes: Buffer): Promise<void> {
-    if (await this.hasBlob(digest)) return
+  /**
+   * Each commit lists every record, so the metadata an earlier commit of this
+   * build wrote is dead weight once replaced: removed, unless the dir's index
+   * names it now (another build writing here may have committed the same bytes).
+   * Layers and what was there before this build are never touched.
+   */
+  private async removeSuperseded (current: ReadonlySet<Digest>): Promise<void> {
+    const stale = [...this.superseded].filter((d) => !current.has(d))
+    if (stale.length === 0) return
+    const named = await this.namedByIndex()
+    for (const d of stale) {
+      if (named.has(d)) continue
+      this.superseded.delete(d)
+      // A blob left behind is only wasted space; failing the build for it is worse.
+      await unlink(this.blobPath(d)).catch(() => {})
+    }
+  }
+
+  /** The manifests `index.json` lists and their configs. */
+  private async namedByIndex (): Promise<Set<Digest>> {
+    const named = new Set<Digest>()
+    const index = await readFile(join(this.dir, 'index.json'), 'utf8').then((t) => JSON.parse(t) as ImageIndex, () => undefined)
+    for (const m of index?.manifests ?? []) {
+      named.add(m.digest)
+      const manifest = await readFile(this.blobPath(m.digest), 'utf8').then((t) => JSON.parse(t) as ImageManifest, () => undefined)
+      if (manifest?.config?.digest !== undefined) named.add(manifest.config.digest)
+    }
+    return named
+  }
+
+  /** Whether the bytes were written (false: the blob was there). */
+  private async writeBlob (digest: Digest, bytes: Buffer): Promise<boolean> {
+    if (await this.hasBlob(digest)) return false
     await this.ensureBlobsDir()
     await this.writing(async () => { await writeAtomic(this.blobPath(digest), bytes) })
+    return true
   }
 }
 
