@@ -63,32 +63,41 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
   const leasedSnapshots = new Set(inv.leases.flatMap((l) => l.snapshots))
   const leasedBlobs = new Set(inv.leases.flatMap((l) => l.blobs))
 
-  const closure = memoClosure(inv)
-  const broken = inv.records.filter((r) => r.layers.some((l) => closure(l) === undefined))
-  const brokenKeys = new Set(broken.map((r) => r.key))
-  const healthy = inv.records.filter((r) => !brokenKeys.has(r.key))
+  const graph = new SnapshotGraph(inv)
+  const chains = new Map<RecordEntry, readonly number[]>()
+  const broken: RecordEntry[] = []
+  const healthy: RecordEntry[] = []
+  for (const r of inv.records) {
+    const chain = graph.union(r.layers)
+    if (chain.complete) { healthy.push(r); chains.set(r, chain.nodes) } else broken.push(r)
+  }
 
-  const snapRefs = new Map<string, number>()
+  // Reference counts by graph index: kept records, pinned snapshots.
+  const snapRefs = new Int32Array(graph.size)
   const blobRefs = new Map<Digest, number>()
-  const refSnap = (name: string, d: number): void => { snapRefs.set(name, (snapRefs.get(name) ?? 0) + d) }
   const refBlob = (digest: Digest, d: number): void => { blobRefs.set(digest, (blobRefs.get(digest) ?? 0) + d) }
-  const recordSnaps = (r: RecordEntry): Set<string> => new Set(r.layers.flatMap((l) => [...(closure(l) ?? [])]))
-
-  for (const r of healthy) for (const s of recordSnaps(r)) refSnap(s, 1)
+  for (const r of healthy) for (const i of chains.get(r)!) snapRefs[i]++
   // The grace period shields only what nothing referenced when the collection began (a
   // writer may be about to name it); what a removed record frees goes at once.
-  const heldByRecords = new Set(snapRefs.keys())
+  const heldByRecords = snapRefs.map((n) => (n > 0 ? 1 : 0))
+  const held = (name: string): boolean => { const i = graph.indexOf(name); return i !== undefined && heldByRecords[i] === 1 }
   for (const s of inv.snapshots.values()) {
-    const young = !heldByRecords.has(s.name) && s.createdMs > opts.now - opts.orphanGraceMs
+    const i = graph.indexOf(s.name)!
+    const young = heldByRecords[i] === 0 && s.createdMs > opts.now - opts.orphanGraceMs
     const pinned = leasedSnapshots.has(s.name) || s.createdMs >= protectSince || young
-    if (pinned) for (const c of closure(s.name) ?? []) refSnap(c, 1)
+    // A pinned snapshot whose chain is not whole holds nothing, not even itself.
+    if (pinned && graph.isComplete(i)) for (const c of graph.closureOf(i)) snapRefs[c]++
   }
-  const heldBlobs = new Set([...heldByRecords].flatMap((n) => inv.layerBlobs.get(n) ?? []))
+  const heldBlobs = new Set<Digest>()
+  for (const [name, blobs] of inv.layerBlobs) if (held(name)) for (const b of blobs) heldBlobs.add(b)
   for (const b of inv.blobs.values()) {
     const young = !heldBlobs.has(b.digest) && b.mtimeMs > opts.now - opts.orphanGraceMs
     if (inv.imageBlobs.has(b.digest) || leasedBlobs.has(b.digest) || b.mtimeMs >= protectSince || young) refBlob(b.digest, 1)
   }
-  for (const [name, blobs] of inv.layerBlobs) if ((snapRefs.get(name) ?? 0) > 0) for (const b of blobs) refBlob(b, 1)
+  for (const [name, blobs] of inv.layerBlobs) {
+    const i = graph.indexOf(name)
+    if (i !== undefined && snapRefs[i] > 0) for (const b of blobs) refBlob(b, 1)
+  }
 
   const snapshots = new Set<string>()
   const blobs = new Set<Digest>()
@@ -100,8 +109,9 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
     blobs.add(d)
     reclaim += b.size
   }
-  const freeSnapshot = (name: string): void => {
-    if ((snapRefs.get(name) ?? 0) > 0 || snapshots.has(name)) return
+  const freeSnapshot = (i: number): void => {
+    const name = graph.nameOf(i)
+    if (snapRefs[i] > 0 || snapshots.has(name)) return
     const s = inv.snapshots.get(name)
     if (s === undefined) return
     snapshots.add(name)
@@ -110,7 +120,7 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
   }
   // Whatever nothing holds at all goes first: orphans and the remains of broken records.
   for (const r of broken) reclaim += r.fileSize
-  for (const name of inv.snapshots.keys()) freeSnapshot(name)
+  for (const name of inv.snapshots.keys()) freeSnapshot(graph.indexOf(name)!)
   for (const d of inv.blobs.keys()) freeBlob(d)
 
   const cacheBefore = cacheSize(inv)
@@ -125,9 +135,9 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
     if (opts.mode === 'all' && opts.targetBytes !== undefined && !overTarget()) break
     records.push(r)
     reclaim += r.fileSize
-    const snaps = recordSnaps(r)
-    for (const s of snaps) refSnap(s, -1)
-    for (const s of snaps) freeSnapshot(s)
+    const chain = chains.get(r)!
+    for (const i of chain) snapRefs[i]--
+    for (const i of chain) freeSnapshot(i)
   }
   const cacheMounts: string[] = []
   // A mount's last use is recorded when a build releases it, and `shared` users hold no lock, so
@@ -143,23 +153,137 @@ export function planCollection (inv: Inventory, opts: PlanOptions): Plan {
   return { records, broken, snapshots, blobs, cacheMounts, cacheBefore, reclaimBytes: reclaim }
 }
 
-/** The snapshot and its whole parent chain; undefined when any link is missing. */
-function memoClosure (inv: Inventory): (name: string) => ReadonlySet<string> | undefined {
-  const memo = new Map<string, Set<string> | undefined>()
-  const visit = (name: string, depth: number): Set<string> | undefined => {
-    if (memo.has(name)) return memo.get(name)
-    const s = inv.snapshots.get(name)
-    let out: Set<string> | undefined
-    if (s !== undefined && depth < 1000) {
-      out = new Set([name])
-      for (const p of s.parents) {
-        const sub = visit(p, depth + 1)
-        if (sub === undefined) { out = undefined; break }
-        for (const x of sub) out.add(x)
+/**
+ * The snapshots' parent links with each name as a dense index, and every
+ * snapshot's closure (itself and all it stands on) worked out once. Names
+ * that are only referred to (missing snapshots) are nodes without parents.
+ *
+ * Closures are built from the parents' closures, newest parent first,
+ * skipping a parent already inside the closure being built: a committed
+ * snapshot lists its whole stack as parents, so the top parent's closure
+ * already holds all the others and each closure costs its own size rather
+ * than the sum of its parents' closures. The skip is sound for any graph,
+ * since a closure holds the closures of everything in it.
+ */
+export class SnapshotGraph {
+  private readonly names: string[] = []
+  private readonly index = new Map<string, number>()
+  private readonly parents: number[][] = []
+  private readonly closures: Int32Array[]
+  /** 1 when every snapshot the closure names exists and no cycle is reachable. */
+  private readonly complete: Uint8Array
+  private readonly mark: Uint32Array
+  private stamp = 0
+
+  constructor (inv: Pick<Inventory, 'snapshots' | 'records'>) {
+    for (const s of inv.snapshots.values()) this.node(s.name)
+    for (const s of inv.snapshots.values()) this.parents[this.index.get(s.name)!] = s.parents.map((p) => this.node(p))
+    for (const r of inv.records) for (const l of r.layers) this.node(l)
+    const exists = this.names.map((n) => inv.snapshots.has(n))
+    this.mark = new Uint32Array(this.names.length)
+    this.closures = new Array<Int32Array>(this.names.length)
+    this.complete = new Uint8Array(this.names.length)
+    // Components come parents first, so every parent's closure is known when a child's is built.
+    for (const members of stronglyConnected(this.parents)) {
+      const stamp = this.nextStamp()
+      const out: number[] = []
+      for (const m of members) { this.mark[m] = stamp; out.push(m) }
+      const cyclic = members.length > 1 || this.parents[members[0]!]!.includes(members[0]!)
+      let complete = !cyclic && members.every((m) => exists[m])
+      for (const m of members) {
+        const ps = this.parents[m]!
+        for (let j = ps.length - 1; j >= 0; j--) {
+          const p = ps[j]!
+          if (this.mark[p] === stamp) continue
+          if (this.complete[p] === 0) complete = false
+          for (const c of this.closures[p]!) if (this.mark[c] !== stamp) { this.mark[c] = stamp; out.push(c) }
+        }
+      }
+      const closure = Int32Array.from(out)
+      for (const m of members) { this.closures[m] = closure; this.complete[m] = complete ? 1 : 0 }
+    }
+  }
+
+  get size (): number { return this.names.length }
+  indexOf (name: string): number | undefined { return this.index.get(name) }
+  nameOf (i: number): string { return this.names[i]! }
+  isComplete (i: number): boolean { return this.complete[i] === 1 }
+  closureOf (i: number): Int32Array { return this.closures[i]! }
+
+  /** The union of the named snapshots' closures, and whether all of them are whole. */
+  union (names: readonly string[]): { nodes: number[]; complete: boolean } {
+    const stamp = this.nextStamp()
+    const nodes: number[] = []
+    let complete = true
+    for (let j = names.length - 1; j >= 0; j--) {
+      const i = this.index.get(names[j]!)!
+      if (this.mark[i] === stamp) continue
+      if (this.complete[i] === 0) complete = false
+      for (const c of this.closures[i]!) if (this.mark[c] !== stamp) { this.mark[c] = stamp; nodes.push(c) }
+    }
+    return { nodes, complete }
+  }
+
+  private node (name: string): number {
+    let i = this.index.get(name)
+    if (i === undefined) {
+      i = this.names.length
+      this.names.push(name)
+      this.index.set(name, i)
+      this.parents.push([])
+    }
+    return i
+  }
+
+  private nextStamp (): number {
+    if (this.stamp === 0xffffffff) { this.mark.fill(0); this.stamp = 0 }
+    return ++this.stamp
+  }
+}
+
+/**
+ * Tarjan's strongly connected components over `edges` (node → successors),
+ * without recursion (chains can be thousands deep). Each component comes
+ * after every component it reaches.
+ */
+function stronglyConnected (edges: readonly (readonly number[])[]): number[][] {
+  const n = edges.length
+  const order = new Int32Array(n).fill(-1)
+  const low = new Int32Array(n)
+  const onStack = new Uint8Array(n)
+  const stack: number[] = []
+  const out: number[][] = []
+  const frames: number[] = []
+  const nextEdge: number[] = []
+  let counter = 0
+  const enter = (v: number): void => {
+    order[v] = low[v] = counter++
+    stack.push(v); onStack[v] = 1
+    frames.push(v); nextEdge.push(0)
+  }
+  for (let root = 0; root < n; root++) {
+    if (order[root] !== -1) continue
+    enter(root)
+    while (frames.length > 0) {
+      const top = frames.length - 1
+      const v = frames[top]!
+      const e = nextEdge[top]!
+      if (e < edges[v]!.length) {
+        nextEdge[top] = e + 1
+        const w = edges[v]![e]!
+        if (order[w] === -1) enter(w)
+        else if (onStack[w] === 1) low[v] = Math.min(low[v]!, order[w]!)
+        continue
+      }
+      frames.pop(); nextEdge.pop()
+      if (frames.length > 0) { const u = frames[frames.length - 1]!; low[u] = Math.min(low[u]!, low[v]!) }
+      if (low[v] === order[v]) {
+        const members: number[] = []
+        let w: number
+        do { w = stack.pop()!; onStack[w] = 0; members.push(w) } while (w !== v)
+        out.push(members)
       }
     }
-    memo.set(name, out)
-    return out
   }
-  return (name) => visit(name, 0)
+  return out
 }

@@ -1,4 +1,4 @@
-import { planCollection } from './plan.js'
+import { planCollection, SnapshotGraph } from './plan.js'
 import type { Inventory } from './inventory.js'
 
 export interface CategoryUsage { count: number; size: number; reclaimable: number }
@@ -37,16 +37,12 @@ export interface UsageSummary {
 export function summarizeUsage (inv: Inventory, now: number = Date.now()): UsageSummary {
   const plan = planCollection(inv, { now, mode: 'all', includeCacheMounts: true, orphanGraceMs: 0 })
   const removedRecords = new Set([...plan.records, ...plan.broken].map((r) => r.key))
-  const chains = new Map<string, Set<string>>()
+  // Every name a record's layers reach, present or not: a missing one counts nowhere (size 0).
+  const graph = new SnapshotGraph(inv)
+  const chains = new Map<string, string[]>()
   const users = new Map<string, number>()
   for (const r of inv.records) {
-    const chain = new Set<string>()
-    const add = (n: string): void => {
-      if (chain.has(n)) return
-      chain.add(n)
-      for (const p of inv.snapshots.get(n)?.parents ?? []) add(p)
-    }
-    for (const l of r.layers) add(l)
+    const chain = graph.union(r.layers).nodes.map((i) => graph.nameOf(i))
     chains.set(r.key, chain)
     for (const n of chain) users.set(n, (users.get(n) ?? 0) + 1)
   }
@@ -74,7 +70,7 @@ export function summarizeUsage (inv: Inventory, now: number = Date.now()): Usage
   const tops = new Map<string, number>()
   for (const r of inv.records) { const top = r.layers.at(-1); if (top !== undefined) tops.set(top, (tops.get(top) ?? 0) + 1) }
   const perRecord = inv.records.map((r) => {
-    const chain = [...chains.get(r.key)!]
+    const chain = chains.get(r.key)!
     const top = r.layers.at(-1)
     return {
       size: top === undefined ? 0 : sizeOf(top),
