@@ -274,3 +274,39 @@ describe('cross-repository mounts', () => {
     }
   })
 })
+
+describe('cache export to a local dir while the build runs', () => {
+  test('the manifest is rewritten a few times, not per step, and the dir keeps only the last config and manifest', async () => {
+    const id = `commits-${Date.now()}`
+    const runs = 12
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [`FROM ${busybox}`, ...Array.from({ length: runs }, (_, i) => `RUN sleep 0.3 && echo ${i} ${id} > /f${i}`)].join('\n'),
+    })
+    const dest = join(await freshDir('tsb-cache-'), 'cache')
+    const run = spawnTsbuild(['build', '--progress=rawjson', ...SDE, '--cache-to', `type=local,dest=${dest},mode=max`, ctx], { root: await freshDir('tsb-root-') })
+    // Every version of index.json seen while the build runs: each is one commit.
+    const seen = new Set<string>()
+    let finished = false
+    const built = run.done.finally(() => { finished = true })
+    while (!finished) {
+      const index = await readFile(join(dest, 'index.json'), 'utf8').catch(() => '')
+      if (index !== '') seen.add(index)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const r = await built
+    expect(r.code, r.stderr).toBe(0)
+    seen.add(await readFile(join(dest, 'index.json'), 'utf8'))
+    // A build of several seconds commits more than once (what finished is kept if it is killed), far fewer than once per step.
+    expect(seen.size).toBeGreaterThanOrEqual(2)
+    expect(seen.size).toBeLessThan(runs)
+    // Only the blobs the index names remain: the layers, one config, one manifest.
+    const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }
+    const manifestDigest = index.manifests[0]!.digest
+    const manifest = JSON.parse(await readFile(join(dest, 'blobs', 'sha256', manifestDigest.slice(7)), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> }
+    const named = [manifestDigest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)].map((d) => d.slice(7)).sort()
+    expect((await readdir(join(dest, 'blobs', 'sha256'))).sort()).toEqual(named)
+    expect(await recordCount(dest)).toBe(runs + 1)
+    const again = await build(ctx, ['--cache-from', `type=local,src=${dest}`])
+    expect(steps(again.events)).toEqual([])
+  })
+})
