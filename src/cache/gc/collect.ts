@@ -114,7 +114,8 @@ async function applyPlan (root: string, inv: Inventory, plan: Plan, mounts: Cach
     await unlink(join(root, 'blobs', 'sha256', d.slice('sha256:'.length))).catch(() => undefined)
     blobs.push(d)
   }
-  await sweepLayerIndex(root, new Set([...inv.snapshots.keys()].filter((n) => !snapshots.includes(n))))
+  const gone = new Set(snapshots)
+  await sweepLayerIndex(root, new Set([...inv.snapshots.keys()].filter((n) => !gone.has(n))))
   const cacheMounts: string[] = []
   for (const id of plan.cacheMounts) {
     // A mount in use refuses removal; it is simply kept.
