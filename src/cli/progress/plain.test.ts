@@ -59,6 +59,18 @@ describe('PlainPrinter', () => {
     ])).toBe('#1 [2/2] RUN false\n#1 0.020 no newline\n#1 ERROR: process "false" did not complete successfully: exit code: 1\n')
   })
 
+  test('a line split over many chunks prints whole, a \\r\\n split between chunks included, in time linear in its length', () => {
+    const chunk = 'x'.repeat(64 * 1024)
+    const events: SolveEvent[] = [{ type: 'vertex', digest: A, name: '[2/2] RUN yes', status: 'started', time: 0 }]
+    // 32 MB without a newline: re-splitting the growing line at every chunk took tens of seconds.
+    for (let i = 0; i < 512; i++) events.push(log(A, chunk, 1))
+    events.push(log(A, 'end\r', 2), log(A, '\nnext\n', 3))
+    const text = print(events)
+    const lines = text.split('\n')
+    expect(lines[1]).toBe(`#1 0.003 ${chunk.repeat(512)}end`)
+    expect(lines[2]).toBe('#1 0.003 next')
+  }, 10_000)
+
   test('progress items without a vertex are steps of their own; byte progress of a vertex prints when done', () => {
     expect(print([
       { type: 'vertex', digest: A, name: 'https://example.com/f', status: 'started', time: 0 },

@@ -26,6 +26,8 @@ interface TtyStep {
 }
 
 const TAIL_LINES = 6
+/** The end of an unfinished line kept for the live view (wider than any terminal; a `\r` redraw shows its last part). */
+const PARTIAL_SHOWN = 4096
 const ESC = '\x1b['
 
 /**
@@ -70,8 +72,11 @@ export class TtyPrinter {
         if (e.status === 'started') { s.status = 'running'; s.started = e.time; if (e.missReason !== undefined) s.missReason = e.missReason } else { s.status = e.status; s.ended = e.time }
         break
       case 'log': {
-        const lines = (s.partial + Buffer.from(e.data).toString('utf8')).split('\n')
-        s.partial = lines.pop()!
+        const text = Buffer.from(e.data).toString('utf8')
+        // An unfinished line only grows (see the plain printer); only its end is ever shown.
+        if (!text.includes('\n')) { s.partial = (s.partial + text).slice(-PARTIAL_SHOWN); break }
+        const lines = (s.partial + text).split('\n')
+        s.partial = lines.pop()!.slice(-PARTIAL_SHOWN)
         s.tail = [...s.tail, ...lines.map(cleanLine)].slice(-TAIL_LINES)
         break
       }
