@@ -27,6 +27,21 @@ export interface LogEvent {
   stream: 1 | 2
   data: Uint8Array
   time: number
+  /** Set by producers that can stop their output (a RUN's process); not part of the serialized event. */
+  backpressure?: Backpressure
+}
+
+/**
+ * How a consumer that cannot keep up with a step's output (a pipe or file it
+ * writes to is full) slows the producer down. Call `wait` while handling the
+ * event, never later: the producer reads no more output until every promise
+ * passed for this event has settled, so a process printing faster than the
+ * reader blocks on write, as under `docker run`. The promise must settle when
+ * the consumer's stream drains and also when it fails or closes, or the step
+ * never finishes. Output is never dropped.
+ */
+export interface Backpressure {
+  wait (until: Promise<unknown>): void
 }
 
 /** Byte progress of pulls, pushes and exports. `id` groups updates of one item. */
@@ -58,4 +73,5 @@ export interface WarningEvent {
   source?: { file: string; ranges: SourceRange[] }
 }
 
+/** Consumes events synchronously; see Backpressure for how a log consumer asks for a pause. */
 export type EventSink = (e: SolveEvent) => void

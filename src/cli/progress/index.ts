@@ -1,6 +1,7 @@
 import type { ProgressMode } from '../../engine/request.js'
 import type { SolveEvent } from '../../solver/events.js'
 import type { CommandIo } from '../io.js'
+import { holdWhileFull } from './backpressure.js'
 import { PlainPrinter } from './plain.js'
 import { encodeRawJson } from './rawjson.js'
 import { CachedStepOrder } from './stepOrder.js'
@@ -14,6 +15,7 @@ export { encodeRawJson, resultEvents, type RawJsonResult } from './rawjson.js'
 export { StepNumbers, stepKey } from './stepNumbers.js'
 export { CachedStepOrder, inStepOrder } from './stepOrder.js'
 export { formatFindingEvents } from './findings.js'
+export { holdWhileFull, whenDrained } from './backpressure.js'
 
 /** A consumer of the build's event stream that draws it for a person or a program. */
 export interface Progress {
@@ -28,8 +30,17 @@ export function resolveProgressMode (mode: ProgressMode, io: Pick<CommandIo, 'st
   return io.stderr.isTTY === true && io.env.TERM !== 'dumb' ? 'tty' : 'plain'
 }
 
-/** Pick the progress display for a mode; everything goes to stderr (stdout carries only results). */
+/**
+ * Pick the progress display for a mode; everything goes to stderr (stdout
+ * carries only results). A step's output pauses while stderr is behind (a
+ * slow pipe), so nothing piles up in memory and nothing is dropped.
+ */
 export function createProgress (mode: ProgressMode, io: CommandIo): Progress {
+  const progress = chooseProgress(mode, io)
+  return { handle: (e) => { progress.handle(e); holdWhileFull(e, io.stderr) }, close: (err) => { progress.close(err) } }
+}
+
+function chooseProgress (mode: ProgressMode, io: CommandIo): Progress {
   switch (resolveProgressMode(mode, io)) {
     case 'quiet':
       return { handle: () => {}, close: () => {} }

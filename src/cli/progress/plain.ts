@@ -106,8 +106,11 @@ export class PlainPrinter {
     s.partial = lines.pop()!
     if (lines.length === 0) return
     this.enter(key, s)
-    const t = ((time - (s.started ?? time)) / 1000).toFixed(3)
-    for (const line of lines) this.write(`#${s.number} ${t} ${stripControl(line)}\n`)
+    const prefix = `#${s.number} ${((time - (s.started ?? time)) / 1000).toFixed(3)} `
+    // One write per chunk: a write per line cost a queued request each on a slow pipe.
+    let printed = ''
+    for (const line of lines) printed += `${prefix}${stripControl(line)}\n`
+    this.write(printed)
   }
 
   private flushPartial (key: string, s: StepState, time: number): void {

@@ -6,7 +6,10 @@ import type { SolveEvent, WarningEvent } from '../../solver/events.js'
  * need not be UTF-8.
  */
 export function encodeRawJson (e: SolveEvent): string {
-  if (e.type === 'log') return JSON.stringify({ ...e, data: Buffer.from(e.data).toString('base64') })
+  if (e.type === 'log') {
+    const { backpressure: _, ...fields } = e
+    return JSON.stringify({ ...fields, data: Buffer.from(e.data).toString('base64') })
+  }
   if (e.type === 'warning') return JSON.stringify(warningFields(e))
   return JSON.stringify(e)
 }

@@ -3,6 +3,7 @@ import { findTsbuildError } from '../../common/errors.js'
 import { DEFAULT_HISTORY_KEEP, HistoryStore } from '../../cache/history/index.js'
 import type { BuildRecord, BuildResultSummary, RequestSummary, StepRecord } from '../../cache/history/index.js'
 import type { SolveEvent } from '../../solver/events.js'
+import { whenDrained } from './backpressure.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
 import { CachedStepOrder } from './stepOrder.js'
 
@@ -87,7 +88,8 @@ export class HistoryRecorder {
           out.on('error', () => {}) // a full disk loses history, not the build
           this.logs.set(step.number, out)
         }
-        out.write(e.data)
+        // A log file on a slow disk pauses the step like a slow terminal does.
+        if (!out.write(e.data)) e.backpressure?.wait(whenDrained(out))
         break
       }
       case 'progress':

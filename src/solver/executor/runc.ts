@@ -39,8 +39,13 @@ export interface ExecRequest {
   extraHosts?: ReadonlyArray<{ host: string; ip: string }>
   mounts?: readonly ExecMount[]
   platform?: Platform
-  onStdout?: (chunk: Buffer) => void
-  onStderr?: (chunk: Buffer) => void
+  /**
+   * The process's output as it comes. A returned promise asks for a pause:
+   * neither pipe is read until it settles, so a process writing faster than
+   * the output is consumed blocks on write instead of filling memory.
+   */
+  onStdout?: (chunk: Buffer) => void | Promise<unknown>
+  onStderr?: (chunk: Buffer) => void | Promise<unknown>
   signal?: AbortSignal
 }
 
@@ -238,12 +243,30 @@ export class RuncExecutor {
     // that could not even start is reported as such (see runcError).
     const child = spawn(this.runcBinary, ['--root', this.runcRoot, '--log', join(bundle, 'runc.log'), '--log-format', 'json', 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] })
     let tail = ''
-    const keep = (chunk: Buffer): void => { tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES) }
-    child.stdout.on('data', (c: Buffer) => { keep(c); req.onStdout?.(c) })
-    child.stderr.on('data', (c: Buffer) => { keep(c); req.onStderr?.(c) })
+    const keep = (chunk: Buffer): void => { tail = (tail + chunk.subarray(-TAIL_BYTES).toString('utf8')).slice(-TAIL_BYTES) }
     let aborted = false
+    // Both pipes pause together while any consumer is behind: reading one
+    // while the other waits would let a step that writes both grow memory.
+    let pauses = 0
+    const resume = (): void => {
+      if (--pauses > 0 || aborted) return
+      child.stdout.resume()
+      child.stderr.resume()
+    }
+    const forward = (c: Buffer, to: ExecRequest['onStdout']): void => {
+      keep(c)
+      const wait = to?.(c)
+      if (wait === undefined || aborted) return
+      if (pauses++ === 0) { child.stdout.pause(); child.stderr.pause() }
+      wait.then(resume, resume)
+    }
+    child.stdout.on('data', (c: Buffer) => { forward(c, req.onStdout) })
+    child.stderr.on('data', (c: Buffer) => { forward(c, req.onStderr) })
     const onAbort = (): void => {
       aborted = true
+      // A killed process's last output must not wait for a reader that may never come.
+      child.stdout.resume()
+      child.stderr.resume()
       void runCommand(this.runcBinary, ['--root', this.runcRoot, 'kill', id, 'KILL']).catch(() => undefined)
       // runc may not have created the container yet; killing `runc run` itself then stops it.
       setTimeout(() => { if (child.exitCode === null) child.kill('SIGKILL') }, 2000).unref()

@@ -62,7 +62,12 @@ export class ExecRunner implements OpRunner {
       const rootfs = await snapshotter.prepare(key, baseLayers as never)
       const { mounts, env } = await this.extraMounts(ctx, inputs, cleanups)
       const meta = this.op.meta
-      const emitLog = (stream: 1 | 2) => (chunk: Buffer) => ctx.emit({ type: 'log', digest: ctx.vertex, stream, data: chunk, time: Date.now() })
+      const emitLog = (stream: 1 | 2) => (chunk: Buffer): Promise<unknown> | undefined => {
+        // Consumers that are behind say so while handling the event (see Backpressure); the executor then stops reading.
+        let waits: Array<Promise<unknown>> | undefined
+        ctx.emit({ type: 'log', digest: ctx.vertex, stream, data: chunk, time: Date.now(), backpressure: { wait: (p) => { (waits ??= []).push(p) } } })
+        return waits !== undefined ? Promise.allSettled(waits) : undefined
+      }
       await executor.run({
         rootfs,
         args: meta.args,
