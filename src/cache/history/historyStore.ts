@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
 import { isProcessAlive } from '../../common/process.js'
@@ -9,6 +9,8 @@ import type { BuildRecord, StepRecord } from './types.js'
 export const DEFAULT_HISTORY_KEEP = 50
 
 const ID = /^[a-z0-9]{8,64}$/
+/** Bytes read at a time when a log is streamed out. */
+const LOG_CHUNK = 256 * 1024
 
 /**
  * Build records under `<stateDir>/history/<id>/`: `record.json` plus
@@ -117,6 +119,33 @@ export class HistoryStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0)
       throw new TsbuildError('IO', `cannot read ${this.logPath(id, step)}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /**
+   * The step's complete output as it is read from disk, in chunks (nothing
+   * when it printed nothing): a step's log can be far larger than memory.
+   */
+  async * streamLog (id: string, step: number): AsyncGenerator<Buffer> {
+    const path = this.logPath(id, step)
+    const fail = (err: unknown): TsbuildError => new TsbuildError('IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err })
+    let file
+    try {
+      file = await open(path, 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw fail(err)
+    }
+    try {
+      const buf = Buffer.allocUnsafe(LOG_CHUNK)
+      for (;;) {
+        const { bytesRead } = await file.read(buf, 0, LOG_CHUNK, null).catch((err: unknown) => { throw fail(err) })
+        if (bytesRead === 0) return
+        // A copy: the consumer may keep the chunk (a stream's queue) while the buffer is refilled.
+        yield Buffer.from(buf.subarray(0, bytesRead))
+      }
+    } finally {
+      await file.close()
     }
   }
 

@@ -1,7 +1,9 @@
+import type { Writable } from 'node:stream'
 import { HistoryStore, type BuildRecord, type StepRecord } from '../../cache/history/index.js'
 import { TsbuildError } from '../../common/errors.js'
 import { parseArgs, type FlagSpec } from '../flags/parseArgs.js'
 import type { CommandIo } from '../io.js'
+import { whenDrained } from '../progress/index.js'
 import { stateDirFor } from '../stateDir.js'
 
 const USAGE = `Usage: tsbuild history COMMAND
@@ -54,18 +56,35 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
       const r = await store.resolve(buildRef!)
       const steps = stepRef !== undefined ? [HistoryStore.findStep(r, stepRef)] : r.steps
       for (const s of steps) {
-        const log = await store.readLog(r.id, s.number)
-        if (stepRef !== undefined) { io.stdout.write(log); continue }
+        if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout); continue }
         // All steps: a header per step, as plain progress shows them.
         io.stdout.write(`#${s.number} ${s.name}\n`)
-        if (log.length > 0) io.stdout.write(log.at(-1) === 0x0a ? log : Buffer.concat([log, Buffer.from('\n')]))
+        const last = await copyOut(store.streamLog(r.id, s.number), io.stdout)
+        if (last !== undefined && last !== 0x0a) io.stdout.write('\n')
         io.stdout.write(`#${s.number} ${stepOutcome(s)}\n\n`)
+        if (io.stdout.destroyed) break
       }
       return 0
     }
     default:
       throw new TsbuildError('USAGE', `unknown history command ${JSON.stringify(sub)}`, { hint: 'use ls, inspect or logs' })
   }
+}
+
+/**
+ * Writes every chunk to `out`, waiting whenever `out` is full, so a log larger
+ * than memory streams through a slow reader. Stops early when `out` is gone (a
+ * closed pipe). Returns the last byte written (undefined when there was none).
+ */
+async function copyOut (chunks: AsyncIterable<Buffer>, out: Writable): Promise<number | undefined> {
+  let last: number | undefined
+  for await (const chunk of chunks) {
+    if (out.destroyed) break
+    if (chunk.length === 0) continue
+    last = chunk[chunk.length - 1]
+    if (!out.write(chunk)) await whenDrained(out)
+  }
+  return last
 }
 
 function summary (r: BuildRecord): Record<string, unknown> {
