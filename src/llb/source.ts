@@ -12,17 +12,23 @@ export class SourceVertex implements Vertex {
 
   constructor (
     readonly identifier: string,
-    readonly attrs: SourceAttrs,
+    private readonly sourceAttrs: SourceAttrs | (() => SourceAttrs),
     readonly metadata: OpMetadata,
     readonly platform?: Platform,
   ) {}
 
+  /** Deferred attributes are read when the vertex is marshalled (see {@link LocalOptions.followPaths}). */
+  get attrs (): SourceAttrs {
+    return typeof this.sourceAttrs === 'function' ? this.sourceAttrs() : this.sourceAttrs
+  }
+
   toOp (_inputs: readonly Edge[], ctx: MarshalContext): Op {
-    const platformDependent = this.attrs.type === 'image'
+    const attrs = this.attrs
+    const platformDependent = attrs.type === 'image'
     return {
       kind: 'source',
       identifier: this.identifier,
-      attrs: this.attrs,
+      attrs,
       inputs: [],
       ...(platformDependent ? { platform: this.platform ?? ctx.platform } : {}),
       ...(ctx.constraints !== undefined ? { constraints: ctx.constraints } : {}),
@@ -49,21 +55,30 @@ export function image (ref: string, opts: ImageOptions = {}): State {
 export interface LocalOptions extends MetadataOptions {
   readonly includePatterns?: readonly string[]
   readonly excludePatterns?: readonly string[]
-  readonly followPaths?: readonly string[]
+  /**
+   * The paths the build reads from the directory; the client sends only
+   * those (and the targets of symlinks on the way). A function is called
+   * when the graph is marshalled: a frontend learns the paths while it
+   * builds the graph (BuildKit's Dockerfile frontend does the same), so the
+   * vertex must not be marshalled before that is done.
+   */
+  readonly followPaths?: readonly string[] | (() => readonly string[])
   readonly sharedKeyHint?: string
 }
 
 /** A directory the client provides under `name` (`context`, `dockerfile`, …). */
 export function local (name: string, opts: LocalOptions = {}): State {
   if (name === '') throw new TsbuildError('USAGE', 'local source needs a name')
-  const attrs: LocalSourceAttrs = {
+  const attrsWith = (followPaths: readonly string[]): LocalSourceAttrs => ({
     type: 'local',
     name,
     includePatterns: opts.includePatterns ?? [],
     excludePatterns: opts.excludePatterns ?? [],
-    followPaths: opts.followPaths ?? [],
+    followPaths,
     ...(opts.sharedKeyHint !== undefined ? { sharedKeyHint: opts.sharedKeyHint } : {}),
-  }
+  })
+  const follow = opts.followPaths
+  const attrs = typeof follow === 'function' ? () => attrsWith(follow()) : attrsWith(follow ?? [])
   return State.fromOutput({ vertex: new SourceVertex(`local://${name}`, attrs, pickMetadata(opts)), index: 0 })
 }
 

@@ -171,6 +171,15 @@ describe('sources', () => {
     expect(headOp(llb.image('alpine').marshal({ platform: 'linux/arm/v7' }), 'source').platform).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' })
   })
 
+  test('follow paths given as a function are read when the graph is marshalled', () => {
+    const paths: string[] = []
+    const st = llb.local('context', { followPaths: () => [...paths] })
+    paths.push('b', 'a')
+    expect(headOp(st.marshal(), 'source')).toMatchObject({ attrs: { followPaths: ['b', 'a'] } })
+    const d1 = st.marshal().head!.digest
+    expect(d1).toBe(llb.local('context', { followPaths: ['a', 'b'] }).marshal().head!.digest)
+  })
+
   test('local, http and git sources are platform-independent and carry their attrs', () => {
     const l = headOp(llb.local('context', { excludePatterns: ['*.log'], followPaths: ['Dockerfile'], sharedKeyHint: 'ctx' }).marshal({ platform: 'linux/arm64' }), 'source')
     expect(l).toMatchObject({ identifier: 'local://context', attrs: { excludePatterns: ['*.log'], followPaths: ['Dockerfile'], sharedKeyHint: 'ctx' } })

@@ -2,6 +2,7 @@
  * Conversion state: one ConvertContext per target platform, one StageState
  * per dispatched stage. Plain data passed to the per-instruction functions.
  */
+import { posix } from 'node:path'
 import type { SourceRange } from '../../../common/errors.js'
 import type { ImageConfig } from '../../../common/oci.js'
 import { formatPlatform, parsePlatform, type Platform } from '../../../common/platform.js'
@@ -26,6 +27,12 @@ export interface ConvertContext {
   /** History `created` (from SOURCE_DATE_EPOCH). */
   readonly created?: string
   readonly buildContext: State
+  /**
+   * Build-context paths the reachable stages read (COPY/ADD sources, bind
+   * mounts), for every target platform: the context source sends only these
+   * (see {@link contextFollowPaths}).
+   */
+  readonly contextPaths: Set<string>
   readonly graph: StageGraph
   readonly namedContexts: ReadonlyMap<string, NamedContext>
   readonly noCache: ReadonlySet<string>
@@ -80,6 +87,22 @@ export interface StageState {
   isOnbuild: boolean
   /** ONBUILD instructions of this stage, replayed by stages built FROM it. */
   onbuild: Instruction[]
+}
+
+/**
+ * BuildKit's follow paths for the build context: the paths read, relative
+ * and sorted. Empty (send everything) when the root itself is read (`COPY . .`,
+ * a bind mount of the whole context) or a path cannot be written as a plain
+ * pattern (a leading `!` or blank).
+ */
+export function contextFollowPaths (paths: ReadonlySet<string>): string[] {
+  const out: string[] = []
+  for (const p of paths) {
+    const rel = posix.join('/', p).slice(1).replace(/\/+$/, '')
+    if (rel === '' || rel.startsWith('!') || rel.trim() !== rel) return []
+    out.push(rel)
+  }
+  return [...new Set(out)].sort()
 }
 
 /** The stage's environment as word expansion sees it (image env, ENV, ARG values). */

@@ -5,12 +5,13 @@
  * platform's Definition, so the solver runs them once.
  */
 import { TsbuildError } from '../../../common/errors.js'
+import type { ImageConfig } from '../../../common/oci.js'
 import { normalizePlatform, type Platform } from '../../../common/platform.js'
 import * as llb from '../../../llb/index.js'
 import { parseDockerfile } from '../instructions/index.js'
 import { ShellLex } from '../shell/index.js'
 import { buildMetaArgs, isBuiltinArg, platformArgs, proxyEnvFromBuildArgs } from './args.js'
-import type { ConvertContext, StageState } from './context.js'
+import { contextFollowPaths, type ConvertContext, type StageState } from './context.js'
 import { dispatchStage } from './dispatch.js'
 import { buildStageGraph, reachableFrom, type StageNode } from './graph.js'
 import { cloneImage, epochToTime } from './image.js'
@@ -35,7 +36,9 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
   const epoch = sourceDateEpoch(req)
   const created = epoch !== undefined ? epochToTime(epoch) : undefined
   const proxyEnv = proxyEnvFromBuildArgs(req.buildArgs)
-  const buildContext = llb.local('context', { excludePatterns: req.dockerignorePatterns, customName: '[internal] load build context' })
+  const contextPaths = new Set<string>()
+  // The paths are known once every platform is converted; marshalling waits for that.
+  const buildContext = llb.local('context', { excludePatterns: req.dockerignorePatterns, followPaths: () => contextFollowPaths(contextPaths), customName: '[internal] load build context' })
   const resolved = new Map<string, Promise<ResolvedImage>>()
   const resolveImage = (ref: string, platform: Platform): Promise<ResolvedImage> => {
     const key = `${ref}\0${platform.os}/${platform.architecture}/${platform.variant ?? ''}`
@@ -51,7 +54,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
   for (const m of dockerfile.metaArgs) for (const a of m.args) declaredArgs.add(a.key)
   const secrets = new Map<string, boolean>()
   const ssh = new Map<string, boolean>()
-  const platforms: PlatformResult[] = []
+  const converted: Array<{ platform: Platform; state: llb.State; image: ImageConfig }> = []
   let outlineInput: { nodes: StageNode[]; target: StageNode; reachable: Set<StageNode> } | undefined
   const isMultiPlatform = req.targetPlatforms.length > 1
   const targets = req.targetPlatforms.map(p => {
@@ -80,7 +83,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
       buildArgs: req.buildArgs,
       ...(proxyEnv !== undefined ? { proxyEnv } : {}),
       ...(created !== undefined ? { created } : {}),
-      buildContext, graph,
+      buildContext, contextPaths, graph,
       namedContexts: req.namedContexts,
       noCache: new Set(req.noCacheFilter.map(s => s.toLowerCase())),
       resolveImage, declaredArgs, secrets, ssh, warnings,
@@ -96,8 +99,9 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
     image.rootfs = { type: 'layers', diff_ids: [] }
     if (req.labels.size > 0) image.config!.Labels = { ...image.config!.Labels, ...Object.fromEntries(req.labels) }
     if (created !== undefined) image.created = created
-    platforms.push({ platform: targetPlatform, definition: asLayers(st.state, targetPlatform).marshal({ platform: targetPlatform }), image })
+    converted.push({ platform: targetPlatform, state: st.state, image })
   }
+  const platforms: PlatformResult[] = converted.map(({ platform, state, image }) => ({ platform, definition: asLayers(state, platform).marshal({ platform }), image }))
   const unused = [...req.buildArgs.keys()].filter(k => !declaredArgs.has(k) && !isBuiltinArg(k)).sort()
   if (unused.length > 0) warnings.push({ message: `[Warning] One or more build-args [${unused.join(' ')}] were not consumed`, rule: 'UnusedBuildArgs' })
   const outline = buildOutline({ dockerfile, ...outlineInput!, secrets, ssh })

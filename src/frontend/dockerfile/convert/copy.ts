@@ -67,6 +67,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   }
   const excludes = instr.excludes.map(expand)
   const from = instr.kind === 'copy' && instr.from !== undefined ? sourceOf(instr.from) : ctx.buildContext
+  const readsContext = from === ctx.buildContext
   const actions: llb.FileActionChain[] = []
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i]!
@@ -83,6 +84,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       // --parents, as BuildKit does it: the part before a `/./` pivot (or the
       // root) is copied, filtered by the rest as an include pattern (`**`
       // allowed), so the directories below the pivot are kept.
+      if (readsContext) ctx.contextPaths.add(src)
       const pivot = src.indexOf('/./')
       const pattern = llb.resolvePath('/', pivot < 0 ? src : src.slice(pivot + 3)).slice(1)
       actions.push(llb.copy(from, pivot < 0 ? '/' : llb.joinRoot(src.slice(0, pivot)), dest, {
@@ -98,6 +100,7 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       }))
     } else {
       if (isAdd && (instr as AddInstruction).checksum !== undefined) fail('checksum can\'t be specified for non-HTTP(S) sources')
+      if (readsContext) ctx.contextPaths.add(src)
       // joinRoot keeps a trailing `/` (copy the directory's contents).
       actions.push(llb.copy(from, llb.joinRoot(src), dest, {
         owner,

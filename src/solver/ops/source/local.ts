@@ -2,7 +2,7 @@ import { sha256 } from '../../../common/digest.js'
 import { TsbuildError } from '../../../common/errors.js'
 import type { SourceOp, LocalSourceAttrs } from '../../../llb/index.js'
 import { snapshotName, type Snapshotter } from '../../../cache/snapshots/index.js'
-import { checksumSnapshot, copyContext, scanContext } from '../../context/index.js'
+import { checksumSnapshot, copyContext, includePatternsFor, scanContext } from '../../context/index.js'
 import type { CacheMap, OpContext, OpRunner, Result } from '../../scheduler/index.js'
 import type { LocalContextRef } from '../types.js'
 
@@ -32,12 +32,25 @@ export class LocalSourceRunner implements OpRunner {
     return { digest: sha256(`local:${this.attrs.name}`), deps: [] }
   }
 
+  /**
+   * The source's include patterns widened by its follow paths (the paths the
+   * build reads), so only those are scanned. Everything when there are no
+   * follow paths, or one of them needs the whole directory.
+   */
+  private includePatterns (root: string): string[] {
+    const { includePatterns, followPaths } = this.attrs
+    if (followPaths.length === 0) return [...includePatterns]
+    const followed = includePatternsFor(root, followPaths)
+    if (followed === undefined) return []
+    return includePatterns.length === 0 ? followed : [...includePatterns, ...followed]
+  }
+
   async exec (ctx: OpContext): Promise<Result> {
     const root = this.deps.dirs.get(this.attrs.name)
     if (root === undefined) throw new TsbuildError('NOT_FOUND', `no local directory named ${JSON.stringify(this.attrs.name)} was given to the build`, { hint: 'pass it with --build-context NAME=DIR' })
     const snapshot = await scanContext(root, {
       excludePatterns: [...this.attrs.excludePatterns],
-      includePatterns: [...this.attrs.includePatterns],
+      includePatterns: this.includePatterns(root),
       stateDir: this.deps.stateDir,
       ownership: 'root',
       signal: ctx.signal,

@@ -1,0 +1,51 @@
+// The build context is scanned only where the Dockerfile reads it (BuildKit's
+// follow paths): a huge or unreadable part of the context that no COPY, ADD
+// or bind mount names costs nothing, and symlinks on the way to a named path
+// bring their targets along.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+let ctx: string
+
+beforeAll(async () => {
+  busybox = inject('busybox')
+  await ensureBuilt()
+  ctx = await writeContext(await freshDir('tsb-ctx-'), {
+    'app.txt': 'app\n',
+    'real/file': 'through the link\n',
+    'link': { symlink: 'real' },
+    'scripts/run.sh': 'echo ran > /out/ran\n',
+    'Dockerfile': [
+      `FROM ${busybox}`,
+      'COPY app.txt /out/',
+      'COPY link/file /out/via-link',
+      'RUN --mount=type=bind,source=scripts,target=/s sh /s/run.sh',
+      '',
+    ].join('\n'),
+    'Dockerfile.all': `FROM ${busybox}\nCOPY . /all/\n`,
+  })
+  // A name that is not valid UTF-8 cannot be read into a context: scanning
+  // this directory fails the build, so a build that succeeds did not scan it.
+  mkdirSync(join(ctx, 'vendor'))
+  writeFileSync(Buffer.concat([Buffer.from(join(ctx, 'vendor') + '/bad-'), Buffer.from([0xff, 0xfe])]), 'x')
+})
+
+describe('build context follow paths', () => {
+  test('a build reads only the paths it names, following symlinks on the way', async () => {
+    const out = join(await freshDir('tsb-out-'), 'fs')
+    await buildOk(['build', '-o', `type=local,dest=${out}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(join(out, 'out/app.txt'), 'utf8')).toBe('app\n')
+    expect(await readFile(join(out, 'out/via-link'), 'utf8')).toBe('through the link\n')
+    expect(await readFile(join(out, 'out/ran'), 'utf8')).toBe('ran\n')
+  })
+
+  test('COPY . still takes the whole context (and meets the unreadable name)', async () => {
+    const r = await runTsbuild(['build', '-f', join(ctx, 'Dockerfile.all'), ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/vendor\/bad-.*not valid UTF-8/)
+  })
+})
