@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import { resolveStateDir } from '../cache/stateDir.js'
 import { DockerfileError, findTsbuildError, TsbuildError } from '../common/errors.js'
+import { shortenForDisplay } from '../common/shorten.js'
 import type { SourceRange } from '../common/errors.js'
 import type { CommandIo } from './io.js'
 
@@ -139,7 +140,7 @@ export function formatSource (loc: Located): string {
   for (let n = from; n <= to; n++) {
     const inRange = n >= r.start.line && n <= last
     const line = lines[n - 1] ?? ''
-    out += ` ${String(n).padStart(width)} | ${inRange ? '>>>' : '   '} ${line}\n`.replace(/ +\n$/, '\n')
+    out += ` ${String(n).padStart(width)} | ${inRange ? '>>>' : '   '} ${shortenForDisplay(line)}\n`.replace(/ +\n$/, '\n')
     if (inRange && n === r.start.line) {
       // Underline part of a line; for a whole line, a caret at its start only when the error is about a position in it.
       const isPartial = r.start.line === r.end.line && (r.start.character > 0 || (r.end.character > 0 && r.end.character < line.trimEnd().length))

@@ -5,6 +5,7 @@ import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/ind
 import { GitSource } from '../solver/ops/source/git.js'
 import { HttpSource } from '../solver/ops/source/http.js'
 import { formatPlatform } from '../common/platform.js'
+import { shortenForDisplay } from '../common/shorten.js'
 import type { ImageConfig } from '../common/oci.js'
 import { violatedRules, type CheckReport } from '../frontend/dockerfile/checks/index.js'
 import { mergeDefinitions } from '../llb/index.js'
@@ -182,7 +183,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
     // A RUN that fills the disk fails with its own message (`I/O error`,
     // `No space left on device`): say so when the state dir's device is full.
     const hint = t?.hint ?? await fullDeviceHint(services.state.root)
-    throw new StepError(t?.code ?? 'EXEC_FAILED', `${graph.vertices.get(failed)?.name ?? 'a build step'}: ${t?.message ?? String(err)}`, {
+    throw new StepError(t?.code ?? 'EXEC_FAILED', `${shortenForDisplay(graph.vertices.get(failed)?.name ?? 'a build step')}: ${t?.message ?? String(err)}`, {
       cause: err, locations: md?.locations ?? [], dockerfile: text, ...(hint !== undefined ? { hint } : {}),
     })
   } finally {

@@ -3,7 +3,8 @@ import { HistoryStore, type BuildRecord, type StepRecord } from '../../cache/his
 import { TsbuildError } from '../../common/errors.js'
 import { parseArgs, type FlagSpec } from '../flags/parseArgs.js'
 import type { CommandIo } from '../io.js'
-import { whenDrained } from '../progress/index.js'
+import { shortenForDisplay } from '../../common/shorten.js'
+import { NAME_CHARS, whenDrained } from '../progress/index.js'
 import { stateDirFor } from '../stateDir.js'
 
 const USAGE = `Usage: tsbuild history COMMAND
@@ -58,7 +59,7 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
       for (const s of steps) {
         if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout); continue }
         // All steps: a header per step, as plain progress shows them.
-        io.stdout.write(`#${s.number} ${s.name}\n`)
+        io.stdout.write(`#${s.number} ${shortenForDisplay(s.name, NAME_CHARS)}\n`)
         const last = await copyOut(store.streamLog(r.id, s.number), io.stdout)
         if (last !== undefined && last !== 0x0a) io.stdout.write('\n')
         io.stdout.write(`#${s.number} ${stepOutcome(s)}\n\n`)

@@ -9,7 +9,7 @@ import { TtyPrinter } from './tty.js'
 
 export { buildMetadata, startHistory, summarizeRequest, type ExportedSummary } from './buildReport.js'
 export { HistoryRecorder } from './recorder.js'
-export { PlainPrinter, formatBytes } from './plain.js'
+export { NAME_CHARS, PlainPrinter, formatBytes } from './plain.js'
 export { TtyPrinter } from './tty.js'
 export { encodeRawJson, resultEvents, type RawJsonResult } from './rawjson.js'
 export { StepNumbers, stepKey } from './stepNumbers.js'

@@ -2,6 +2,10 @@ import type { Digest } from '../../common/digest.js'
 import type { ProgressEvent, SolveEvent, VertexEvent } from '../../solver/events.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
 import { NEVER_CACHED } from '../../solver/explain/explainer.js'
+import { shortenForDisplay } from '../../common/shorten.js'
+
+/** A step's name is its instruction: long RUN lines are printed whole up to here (several lines of a terminal). */
+export const NAME_CHARS = 1000
 
 interface StepState {
   number: number
@@ -61,7 +65,7 @@ export class PlainPrinter {
   private enter (key: string, s: StepState): void {
     if (this.current === key) return
     this.leave()
-    this.write(`${this.wroteAny ? '\n' : ''}#${s.number} ${s.name}\n`)
+    this.write(`${this.wroteAny ? '\n' : ''}#${s.number} ${shortenForDisplay(s.name, NAME_CHARS)}\n`)
     this.current = key
   }
 

@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { mountAll, resolveInRoot, unmountAll, type Mount } from '../../cache/snapshots/index.js'
 import { TsbuildError } from '../../common/errors.js'
+import { shortenForDisplay } from '../../common/shorten.js'
 import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
 import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
@@ -56,7 +57,7 @@ export class ExecFailedError extends TsbuildError {
   readonly exitCode: number
   readonly lastLines: readonly string[]
   constructor (args: readonly string[], exitCode: number, lastLines: readonly string[]) {
-    super('EXEC_FAILED', `process ${JSON.stringify(args.join(' '))} did not complete successfully: exit code: ${exitCode}` +
+    super('EXEC_FAILED', `process ${quoteCommand(args)} did not complete successfully: exit code: ${exitCode}` +
       (lastLines.length > 0 ? `\n${lastLines.join('\n')}` : ''))
     this.name = 'ExecFailedError'
     this.exitCode = exitCode
@@ -68,10 +69,15 @@ export class ExecFailedError extends TsbuildError {
 export class ExecStartError extends TsbuildError {
   constructor (args: readonly string[], reason: string) {
     const missing = /exec: "([^"]+)": (?:stat [^:]+: )?no such file or directory|executable file not found in \$PATH/.exec(reason)
-    super('EXEC_FAILED', `process ${JSON.stringify(args.join(' '))} did not complete successfully: ${reason}`,
+    super('EXEC_FAILED', `process ${quoteCommand(args)} did not complete successfully: ${reason}`,
       missing !== null ? { hint: `the image has no ${missing[1] ?? 'such executable'}: use a base image that has it${args[0] === '/bin/sh' ? ', or the exec form RUN ["program", "arg"]' : ''}` } : {})
     this.name = 'ExecStartError'
   }
+}
+
+/** The command as Docker quotes it, shortened: a RUN line may be up to the kernel's 128 KiB argument limit, or over it. */
+function quoteCommand (args: readonly string[]): string {
+  return JSON.stringify(shortenForDisplay(args.join(' ')))
 }
 
 /** The last error runc logged (JSON lines), without its `runc run failed:` prefix; undefined when it logged none. */
