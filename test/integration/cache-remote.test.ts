@@ -214,7 +214,8 @@ describe('cache export and import', () => {
     const dir = `/tmp/tsb-cache-${id}`
     const slow = (last: string) => [`FROM ${busybox}`, `RUN echo MARKER-one-${id} > /one`, `RUN echo MARKER-two-${id} > /two`, `RUN ${last}`].join('\n')
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: slow('sleep 60') })
-    const run = spawnTsbuild(['build', '--progress=rawjson', '--cache-to', `type=local,dest=${dir},mode=max`, ctx], { root: await freshDir('tsb-root-') })
+    const killedRoot = await freshDir('tsb-root-')
+    const run = spawnTsbuild(['build', '--progress=rawjson', '--cache-to', `type=local,dest=${dir},mode=max`, ctx], { root: killedRoot })
     // Wait until the second RUN's record is in the exported cache, then kill -9.
     const deadline = Date.now() + 60_000
     for (;;) {
@@ -230,6 +231,8 @@ describe('cache export and import', () => {
     const events = parseEvents(r.stderr)
     expect(logText(events)).not.toContain('MARKER')
     expect(steps(events)).toEqual([expect.stringContaining('RUN true')])
+    // The killed build's container and mounts are swept by the next build on its state dir.
+    await buildOk(['build', await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM scratch\n' })], { root: killedRoot })
   })
 })
 
