@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { hasCode } from '../../common/errors.js'
 import { HistoryStore, settleOrphan } from './historyStore.js'
@@ -118,4 +118,18 @@ describe('settleOrphan', () => {
   ])('is left as it is when %s', (_name, r, alive) => {
     expect(settleOrphan(r, () => alive)).toBe(r)
   })
+})
+
+test('streamLog yields a step log in chunks, and nothing for a step that printed nothing', async () => {
+  const s = await store()
+  const data = Buffer.alloc(600 * 1024 + 7, 'z')
+  await mkdir(dirname(s.logPath('aaaaaaaaa1', 3)), { recursive: true })
+  await writeFile(s.logPath('aaaaaaaaa1', 3), data)
+  const chunks: Buffer[] = []
+  for await (const c of s.streamLog('aaaaaaaaa1', 3)) chunks.push(c)
+  expect(chunks.length).toBeGreaterThan(1)
+  expect(Buffer.concat(chunks).equals(data)).toBe(true)
+  const none: Buffer[] = []
+  for await (const c of s.streamLog('aaaaaaaaa1', 4)) none.push(c)
+  expect(none).toEqual([])
 })

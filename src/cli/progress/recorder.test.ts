@@ -58,3 +58,17 @@ test.each([
   expect(final.error).toBe(error.message)
   expect(final.steps[0]!.status).toBe('cancelled')
 })
+
+test('a log file behind the step asks it to wait until the file drains, and keeps every byte', async () => {
+  const { store, rec } = await recorder()
+  rec.handle({ type: 'vertex', digest: B, name: '[2/2] RUN make', status: 'started', time: 1200 })
+  const waits: Array<Promise<unknown>> = []
+  const chunk = Buffer.alloc(64 * 1024, 'y') // over the file stream's 16 KiB buffer
+  rec.handle({ type: 'log', digest: B, stream: 1, data: chunk, time: 1300, backpressure: { wait: (p) => { waits.push(p) } } })
+  expect(waits).toHaveLength(1)
+  await waits[0]
+  rec.handle({ type: 'log', digest: B, stream: 1, data: Buffer.from('end\n'), time: 1300, backpressure: { wait: (p) => { waits.push(p) } } })
+  expect(waits).toHaveLength(1)
+  await rec.finish({ now: 2000 })
+  expect((await store.readLog(rec.id, 1)).length).toBe(chunk.length + 4)
+})
