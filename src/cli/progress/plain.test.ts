@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream'
 import { describe, expect, test } from 'vitest'
 import type { Digest } from '../../common/digest.js'
 import type { SolveEvent } from '../../solver/events.js'
-import { PlainPrinter, formatBytes } from './plain.js'
+import { PARTIAL_LINE_CHARS, PlainPrinter, formatBytes } from './plain.js'
 
 const A = 'sha256:aaaa' as Digest
 const B = 'sha256:bbbb' as Digest
@@ -67,9 +67,26 @@ describe('PlainPrinter', () => {
     events.push(log(A, 'end\r', 2), log(A, '\nnext\n', 3))
     const text = print(events)
     const lines = text.split('\n')
-    expect(lines[1]).toBe(`#1 0.003 ${chunk.repeat(512)}end`)
-    expect(lines[2]).toBe('#1 0.003 next')
+    // Printed in pieces of about a megabyte (memory stays bounded), every byte kept.
+    const pieces = lines.slice(1, -2)
+    expect(pieces.length).toBeGreaterThan(16)
+    for (const p of pieces) expect(p.length).toBeLessThan(PARTIAL_LINE_CHARS + 64 * 1024 + 16)
+    expect(pieces.map((l) => l.replace(/^#1 \d+\.\d{3} /, '')).join('')).toBe(`${chunk.repeat(512)}end`)
+    expect(lines.at(-2)).toBe('#1 0.003 next')
   }, 10_000)
+
+  test('a character split between two chunks prints whole, on stdout and stderr each', () => {
+    const euro = Buffer.from('€\n') // 3 bytes and a newline
+    const err = Buffer.from('é\n')
+    const text = print([
+      { type: 'vertex', digest: A, name: '[2/2] RUN x', status: 'started', time: 0 },
+      { type: 'log', digest: A, stream: 1, data: euro.subarray(0, 1), time: 1 },
+      { type: 'log', digest: A, stream: 2, data: err.subarray(0, 1), time: 1 },
+      { type: 'log', digest: A, stream: 1, data: euro.subarray(1), time: 2 },
+      { type: 'log', digest: A, stream: 2, data: err.subarray(1), time: 2 },
+    ])
+    expect(text).toBe('#1 [2/2] RUN x\n#1 0.002 €\n#1 0.002 é\n')
+  })
 
   test('progress items without a vertex are steps of their own; byte progress of a vertex prints when done', () => {
     expect(print([

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder'
 import type { Digest } from '../../common/digest.js'
 import type { ProgressEvent, SolveEvent, VertexEvent } from '../../solver/events.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
@@ -7,12 +8,21 @@ import { shortenForDisplay } from '../../common/shorten.js'
 /** A step's name is its instruction: long RUN lines are printed whole up to here (several lines of a terminal). */
 export const NAME_CHARS = 1000
 
+/**
+ * An unfinished line longer than this is printed as a line of its own and
+ * the rest follows on the next: output without newlines (a binary written to
+ * stdout) must not grow in memory, and nothing is clipped.
+ */
+export const PARTIAL_LINE_CHARS = 1024 * 1024
+
 interface StepState {
   number: number
   name: string
   started?: number
   /** Output after the last newline, printed when the line completes or the step ends. */
   partial: string
+  /** Per output stream (1 stdout, 2 stderr): a character split between two chunks is decoded whole. */
+  decoders: Array<StringDecoder | undefined>
   done: boolean
 }
 
@@ -41,20 +51,23 @@ export class PlainPrinter {
     if (key === undefined) return
     switch (e.type) {
       case 'vertex': return this.vertex(key, e)
-      case 'log': return this.log(key, e.data, e.time)
+      case 'log': return this.log(key, e.stream, e.data, e.time)
       case 'progress': return this.progress(key, e)
     }
   }
 
   /** Print what is left of unfinished lines (the build ended). */
   close (): void {
-    for (const [key, s] of this.steps) if (s.partial !== '') this.flushPartial(key, s, Date.now())
+    for (const [key, s] of this.steps) {
+      for (const d of s.decoders) if (d !== undefined) s.partial += d.end()
+      if (s.partial !== '') this.flushPartial(key, s, Date.now())
+    }
   }
 
   private step (key: string, name: string): StepState {
     let s = this.steps.get(key)
     if (s === undefined) {
-      s = { number: this.numbers.of(key), name, partial: '', done: false }
+      s = { number: this.numbers.of(key), name, partial: '', decoders: [], done: false }
       this.steps.set(key, s)
     }
     if (name !== '') s.name = name
@@ -100,12 +113,16 @@ export class PlainPrinter {
     }
   }
 
-  private log (key: string, data: Uint8Array, time: number): void {
+  private log (key: string, stream: number, data: Uint8Array, time: number): void {
     const s = this.step(key, '')
-    const text = Buffer.from(data).toString('utf8')
+    const text = (s.decoders[stream] ??= new StringDecoder('utf8')).write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
     // A line still without its end only grows: re-splitting it at every chunk
     // made a 40 MB line of output take half a minute.
-    if (!text.includes('\n')) { s.partial += text; return }
+    if (!text.includes('\n')) {
+      s.partial += text
+      if (s.partial.length > PARTIAL_LINE_CHARS) this.flushPartial(key, s, time)
+      return
+    }
     const lines = (s.partial + text).split(/\r?\n/)
     s.partial = lines.pop()!
     if (lines.length === 0) return

@@ -39,6 +39,16 @@ describe('TtyPrinter', () => {
     for (const l of lastFrame(writes)) expect(l.length).toBeLessThanOrEqual(59)
   })
 
+  test('a character split between two chunks shows whole', () => {
+    const { t, writes } = setup()
+    const text = Buffer.from('prêt €\n')
+    t.handle({ type: 'vertex', digest: B, name: '[2/2] RUN x', status: 'started', time: 10_000 })
+    t.handle({ type: 'log', digest: B, stream: 1, data: text.subarray(0, 3), time: 10_000 })
+    t.handle({ type: 'log', digest: B, stream: 1, data: text.subarray(3), time: 10_000 })
+    t.render()
+    expect(lastFrame(writes)).toContain(' => => # prêt €')
+  })
+
   test('redraws in place only when the frame changed', () => {
     const { t, writes, tick } = setup()
     t.handle({ type: 'vertex', digest: A, name: 'RUN a', status: 'started', time: 10_000 })

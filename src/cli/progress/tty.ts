@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder'
 import type { SolveEvent } from '../../solver/events.js'
 import { formatBytes } from './plain.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
@@ -22,6 +23,8 @@ interface TtyStep {
   ended?: number
   tail: string[]
   partial: string
+  /** Per output stream: a character split between two chunks is decoded whole. */
+  decoders: Array<StringDecoder | undefined>
   bytes?: { name: string; current: number; total?: number; done: boolean }
 }
 
@@ -63,7 +66,7 @@ export class TtyPrinter {
   private apply (key: string, e: SolveEvent): void {
     let s = this.steps.get(key)
     if (s === undefined) {
-      s = { number: this.numbers.of(key), name: '', status: 'running', tail: [], partial: '' }
+      s = { number: this.numbers.of(key), name: '', status: 'running', tail: [], partial: '', decoders: [] }
       this.steps.set(key, s)
     }
     switch (e.type) {
@@ -72,7 +75,7 @@ export class TtyPrinter {
         if (e.status === 'started') { s.status = 'running'; s.started = e.time; if (e.missReason !== undefined) s.missReason = e.missReason } else { s.status = e.status; s.ended = e.time }
         break
       case 'log': {
-        const text = Buffer.from(e.data).toString('utf8')
+        const text = (s.decoders[e.stream] ??= new StringDecoder('utf8')).write(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))
         // An unfinished line only grows (see the plain printer); only its end is ever shown.
         if (!text.includes('\n')) { s.partial = (s.partial + text).slice(-PARTIAL_SHOWN); break }
         const lines = (s.partial + text).split('\n')
