@@ -3,7 +3,7 @@
 // or bind mount names costs nothing, and symlinks on the way to a named path
 // bring their targets along.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
@@ -19,11 +19,16 @@ beforeAll(async () => {
     'real/file': 'through the link\n',
     'link': { symlink: 'real' },
     'scripts/run.sh': 'echo ran > /out/ran\n',
+    'src/app.ts': 'ts\n',
+    'b.json': 'b\n',
+    'a.json': 'a\n',
     'Dockerfile': [
       `FROM ${busybox}`,
       'COPY app.txt /out/',
       'COPY link/file /out/via-link',
       'RUN --mount=type=bind,source=scripts,target=/s sh /s/run.sh',
+      // COPY globs follow Go's rules (`**` is `*`, `[!a]` negates); the scan must select what they select.
+      'COPY src/**.ts [!a].json /out/glob/',
       '',
     ].join('\n'),
     'Dockerfile.all': `FROM ${busybox}\nCOPY . /all/\n`,
@@ -41,6 +46,7 @@ describe('build context follow paths', () => {
     expect(await readFile(join(out, 'out/app.txt'), 'utf8')).toBe('app\n')
     expect(await readFile(join(out, 'out/via-link'), 'utf8')).toBe('through the link\n')
     expect(await readFile(join(out, 'out/ran'), 'utf8')).toBe('ran\n')
+    expect((await readdir(join(out, 'out/glob'))).sort()).toEqual(['app.ts', 'b.json'])
   })
 
   test('COPY . still takes the whole context (and meets the unreadable name)', async () => {

@@ -1,68 +1,108 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
-import { relativeInRoot, joinRel } from './cleanPath.js'
-import { hasGlobChars, matchSegment, validateGlob } from './pattern.js'
+import { compileGoPattern, hasGlobChars } from '../ops/file/glob.js'
+import { joinRel, parentOf, relativeInRoot } from './cleanPath.js'
 
-/** Symlinks followed on the way to one path before giving up (Linux's own limit). */
-const MAX_LINK_HOPS = 40
+/** Symlinks followed on the way to one path; the copy that reads it gives up at the same count. */
+const MAX_LINK_HOPS = 255
 
 /**
- * Turn a local source's follow paths (the context paths a build reads) into
- * include patterns for the scan: each path as given, plus every symlink met
- * on the way to it and where that symlink leads, so `COPY link/file` finds
- * `real/file`. A glob element is matched against the directory's names, so
- * links it selects are followed too. Links resolve inside `root`, as they do
- * in the copy. Links found further down a selected directory are copied as
- * links, so they are not followed.
+ * A glob element matching more names than this in one directory takes the
+ * whole directory instead: the scan's patterns are tested against every
+ * entry walked, so thousands of them would cost more than the walk saves.
+ */
+const MAX_MATCHES_PER_GLOB = 256
+
+/**
+ * Turn a local source's follow paths (the context paths a build reads, each
+ * element a Go glob as in a COPY source) into include patterns for the scan:
+ * each path that exists as a literal pattern, plus every symlink met on the
+ * way and where it leads, so `COPY link/file` finds `real/file`. Globs are
+ * expanded here against the directory with the copy's own matcher, so the
+ * scan and the copy never disagree about what a wildcard selects; a glob
+ * that selects a great many names takes its directory instead. Taking more
+ * than needed is always safe (copies key on what they read), taking less is
+ * not, so whatever cannot be written as a literal pattern widens to its
+ * parent directory.
  *
- * Returns undefined when the scan must take everything: a path that leads to
- * the root itself, or one that is not a valid pattern (the step that reads it
- * then reports the problem).
+ * Links resolve inside `root`, as they do in the copy. Links further down a
+ * selected directory are copied as links, so they are not followed. Returns
+ * undefined when the scan must take everything.
  */
 export function includePatternsFor (root: string, followPaths: readonly string[]): string[] | undefined {
   const out = new Set<string>()
   let isEverything = false
+  /** `rel` (a real path, no glob) as a pattern matching only itself, or its parent when it cannot be one. */
+  const take = (rel: string): void => {
+    for (let p = rel; ; p = parentOf(p)) {
+      if (p === '') { isEverything = true; return }
+      const pattern = literalPattern(p)
+      if (pattern !== undefined) { out.add(pattern); return }
+    }
+  }
   const visit = (dir: string, rest: readonly string[], hops: number): void => {
     if (isEverything) return
-    if (rest.length === 0) {
-      // Where a link led; a path reached without one is covered by its own pattern.
-      if (hops === 0) return
-      if (dir === '') isEverything = true
-      else out.add(escapeGlob(dir))
-      return
-    }
+    if (rest.length === 0) { take(dir); return }
     const [head, ...tail] = rest as [string, ...string[]]
     if (!hasGlobChars(head)) { enter(dir, head, tail, hops); return }
     let names: string[]
-    try { names = readdirSync(path.join(root, dir)) } catch { return }
-    for (const name of names) if (matchSegment(head, name)) enter(dir, name, tail, hops)
+    try { names = readdirSync(path.join(root, dir)) } catch { take(dir); return }
+    const re = compileGoPattern(head)
+    const matches = names.filter((n) => re.test(n))
+    if (matches.length > MAX_MATCHES_PER_GLOB) { take(dir); return }
+    for (const name of matches) enter(dir, name, tail, hops)
   }
   // One literal name: a symlink is recorded and followed, anything else walked into.
   const enter = (dir: string, name: string, tail: readonly string[], hops: number): void => {
     const next = joinRel(dir, name)
-    let isLink = false
-    try { isLink = lstatSync(path.join(root, next)).isSymbolicLink() } catch { /* missing: its pattern still stands */ }
+    let isLink: boolean
+    try {
+      isLink = lstatSync(path.join(root, next)).isSymbolicLink()
+    } catch {
+      take(next) // missing: the step that reads it says so
+      return
+    }
     if (!isLink || hops >= MAX_LINK_HOPS) { visit(next, tail, hops); return }
-    out.add(escapeGlob(next))
+    take(next)
     const target = readlinkSync(path.join(root, next))
     const resolved = relativeInRoot(target.startsWith('/') ? target : `${dir}/${target}`)
+    // The target's names are real names, not globs.
     visit('', [...splitRel(resolved).map(escapeGlob), ...tail], hops + 1)
   }
   for (const p of followPaths) {
     const rel = relativeInRoot(p)
     if (rel === '') return undefined
-    try { validateGlob(rel) } catch { return undefined }
-    out.add(rel)
-    visit('', splitRel(rel), 0)
+    try {
+      visit('', splitRel(rel), 0)
+    } catch (err) {
+      // A glob the copy cannot compile either: the step reports it; scan everything meanwhile.
+      if (err instanceof SyntaxError) return undefined
+      throw err
+    }
+    if (isEverything) return undefined
   }
-  return isEverything ? undefined : [...out].sort()
+  return [...out].sort()
 }
 
 function splitRel (rel: string): string[] {
   return rel === '' ? [] : rel.split('/')
 }
 
-/** A name from the disk as a pattern that matches only itself. */
-function escapeGlob (rel: string): string {
-  return rel.replace(/[*?[\\]/g, (c) => `\\${c}`)
+function escapeGlob (name: string): string {
+  return name.replace(/[*?[\\]/g, (c) => `\\${c}`)
+}
+
+/**
+ * A pattern (.dockerignore rules) matching exactly the path `rel`: glob
+ * characters escaped, and each element's leading `!` or blank too (the
+ * matcher also tests elements on their own). Undefined when an element ends
+ * in a blank, which the matcher loses to trimming.
+ */
+function literalPattern (rel: string): string | undefined {
+  const parts = rel.split('/')
+  if (parts.some((p) => /\s$/.test(p))) return undefined
+  return parts.map((p) => {
+    const escaped = escapeGlob(p)
+    return /^[!\s]/.test(escaped) ? `\\${escaped}` : escaped
+  }).join('/')
 }

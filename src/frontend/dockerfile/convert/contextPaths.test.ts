@@ -25,7 +25,8 @@ describe('build context follow paths', () => {
     ['wildcards stay patterns', 'FROM alpine\nCOPY src/*.ts pkg?.json /app/\n', ['pkg?.json', 'src/*.ts']],
     ['variables are expanded first', 'FROM alpine\nARG DIR=conf\nCOPY $DIR/app.yml /etc/\n', ['conf/app.yml']],
     ['a bind mount of a context path', 'FROM alpine\nRUN --mount=type=bind,source=scripts,target=/s /s/run\n', ['scripts']],
-    ['--parents copies from the pivot', 'FROM alpine\nCOPY --parents a/./b/*.txt /out/\n', ['a/b/*.txt']],
+    ['--parents reads from the last plain directory (its filter has .dockerignore rules)', 'FROM alpine\nCOPY --parents a/./b/*.txt /out/\n', ['a/b']],
+    ['a bind mount source is a plain path, not a glob', 'FROM alpine\nRUN --mount=type=bind,source=[x],target=/s true\n', ['\\[x]']],
     ['URLs, --from and heredocs read no context path', 'FROM alpine AS base\nRUN true\nFROM alpine\nADD https://example.com/f.tgz /\nCOPY --from=base /etc /etc\nCOPY <<EOF /x\nhi\nEOF\nCOPY only.txt /\n', ['only.txt']],
   ])('%s', async (_name, dockerfile, paths) => {
     const attrs = await contextAttrs(dockerfile)
@@ -38,6 +39,7 @@ describe('build context follow paths', () => {
     ['a bind mount of the whole context', 'FROM alpine\nCOPY app.txt /\nRUN --mount=type=bind,target=/src true\n'],
     ['a path that climbs out to the root', 'FROM alpine\nCOPY a/.. /x\n'],
     ['a source that would read as an exclusion pattern', 'FROM alpine\nCOPY !x /x\n'],
+    ['--parents with a glob at the top', 'FROM alpine\nCOPY --parents **/*.txt /out/\n'],
   ])('everything is sent for %s', async (_name, dockerfile) => {
     const attrs = await contextAttrs(dockerfile)
     expect(attrs[0]!.followPaths).toEqual([])

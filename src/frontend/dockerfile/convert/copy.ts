@@ -34,6 +34,13 @@ function httpFilename (url: string): string {
   return path === '/' || path === '' ? '__unnamed__' : posix.basename(path)
 }
 
+/** The leading path elements of `src` that hold no glob character. */
+function literalPrefix (src: string): string {
+  const parts = src.split('/')
+  const i = parts.findIndex((p) => /[*?[\\]/.test(p))
+  return i < 0 ? src : parts.slice(0, i).join('/')
+}
+
 /** The destination made absolute against WORKDIR; a trailing `/` (or `.`) means "into this directory". */
 function destPath (st: StageState, dest: string): string {
   const d = dest === '' || dest === '.' ? './' : dest
@@ -84,7 +91,9 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
       // --parents, as BuildKit does it: the part before a `/./` pivot (or the
       // root) is copied, filtered by the rest as an include pattern (`**`
       // allowed), so the directories below the pivot are kept.
-      if (readsContext) ctx.contextPaths.add(src)
+      // The part after the pivot filters with .dockerignore rules (`**`), not
+      // as a COPY glob: the context is read from the last plain directory up.
+      if (readsContext) ctx.contextPaths.add(literalPrefix(src))
       const pivot = src.indexOf('/./')
       const pattern = llb.resolvePath('/', pivot < 0 ? src : src.slice(pivot + 3)).slice(1)
       actions.push(llb.copy(from, pivot < 0 ? '/' : llb.joinRoot(src.slice(0, pivot)), dest, {

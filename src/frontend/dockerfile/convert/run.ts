@@ -92,7 +92,8 @@ function toMountSpec (ctx: ConvertContext, instr: RunInstruction, m: RunMount, s
       if (m.target === undefined || m.target === '') return need('target is required')
       const source = m.from !== undefined ? sourceOf(m.from) : ctx.buildContext
       const sel = selector(m.source)
-      if (source === ctx.buildContext) ctx.contextPaths.add(m.source ?? '/')
+      // A mount source is a plain path; follow paths are globs, so its glob characters are escaped.
+      if (source === ctx.buildContext) ctx.contextPaths.add((m.source ?? '/').replace(/[*?[\\]/g, (c) => `\\${c}`))
       // Writes to a bind mount are thrown away after the run, as in BuildKit.
       return llb.mount(m.target, source, { readonly: m.readOnly, output: false, ...(sel !== undefined ? { selector: sel } : {}) })
     }
