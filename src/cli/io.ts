@@ -14,13 +14,15 @@ export interface CommandIo {
 export function defaultIo (): CommandIo {
   const ac = new AbortController()
   let interrupts = 0
+  // The first signal cancels the command and lets it clean up (containers,
+  // mounts, the history record); a second one ends the process at once, even
+  // while its output waits for a reader that is not reading.
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++
-    if (interrupts > 1) process.exit(130) // a second Ctrl-C does not wait for cleanup
+    if (interrupts > 1) process.exit(sig === 'SIGTERM' ? 143 : 130)
     ac.abort(new Error(`interrupted by ${sig}`))
   }
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal)
-  process.on('SIGINT', () => { if (interrupts > 1) process.exit(130) })
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal)
   return {
     // A getter: the first touch of process.stdin sets up a stream (several ms), and most commands never read it.
     get stdin () { return process.stdin },

@@ -90,4 +90,36 @@ describe.skipIf(!isRoot)('output volume (RUN needs root for runc)', () => {
     expect(logged.other).toEqual([])
     expect(logsPeak(), 'peak RSS of tsbuild history logs (kB)').toBeLessThan(PEAK_LIMIT_KB)
   })
+
+  test('Ctrl-C ends a build and a history logs whose reader is not reading, promptly and cleanly', async () => {
+    const root = await freshDir('root-', work)
+    const ctx = await freshDir('ctx-', work)
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN echo begin && yes 0123456789abcdefghijklmnopqrstuvwxyz\n`)
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TSBUILD_ROOT: root }
+    const interruptUnread = async (args: string[]): Promise<{ code: number | null; ms: number }> => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: ctx, env, stdio: ['ignore', 'pipe', 'pipe'] })
+      // Neither pipe is read until the child has gone: it fills at once and stays full.
+      child.stdout!.pause()
+      child.stderr!.pause()
+      const done = exited(child)
+      await new Promise((resolve) => setTimeout(resolve, 5000))
+      const t0 = Date.now()
+      child.kill('SIGINT')
+      const code = await done
+      return { code, ms: Date.now() - t0 }
+    }
+    const build = await interruptUnread(['build', '--progress=plain', '.'])
+    expect(build.code).toBe(130)
+    expect(build.ms).toBeLessThan(5000)
+    // The cancelled step's container is gone: the next build on the state dir starts clean.
+    const mounts = await readFile('/proc/self/mounts', 'utf8')
+    expect(mounts).not.toContain(root)
+
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${busybox}\nRUN head -c 100000000 /dev/zero | tr '\\0' a | fold -w 100\n`)
+    const big = spawn(process.execPath, [BIN, 'build', '--progress=quiet', '.'], { cwd: ctx, env, stdio: 'ignore' })
+    expect(await exited(big)).toBe(0)
+    const logs = await interruptUnread(['history', 'logs', '^1', '2'])
+    expect(logs.code).toBe(130)
+    expect(logs.ms).toBeLessThan(3000)
+  })
 })

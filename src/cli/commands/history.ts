@@ -57,10 +57,10 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
       const r = await store.resolve(buildRef!)
       const steps = stepRef !== undefined ? [HistoryStore.findStep(r, stepRef)] : r.steps
       for (const s of steps) {
-        if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout); continue }
+        if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout, io.signal); continue }
         // All steps: a header per step, as plain progress shows them.
         io.stdout.write(`#${s.number} ${shortenForDisplay(s.name, NAME_CHARS)}\n`)
-        const last = await copyOut(store.streamLog(r.id, s.number), io.stdout)
+        const last = await copyOut(store.streamLog(r.id, s.number), io.stdout, io.signal)
         if (last !== undefined && last !== 0x0a) io.stdout.write('\n')
         io.stdout.write(`#${s.number} ${stepOutcome(s)}\n\n`)
         if (io.stdout.destroyed) break
@@ -77,14 +77,19 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
  * than memory streams through a slow reader. Stops early when `out` is gone (a
  * closed pipe). Returns the last byte written (undefined when there was none).
  */
-async function copyOut (chunks: AsyncIterable<Buffer>, out: Writable): Promise<number | undefined> {
+async function copyOut (chunks: AsyncIterable<Buffer>, out: Writable, signal: AbortSignal | undefined): Promise<number | undefined> {
   let last: number | undefined
+  const interrupted = (): never => { throw new TsbuildError('CANCELLED', 'interrupted') }
+  const aborted = signal === undefined ? undefined : new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
   for await (const chunk of chunks) {
+    if (signal?.aborted === true) interrupted()
     if (out.destroyed) break
     if (chunk.length === 0) continue
     last = chunk[chunk.length - 1]
-    if (!out.write(chunk)) await whenDrained(out)
+    // Ctrl-C must not wait for a reader that is not reading.
+    if (!out.write(chunk)) await (aborted === undefined ? whenDrained(out) : Promise.race([whenDrained(out), aborted]))
   }
+  if (signal?.aborted === true) interrupted()
   return last
 }
 
