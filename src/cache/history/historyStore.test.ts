@@ -86,6 +86,23 @@ describe('HistoryStore', () => {
     expect(await s.prune(5)).toEqual(['build00002', 'build00001'])
   })
 
+  test('prune drops older builds once their output passes the size limit, never the newest or a running one', async () => {
+    const s = await store()
+    const withLog = (id: string, day: number, logBytes: number, status: BuildRecord['status'] = 'completed'): BuildRecord => {
+      const r = record(id, `2026-01-0${day}T00:00:00.000Z`)
+      return { ...r, status, pid: process.pid, steps: [{ ...r.steps[1]!, logBytes }] }
+    }
+    await s.create(withLog('build00001', 1, 400))
+    await s.create(withLog('build00002', 2, 400, 'running'))
+    await s.create(withLog('build00003', 3, 400))
+    await s.create(withLog('build00004', 4, 400))
+    await s.create(withLog('build00005', 5, 5000))
+    // A quiet build does not read the records; a noisy one does.
+    expect(await s.prune(50, { maxLogBytes: 1000, wroteLogBytes: 10 })).toEqual([])
+    expect(await s.prune(50, { maxLogBytes: 1000, wroteLogBytes: 5000 })).toEqual(['build00004', 'build00003', 'build00001'])
+    expect((await s.list()).map((r) => r.id)).toEqual(['build00005', 'build00002'])
+  })
+
   test('a missing log reads as empty', async () => {
     const s = await store()
     await s.create(record('aaaaaaaaa1', '2026-01-01T00:00:00.000Z'))

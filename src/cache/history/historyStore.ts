@@ -8,6 +8,13 @@ import type { BuildRecord, StepRecord } from './types.js'
 /** How many finished builds `prune` keeps by default. */
 export const DEFAULT_HISTORY_KEEP = 50
 
+/**
+ * Step output the kept builds may hold in all: older builds go first once
+ * it is passed (output is never clipped, so a few noisy builds could fill
+ * the disk). The newest build is always kept, however large.
+ */
+export const DEFAULT_HISTORY_LOG_BYTES = 1024 ** 3
+
 const ID = /^[a-z0-9]{8,64}$/
 /** Bytes read at a time when a log is streamed out. */
 const LOG_CHUNK = 256 * 1024
@@ -149,13 +156,28 @@ export class HistoryStore {
     }
   }
 
-  /** Delete all but the newest `keep` builds; returns the ids removed. */
-  async prune (keep: number = DEFAULT_HISTORY_KEEP): Promise<string[]> {
+  /**
+   * Delete all but the newest `keep` builds, and older builds beyond
+   * `maxLogBytes` of step output; returns the ids removed. A build still
+   * running is never removed. `wroteLogBytes` (the output of the build that
+   * just ended) lets a quiet build skip reading every record.
+   */
+  async prune (keep: number = DEFAULT_HISTORY_KEEP, opts: { maxLogBytes?: number; wroteLogBytes?: number } = {}): Promise<string[]> {
+    const maxLogBytes = opts.maxLogBytes ?? DEFAULT_HISTORY_LOG_BYTES
     // Every build prunes: count the directories before reading any record, and
     // let a few extra accumulate so that a build does not read every record each time.
     const names = await readdir(this.dir).catch(() => [] as string[])
-    if (names.filter((n) => ID.test(n)).length <= keep + Math.ceil(keep / 5)) return []
-    const old = (await this.list()).slice(keep)
+    const limit = keep + Math.ceil(keep / 5)
+    const isTooMany = names.filter((n) => ID.test(n)).length > limit
+    // While every build writes less than its share, the kept ones cannot pass the total.
+    const mayBeTooLarge = (opts.wroteLogBytes ?? 0) > maxLogBytes / limit
+    if (!isTooMany && !mayBeTooLarge) return []
+    const old: BuildRecord[] = []
+    let bytes = 0
+    for (const [i, r] of (await this.list()).entries()) {
+      bytes += r.steps.reduce((n, s) => n + s.logBytes, 0)
+      if (r.status !== 'running' && (i >= keep || (i > 0 && bytes > maxLogBytes))) old.push(r)
+    }
     for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })
     return old.map((r) => r.id)
   }

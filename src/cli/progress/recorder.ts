@@ -149,7 +149,7 @@ export class HistoryRecorder {
     if (opts.result !== undefined) r.result = opts.result
     try {
       await this.store.save(r)
-      await this.store.prune(DEFAULT_HISTORY_KEEP)
+      await this.store.prune(DEFAULT_HISTORY_KEEP, { wroteLogBytes: r.steps.reduce((n, s) => n + s.logBytes, 0) })
     } catch {
       // See the class comment: history is best effort.
     }
