@@ -75,6 +75,18 @@ describe('PlainPrinter', () => {
     expect(lines.at(-2)).toBe('#1 0.003 next')
   }, 10_000)
 
+  test('unfinished lines of stdout and stderr never merge', () => {
+    const text = print([
+      { type: 'vertex', digest: A, name: '[2/2] RUN x', status: 'started', time: 0 },
+      { type: 'log', digest: A, stream: 1, data: Buffer.from('OOO'), time: 1 },
+      { type: 'log', digest: A, stream: 2, data: Buffer.from('EEE'), time: 1 },
+      { type: 'log', digest: A, stream: 1, data: Buffer.from('OOO\n'), time: 2 },
+      { type: 'log', digest: A, stream: 2, data: Buffer.from('EE'), time: 2 },
+      { type: 'vertex', digest: A, name: '[2/2] RUN x', status: 'completed', time: 3 },
+    ])
+    expect(text).toBe('#1 [2/2] RUN x\n#1 0.002 OOOOOO\n#1 0.003 EEEEE\n#1 DONE 0.0s\n')
+  })
+
   test('a character split between two chunks prints whole, on stdout and stderr each', () => {
     const euro = Buffer.from('€\n') // 3 bytes and a newline
     const err = Buffer.from('é\n')

@@ -19,9 +19,13 @@ interface StepState {
   number: number
   name: string
   started?: number
-  /** Output after the last newline, printed when the line completes or the step ends. */
-  partial: string
-  /** Per output stream (1 stdout, 2 stderr): a character split between two chunks is decoded whole. */
+  /**
+   * Per output stream (1 stdout, 2 stderr): the output after the last
+   * newline, printed when the line completes or the step ends (the two
+   * streams' unfinished lines never merge), and the decoder that keeps a
+   * character split between two chunks whole.
+   */
+  partials: string[]
   decoders: Array<StringDecoder | undefined>
   done: boolean
 }
@@ -59,15 +63,15 @@ export class PlainPrinter {
   /** Print what is left of unfinished lines (the build ended). */
   close (): void {
     for (const [key, s] of this.steps) {
-      for (const d of s.decoders) if (d !== undefined) s.partial += d.end()
-      if (s.partial !== '') this.flushPartial(key, s, Date.now())
+      s.decoders.forEach((d, stream) => { if (d !== undefined) s.partials[stream] = (s.partials[stream] ?? '') + d.end() })
+      this.flushPartials(key, s, Date.now())
     }
   }
 
   private step (key: string, name: string): StepState {
     let s = this.steps.get(key)
     if (s === undefined) {
-      s = { number: this.numbers.of(key), name, partial: '', decoders: [], done: false }
+      s = { number: this.numbers.of(key), name, partials: [], decoders: [], done: false }
       this.steps.set(key, s)
     }
     if (name !== '') s.name = name
@@ -104,7 +108,7 @@ export class PlainPrinter {
         return
       default:
         this.enter(key, s)
-        this.flushPartial(key, s, e.time)
+        this.flushPartials(key, s, e.time)
         s.done = true
         if (e.status === 'completed') this.write(`#${s.number} DONE ${seconds(e.time - (s.started ?? e.time))}\n`)
         else if (e.status === 'cancelled') this.write(`#${s.number} CANCELED\n`)
@@ -118,13 +122,14 @@ export class PlainPrinter {
     const text = (s.decoders[stream] ??= new StringDecoder('utf8')).write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
     // A line still without its end only grows: re-splitting it at every chunk
     // made a 40 MB line of output take half a minute.
+    const partial = s.partials[stream] ?? ''
     if (!text.includes('\n')) {
-      s.partial += text
-      if (s.partial.length > PARTIAL_LINE_CHARS) this.flushPartial(key, s, time)
+      s.partials[stream] = partial + text
+      if (partial.length + text.length > PARTIAL_LINE_CHARS) this.flushPartials(key, s, time, stream)
       return
     }
-    const lines = (s.partial + text).split(/\r?\n/)
-    s.partial = lines.pop()!
+    const lines = (partial + text).split(/\r?\n/)
+    s.partials[stream] = lines.pop()!
     if (lines.length === 0) return
     this.enter(key, s)
     const prefix = `#${s.number} ${((time - (s.started ?? time)) / 1000).toFixed(3)} `
@@ -134,12 +139,16 @@ export class PlainPrinter {
     this.write(printed)
   }
 
-  private flushPartial (key: string, s: StepState, time: number): void {
-    if (s.partial === '') return
-    const rest = s.partial
-    s.partial = ''
-    this.enter(key, s)
-    this.write(`#${s.number} ${((time - (s.started ?? time)) / 1000).toFixed(3)} ${stripControl(rest)}\n`)
+  /** Print unfinished lines: every stream's, or only `only`'s. */
+  private flushPartials (key: string, s: StepState, time: number, only?: number): void {
+    for (let stream = 0; stream < s.partials.length; stream++) {
+      if (only !== undefined && stream !== only) continue
+      const rest = s.partials[stream]
+      if (rest === undefined || rest === '') continue
+      s.partials[stream] = ''
+      this.enter(key, s)
+      this.write(`#${s.number} ${((time - (s.started ?? time)) / 1000).toFixed(3)} ${stripControl(rest)}\n`)
+    }
   }
 
   private progress (key: string, e: ProgressEvent): void {
