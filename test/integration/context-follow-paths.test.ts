@@ -3,7 +3,7 @@
 // or bind mount names costs nothing, and symlinks on the way to a named path
 // bring their targets along.
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
@@ -53,5 +53,33 @@ describe('build context follow paths', () => {
     const r = await runTsbuild(['build', '-f', join(ctx, 'Dockerfile.all'), ctx], { root: await freshDir('tsb-root-') })
     expect(r.code).not.toBe(0)
     expect(r.stderr).toMatch(/vendor\/bad-.*not valid UTF-8/)
+  })
+
+  test('a copy reads, and its cache key covers, exactly what its glob and links select', async () => {
+    const dir = await writeContext(await freshDir('tsb-ctx-'), {
+      'a.json': 'A\n',
+      'b.json': 'B1\n',
+      'phys/dir/.keep': '',
+      'phys/f': 'DEEP1\n',
+      'f': 'TOP\n',
+      'physlink': { symlink: 'phys/dir' },
+      // `..` after a link leaves the link's target: phys/f, not the top-level f.
+      'dotdot': { symlink: 'physlink/../f' },
+      'Dockerfile': 'FROM scratch\nCOPY [!a].json /json/\nCOPY dotdot /dotdot\n',
+    })
+    const root = await freshDir('tsb-root-')
+    const build = async (): Promise<string> => {
+      const out = join(await freshDir('tsb-out-'), 'fs')
+      await buildOk(['build', '-o', `type=local,dest=${out}`, dir], { root })
+      return out
+    }
+    let out = await build()
+    expect(await readdir(join(out, 'json'))).toEqual(['b.json'])
+    expect(await readFile(join(out, 'dotdot'), 'utf8')).toBe('DEEP1\n')
+    await writeFile(join(dir, 'b.json'), 'B2\n')
+    await writeFile(join(dir, 'phys/f'), 'DEEP2\n')
+    out = await build()
+    expect(await readFile(join(out, 'json/b.json'), 'utf8')).toBe('B2\n')
+    expect(await readFile(join(out, 'dotdot'), 'utf8')).toBe('DEEP2\n')
   })
 })

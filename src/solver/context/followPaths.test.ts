@@ -34,6 +34,11 @@ const spec: TreeSpec = {
   'junk/1': 'j',
   'deep/x /f': 'deep trailing blank',
   'deep/!y/f': 'deep bang',
+  'phys/dir/.keep': '',
+  'phys/f': 'DEEP',
+  'f': 'TOP',
+  'physlink': { symlink: 'phys/dir' },
+  'dotdot': { symlink: 'physlink/../f' },
 }
 
 describe('includePatternsFor', () => {
@@ -56,6 +61,7 @@ describe('includePatternsFor', () => {
     ['... to the nearest parent that can be one', ['deep/x /f'], ['deep']],
     ['a link to the root and beyond', ['toRoot/app.txt', 'junk'], ['app.txt', 'junk', 'toRoot']],
     ['a link to the root itself needs everything', ['toRoot'], undefined],
+    ['.. in a link target leaves the directory really reached, not the link', ['dotdot'], ['dotdot', 'phys/dir', 'phys/f', 'physlink']],
     ['a trailing blank at the top needs everything', ['trail '], undefined],
   ])('%s', (_name, followPaths, want) => {
     const got = includePatternsFor(makeTree(spec), followPaths)
@@ -75,9 +81,18 @@ describe('includePatternsFor', () => {
     expect(includePatternsFor(root, ['many/*.txt'])).toEqual(['many'])
   })
 
+  test('thousands of matches in all give way to their directories', () => {
+    const root = makeTree({})
+    for (let d = 0; d < 30; d++) {
+      mkdirSync(path.join(root, `p${d}`, 'src'), { recursive: true })
+      for (let i = 0; i < 20; i++) writeFileSync(path.join(root, `p${d}`, 'src', `f${i}.ts`), '')
+    }
+    expect(includePatternsFor(root, ['p*/src/*.ts'])).toEqual(Array.from({ length: 30 }, (_, d) => `p${d}/src`).sort())
+  })
+
   test('the scan has everything the copy\'s own source matching finds, through links and globs', async () => {
     const root = makeTree(spec)
-    for (const src of ['link/file', 'starlink', 'src/**.ts', '[!a].json', 'lin?', 'banglink/f', ' lead/f', 'trlink/f', 'chain/file', 'deep/x /f', 'deep/!y/f']) {
+    for (const src of ['link/file', 'starlink', 'src/**.ts', '[!a].json', 'lin?', 'banglink/f', ' lead/f', 'trlink/f', 'chain/file', 'deep/x /f', 'deep/!y/f', 'dotdot']) {
       const patterns = includePatternsFor(root, [src])
       const snap = await scanContext(root, patterns === undefined ? {} : { includePatterns: patterns })
       for (const m of await resolveSources(root, src, { allowWildcard: true, followSymlinks: true })) {

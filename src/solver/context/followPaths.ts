@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
-import { compileGoPattern, hasGlobChars } from '../ops/file/glob.js'
+import { compileGoPattern } from './goGlob.js'
+import { hasGlobChars } from './pattern.js'
 import { joinRel, parentOf, relativeInRoot } from './cleanPath.js'
 
 /** Symlinks followed on the way to one path; the copy that reads it gives up at the same count. */
@@ -40,20 +41,29 @@ export function includePatternsFor (root: string, followPaths: readonly string[]
       if (pattern !== undefined) { out.add(pattern); return }
     }
   }
-  const visit = (dir: string, rest: readonly string[], hops: number): void => {
+  // `entered`: directories walked into since the last link, which the scan
+  // holds only if something below them is taken.
+  const visit = (dir: string, rest: readonly string[], hops: number, entered: number): void => {
     if (isEverything) return
     if (rest.length === 0) { take(dir); return }
     const [head, ...tail] = rest as [string, ...string[]]
-    if (!hasGlobChars(head)) { enter(dir, head, tail, hops); return }
+    // Only a link target has `..` here: it leaves the directory really
+    // reached, as in the copy, which must find that directory on its way.
+    if (head === '..') {
+      if (entered > 0) take(dir)
+      visit(parentOf(dir), tail, hops, Math.max(0, entered - 1))
+      return
+    }
+    if (!hasGlobChars(head)) { enter(dir, head, tail, hops, entered); return }
     let names: string[]
     try { names = readdirSync(path.join(root, dir)) } catch { take(dir); return }
     const re = compileGoPattern(head)
     const matches = names.filter((n) => re.test(n))
     if (matches.length > MAX_MATCHES_PER_GLOB) { take(dir); return }
-    for (const name of matches) enter(dir, name, tail, hops)
+    for (const name of matches) enter(dir, name, tail, hops, entered)
   }
   // One literal name: a symlink is recorded and followed, anything else walked into.
-  const enter = (dir: string, name: string, tail: readonly string[], hops: number): void => {
+  const enter = (dir: string, name: string, tail: readonly string[], hops: number, entered: number): void => {
     const next = joinRel(dir, name)
     let isLink: boolean
     try {
@@ -62,18 +72,18 @@ export function includePatternsFor (root: string, followPaths: readonly string[]
       take(next) // missing: the step that reads it says so
       return
     }
-    if (!isLink || hops >= MAX_LINK_HOPS) { visit(next, tail, hops); return }
+    if (!isLink || hops >= MAX_LINK_HOPS) { visit(next, tail, hops, entered + 1); return }
     take(next)
     const target = readlinkSync(path.join(root, next))
-    const resolved = relativeInRoot(target.startsWith('/') ? target : `${dir}/${target}`)
     // The target's names are real names, not globs.
-    visit('', [...splitRel(resolved).map(escapeGlob), ...tail], hops + 1)
+    const names = target.split('/').filter((n) => n !== '' && n !== '.').map((n) => n === '..' ? n : escapeGlob(n))
+    visit(target.startsWith('/') ? '' : dir, [...names, ...tail], hops + 1, 0)
   }
   for (const p of followPaths) {
     const rel = relativeInRoot(p)
     if (rel === '') return undefined
     try {
-      visit('', splitRel(rel), 0)
+      visit('', splitRel(rel), 0, 0)
     } catch (err) {
       // A glob the copy cannot compile either: the step reports it; scan everything meanwhile.
       if (err instanceof SyntaxError) return undefined
@@ -81,7 +91,33 @@ export function includePatternsFor (root: string, followPaths: readonly string[]
     }
     if (isEverything) return undefined
   }
-  return [...out].sort()
+  return withinPatternLimit([...out])
+}
+
+/**
+ * The scan tests every pattern against every entry it walks, so thousands
+ * of them (`COPY packages/*\/src/*.ts` over a large tree) would cost more
+ * than scanning everything. Past the limit the deepest patterns give way to
+ * their parent directories until few enough are left.
+ */
+const MAX_PATTERNS = 256
+
+function withinPatternLimit (patterns: string[]): string[] | undefined {
+  let list = patterns
+  while (list.length > MAX_PATTERNS) {
+    const depth = Math.max(...list.map((p) => p.split('/').length))
+    if (depth === 1) return undefined
+    list = [...new Set(list.map((p) => p.split('/').length === depth ? p.slice(0, p.lastIndexOf('/')) : p))]
+  }
+  // A pattern below another one adds nothing.
+  const set = new Set(list)
+  return list.filter((p) => !ancestorsOf(p).some((a) => set.has(a))).sort()
+}
+
+function ancestorsOf (pattern: string): string[] {
+  const out: string[] = []
+  for (let i = pattern.indexOf('/'); i >= 0; i = pattern.indexOf('/', i + 1)) out.push(pattern.slice(0, i))
+  return out
 }
 
 function splitRel (rel: string): string[] {

@@ -1,6 +1,7 @@
 import { TsbuildError } from '../../common/errors.js'
-import { joinRel, relativeInRoot } from './cleanPath.js'
-import { hasGlobChars, matchSegment } from './pattern.js'
+import { joinRel, parentOf, relativeInRoot } from './cleanPath.js'
+import { compileGoPattern } from './goGlob.js'
+import { hasGlobChars } from './pattern.js'
 import type { ContextSnapshot, FileRecord } from './types.js'
 
 const MAX_SYMLINK_HOPS = 255
@@ -17,6 +18,9 @@ export function resolveInSnapshot (snapshot: ContextSnapshot, selector: string, 
   let current = ''
   for (let hops = 0; pending.length > 0;) {
     const name = pending[0]!
+    // A link target's `..` leaves the directory the walk has really reached
+    // (a link's target, not the link's name), as the kernel resolves it.
+    if (name === '..') { current = parentOf(current); pending = pending.slice(1); continue }
     const candidate = joinRel(current, name)
     const record = snapshot.records.get(candidate)
     if (record === undefined) return undefined
@@ -26,10 +30,8 @@ export function resolveInSnapshot (snapshot: ContextSnapshot, selector: string, 
         throw new TsbuildError('NOT_FOUND', `too many levels of symbolic links resolving ${selector} in ${snapshot.root}`)
       }
       const target = record.linkTarget!
-      const base = target.startsWith('/') ? '' : current
-      const resolved = relativeInRoot(joinRel(base, target))
-      pending = [...(resolved === '' ? [] : resolved.split('/')), ...pending.slice(1)]
-      current = ''
+      if (target.startsWith('/')) current = ''
+      pending = [...target.split('/').filter((s) => s !== '' && s !== '.'), ...pending.slice(1)]
       continue
     }
     if (!isLast && record.type !== 'dir') return undefined
@@ -50,13 +52,16 @@ export function matchInSnapshot (snapshot: ContextSnapshot, selector: string, op
   let frontier: string[] = ['']
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!
+    // The copy's own matching rules (Go's), not .dockerignore's: a checksum
+    // over other files than the copy reads would be a wrong cache hit.
+    const glob = hasGlobChars(seg) ? compileGoPattern(seg) : undefined
     const next: string[] = []
     for (const dirPath of frontier) {
       const dir = resolveInSnapshot(snapshot, dirPath, { followSymlinks: true })
       if (dir === undefined || dir.type !== 'dir') continue
       const names = snapshot.children.get(dir.path) ?? []
-      if (hasGlobChars(seg)) {
-        for (const n of names) if (matchSegment(seg, n)) next.push(joinRel(dirPath, n))
+      if (glob !== undefined) {
+        for (const n of names) if (glob.test(n)) next.push(joinRel(dirPath, n))
       } else if (names.includes(seg)) {
         next.push(joinRel(dirPath, seg))
       }

@@ -6,7 +6,7 @@ import { resolveInRoot } from '../../../common/pathInRoot.js'
 import { OVERLAY_XATTR, readXattrTree, type XattrTable } from '../../../common/xattrs.js'
 import { devMajor, devMinor, makeNode, setXattr } from '../../../cache/snapshots/index.js'
 import { applyMode, type ModeSpec } from './mode.js'
-import { hasGlobChars } from './glob.js'
+import { hasGlobChars } from '../../context/index.js'
 import { resolveSources, type SourceMatch } from './resolveSources.js'
 import { isArchive, unpackArchive } from './unpack.js'
 

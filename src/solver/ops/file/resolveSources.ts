@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises'
 import { posix } from 'node:path'
 import { TsbuildError } from '../../../common/errors.js'
 import { resolveInRoot } from '../../../common/pathInRoot.js'
-import { compileGoPattern, hasGlobChars } from './glob.js'
+import { compileGoPattern, hasGlobChars } from '../../context/index.js'
 
 export interface SourceMatch {
   /** Host path of the entry (inside the source root). */

@@ -1,4 +1,8 @@
 /**
+ * COPY and ADD sources match with these rules (BuildKit's), which differ
+ * from .dockerignore patterns (`**` is `*`, `[!a]` negates): the copy, its
+ * cache checksum and the context scan's follow paths must all use them.
+ *
  * Go's filepath.Match for one path component: `*` (no `/`), `?`, `[a-z]`,
  * `[^x]`/`[!x]`, and `\` escapes. Compiled once per pattern to a RegExp.
  */
@@ -19,10 +23,6 @@ export function compileGoPattern (pattern: string): RegExp {
     } else re += escapeRe(c)
   }
   return new RegExp(re + '$', 's')
-}
-
-export function hasGlobChars (p: string): boolean {
-  return /[*?[\\]/.test(p)
 }
 
 function escapeRe (c: string): string {
