@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs'
+import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs'
 import path from 'node:path'
 import { compileGoPattern } from './goGlob.js'
 import { hasGlobChars } from './pattern.js'
@@ -55,22 +55,24 @@ export function includePatternsFor (root: string, followPaths: readonly string[]
       return
     }
     if (!hasGlobChars(head)) { enter(dir, head, tail, hops, entered); return }
-    let names: string[]
-    try { names = readdirSync(path.join(root, dir)) } catch { take(dir); return }
+    let entries: Dirent[]
+    try { entries = readdirSync(path.join(root, dir), { withFileTypes: true }) } catch { take(dir); return }
     const re = compileGoPattern(head)
-    const matches = names.filter((n) => re.test(n))
+    const matches = entries.filter((e) => re.test(e.name))
     if (matches.length > MAX_MATCHES_PER_GLOB) { take(dir); return }
-    for (const name of matches) enter(dir, name, tail, hops, entered)
+    for (const e of matches) enter(dir, e.name, tail, hops, entered, e.isSymbolicLink())
   }
   // One literal name: a symlink is recorded and followed, anything else walked into.
-  const enter = (dir: string, name: string, tail: readonly string[], hops: number, entered: number): void => {
+  const enter = (dir: string, name: string, tail: readonly string[], hops: number, entered: number, knownLink?: boolean): void => {
     const next = joinRel(dir, name)
-    let isLink: boolean
-    try {
-      isLink = lstatSync(path.join(root, next)).isSymbolicLink()
-    } catch {
-      take(next) // missing: the step that reads it says so
-      return
+    let isLink = knownLink
+    if (isLink === undefined) {
+      try {
+        isLink = lstatSync(path.join(root, next)).isSymbolicLink()
+      } catch {
+        take(next) // missing: the step that reads it says so
+        return
+      }
     }
     if (!isLink || hops >= MAX_LINK_HOPS) { visit(next, tail, hops, entered + 1); return }
     take(next)
