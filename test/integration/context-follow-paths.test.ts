@@ -27,8 +27,8 @@ beforeAll(async () => {
       'COPY app.txt /out/',
       'COPY link/file /out/via-link',
       'RUN --mount=type=bind,source=scripts,target=/s sh /s/run.sh',
-      // COPY globs follow Go's rules (`**` is `*`, `[!a]` negates); the scan must select what they select.
-      'COPY src/**.ts [!a].json /out/glob/',
+      // COPY globs follow Go's rules (`**` is `*`, only `^` negates); the scan must select what they select.
+      'COPY src/**.ts [^a].json /out/glob/',
       '',
     ].join('\n'),
     'Dockerfile.all': `FROM ${busybox}\nCOPY . /all/\n`,
@@ -65,7 +65,7 @@ describe('build context follow paths', () => {
       'physlink': { symlink: 'phys/dir' },
       // `..` after a link leaves the link's target: phys/f, not the top-level f.
       'dotdot': { symlink: 'physlink/../f' },
-      'Dockerfile': 'FROM scratch\nCOPY [!a].json /json/\nCOPY dotdot /dotdot\n',
+      'Dockerfile': 'FROM scratch\nCOPY [^a].json /json/\nCOPY dotdot /dotdot\n',
     })
     const root = await freshDir('tsb-root-')
     const build = async (): Promise<string> => {

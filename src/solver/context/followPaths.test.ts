@@ -53,7 +53,7 @@ describe('includePatternsFor', () => {
     ['a loop stops and keeps what it met', ['loop1'], ['loop1', 'loop2']],
     ['a missing path stays as a literal pattern', ['nope/x'], ['nope']],
     ['globs are expanded with the copy\'s rules (Go: ** is *)', ['src/**.ts', 'a**b'], ['axyb', 'src/app.ts']],
-    ['[!a] negates, as in the copy', ['[!a].json'], ['b.json']],
+    ['[^a] negates and [!a] does not, as in the copy (Go)', ['[^a].json', '[!b].json'], ['b.json']],
     ['a glob follows the links it selects', ['lin?'], ['link', 'real']],
     ['glob characters in a link target are taken literally', ['starlink'], ['odd/a\\*b', 'starlink']],
     ['a leading ! or blank is escaped', ['banglink/f', ' lead/f', 'deep/!y'], ['\\ lead/f', '\\!bang/f', 'banglink', 'deep/\\!y']],
@@ -92,7 +92,7 @@ describe('includePatternsFor', () => {
 
   test('the scan has everything the copy\'s own source matching finds, through links and globs', async () => {
     const root = makeTree(spec)
-    for (const src of ['link/file', 'starlink', 'src/**.ts', '[!a].json', 'lin?', 'banglink/f', ' lead/f', 'trlink/f', 'chain/file', 'deep/x /f', 'deep/!y/f', 'dotdot']) {
+    for (const src of ['link/file', 'starlink', 'src/**.ts', '[^a].json', '[!a].json', 'lin?', 'banglink/f', ' lead/f', 'trlink/f', 'chain/file', 'deep/x /f', 'deep/!y/f', 'dotdot']) {
       const patterns = includePatternsFor(root, [src])
       const snap = await scanContext(root, patterns === undefined ? {} : { includePatterns: patterns })
       for (const m of await resolveSources(root, src, { allowWildcard: true, followSymlinks: true })) {
