@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs'
 import { mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,10 +64,15 @@ test.each([
 test('selectedFiles lists what a COPY selects, and changedFiles names the differences', async () => {
   const root = makeTree({ 'src/a.ts': 'a', 'src/lib/b.ts': 'b', 'other.txt': 'o', 'src/link': { symlink: 'a.ts' } })
   const before = selectedFiles(await scanContext(root), '/src', { followSymlinks: true, wildcard: true })
-  expect(Object.keys(before).sort()).toEqual(['src/a.ts', 'src/lib/b.ts', 'src/link'])
+  expect(Object.keys(before).sort()).toEqual(['src/', 'src/a.ts', 'src/lib/', 'src/lib/b.ts', 'src/link'])
   writeTree(root, { 'src/lib/b.ts': 'b2', 'src/new.ts': 'n', 'other.txt': 'o2' })
   const after = selectedFiles(await scanContext(root), '/src', { followSymlinks: true, wildcard: true })
   expect(changedFiles(before, after)).toEqual(['src/lib/b.ts', 'src/new.ts'])
+  // A directory alone changing (a new empty one, a mode) is named too.
+  writeTree(root, { 'src/empty/': null })
+  chmodSync(join(root, 'src/lib'), 0o700)
+  const dirs = selectedFiles(await scanContext(root), '/src', { followSymlinks: true, wildcard: true })
+  expect(changedFiles(after, dirs)).toEqual(['src/empty/', 'src/lib/'])
   expect(Object.keys(selectedFiles(await scanContext(root), '/src/*.ts', { followSymlinks: true, wildcard: true })).sort()).toEqual(['src/a.ts', 'src/new.ts'])
 })
 

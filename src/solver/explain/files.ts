@@ -5,8 +5,9 @@ import { hasGlobChars, matchInSnapshot, resolveInSnapshot, type ContextSnapshot,
 export const MAX_LISTED_FILES = 5000
 
 /**
- * What each file a COPY selects looks like (content digest, or link target,
- * with mode and owner), by path: the per-file facts a later build compares
+ * What each file and directory a COPY selects looks like (content digest,
+ * link target or `dir`, with mode and owner), by path (a directory's ends in
+ * `/`): the per-file facts a later build compares
  * to name the files that changed. Include/exclude filters are not applied,
  * so the list may name a few files the COPY left out.
  */
@@ -15,10 +16,12 @@ export function selectedFiles (snapshot: ContextSnapshot, selector: string, opts
   let count = 0
   const add = (r: FileRecord): void => {
     if (count++ >= MAX_LISTED_FILES) return
-    out[r.path === '' ? '.' : r.path] = describe(r)
+    out[r.type === 'dir' ? `${r.path === '' ? '.' : r.path}/` : r.path] = describe(r)
   }
   const walk = (r: FileRecord): void => {
     if (r.type !== 'dir') { add(r); return }
+    // Directories too (`dir/`): a new empty one, or a mode change, is what changed.
+    add(r)
     for (const child of snapshot.children.get(r.path) ?? []) {
       const c = snapshot.records.get(r.path === '' ? child : `${r.path}/${child}`)
       if (c !== undefined) walk(c)
@@ -35,7 +38,7 @@ export function selectedFiles (snapshot: ContextSnapshot, selector: string, opts
 }
 
 function describe (r: FileRecord): string {
-  const what = r.type === 'symlink' ? `-> ${r.linkTarget ?? ''}` : short(r.digest)
+  const what = r.type === 'symlink' ? `-> ${r.linkTarget ?? ''}` : r.type === 'dir' ? 'dir' : short(r.digest)
   return `${what} ${r.mode.toString(8)} ${r.uid}:${r.gid}`
 }
 
