@@ -55,16 +55,18 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     changes.push({ what: 'base image', ...image })
     summaries.push(`base image digest changed (${shortImage(image.old)} → ${shortImage(image.new)})`)
   }
-  for (const k of unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('files:'))) {
+  // `files:SRC` lists what a COPY selects, `mounted:SRC` what a bind mount of the context exposes.
+  for (const k of unionKeys(prev.facts, cur.facts).filter((k) => /^(files|mounted):/.test(k))) {
     const before = parseListing(prev.facts[k])
     const after = parseListing(cur.facts[k])
     const files = changedFiles(before, after)
     if (files.length === 0) continue
     // As the Dockerfile writes it: relative to the context, `.` for all of it.
-    const src = k.slice('files:'.length).replace(/^\/+/, '') || '.'
+    const src = k.slice(k.indexOf(':') + 1).replace(/^\/+/, '') || '.'
     for (const f of files) changes.push({ what: `file ${f}`, ...optional(before[f], after[f]) })
     const shown = files.slice(0, FILES_SHOWN).join(', ')
-    summaries.push(`files changed under COPY ${src}: ${shown}${files.length > FILES_SHOWN ? ` (+${files.length - FILES_SHOWN} more)` : ''}`)
+    const where = k.startsWith('mounted:') ? `the bind mount of ${src}` : `COPY ${src}`
+    summaries.push(`files changed under ${where}: ${shown}${files.length > FILES_SHOWN ? ` (+${files.length - FILES_SHOWN} more)` : ''}`)
   }
   const envKeys = unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('env:') && prev.facts[k] !== cur.facts[k])
   for (const k of envKeys) {
@@ -73,7 +75,7 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     changes.push({ what: isArg ? `build arg ${name}` : `ENV ${name}`, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(isArg ? `build arg ${name} changed` : `ENV ${name} changed`)
   }
-  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:)/.test(k) && prev.facts[k] !== cur.facts[k])
+  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:|mounted:)/.test(k) && prev.facts[k] !== cur.facts[k])
   for (const k of other) {
     changes.push({ what: k, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(`${k} changed`)

@@ -16,7 +16,7 @@ export interface StepFacts {
   inputs: string[]
   /** Names of the input steps, for "parent step re-ran" messages. */
   inputNames: string[]
-  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` (JSON listing), and what ops report. */
+  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` and `mounted:<src>` (JSON listings), and what ops report. */
   facts: Record<string, string>
   /** The step started but never finished (it failed or the build was cancelled): it left no record. */
   incomplete?: boolean

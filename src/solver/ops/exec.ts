@@ -8,6 +8,7 @@ import type { ExecMount, RuncExecutor } from '../executor/index.js'
 import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../scheduler/index.js'
 import { uniqueKey, withView } from './mounted.js'
 import { contextOf, layersOf, type MountProviders } from './types.js'
+import { selectedFiles } from '../explain/index.js'
 import { checksumSnapshot } from '../context/index.js'
 import { cacheBaseKey, copyCacheBase, describeCacheBase } from '../mounts/index.js'
 
@@ -36,6 +37,8 @@ export class ExecRunner implements OpRunner {
   constructor (private readonly op: ExecOp, private readonly deps: ExecDeps) {}
 
   async cacheMap (): Promise<CacheMap> {
+    // Filled in while the content keys are computed: what each bind mount of the context exposes, file by file.
+    const explain: Record<string, string> = {}
     const deps: CacheDep[] = this.op.inputs.map((_, i) => {
       if (!this.deps.inputIsLocal[i]) return {}
       // A bind mount of the context keys on the content it exposes.
@@ -43,11 +46,12 @@ export class ExecRunner implements OpRunner {
       return {
         computeDigest: async (input: Result) => {
           const ctx = contextOf(input)!
+          for (const s of selectors) explain[`mounted:${s}`] = JSON.stringify(selectedFiles(ctx.snapshot, s, { followSymlinks: true, wildcard: false }))
           return sha256(canonicalJson(selectors.map((s) => checksumSnapshot(ctx.snapshot, s, { wildcard: false }))))
         },
       }
     })
-    return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps }
+    return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps, explain }
   }
 
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {
