@@ -15,6 +15,11 @@ export const DEFAULT_HISTORY_KEEP = 50
  */
 export const DEFAULT_HISTORY_LOG_BYTES = 1024 ** 3
 
+/** Bytes of step output a build recorded. */
+export function logBytesOf (r: Pick<BuildRecord, 'steps'>): number {
+  return r.steps.reduce((n, s) => n + s.logBytes, 0)
+}
+
 const ID = /^[a-z0-9]{8,64}$/
 /** Bytes read at a time when a log is streamed out. */
 const LOG_CHUNK = 256 * 1024
@@ -175,7 +180,7 @@ export class HistoryStore {
     const old: BuildRecord[] = []
     let bytes = 0
     for (const [i, r] of (await this.list()).entries()) {
-      bytes += r.steps.reduce((n, s) => n + s.logBytes, 0)
+      bytes += logBytesOf(r)
       if (r.status !== 'running' && (i >= keep || (i > 0 && bytes > maxLogBytes))) old.push(r)
     }
     for (const r of old) await rm(this.recordDir(r.id), { recursive: true, force: true })

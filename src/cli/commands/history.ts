@@ -56,11 +56,12 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
       want(2, 1)
       const r = await store.resolve(buildRef!)
       const steps = stepRef !== undefined ? [HistoryStore.findStep(r, stepRef)] : r.steps
+      const aborted = whenAborted(io.signal)
       for (const s of steps) {
-        if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout, io.signal); continue }
+        if (stepRef !== undefined) { await copyOut(store.streamLog(r.id, s.number), io.stdout, aborted); continue }
         // All steps: a header per step, as plain progress shows them.
         io.stdout.write(`#${s.number} ${shortenForDisplay(s.name, NAME_CHARS)}\n`)
-        const last = await copyOut(store.streamLog(r.id, s.number), io.stdout, io.signal)
+        const last = await copyOut(store.streamLog(r.id, s.number), io.stdout, aborted)
         if (last !== undefined && last !== 0x0a) io.stdout.write('\n')
         io.stdout.write(`#${s.number} ${stepOutcome(s)}\n\n`)
         if (io.stdout.destroyed) break
@@ -72,24 +73,29 @@ export async function run (args: string[], io: CommandIo): Promise<number> {
   }
 }
 
+/** Settles when `signal` aborts (never without one); `aborted` tells whether it has. */
+function whenAborted (signal: AbortSignal | undefined): { promise: Promise<void>; readonly aborted: boolean } {
+  const promise = signal === undefined ? new Promise<void>(() => {}) : new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+  return { promise, get aborted () { return signal?.aborted === true } }
+}
+
 /**
  * Writes every chunk to `out`, waiting whenever `out` is full, so a log larger
  * than memory streams through a slow reader. Stops early when `out` is gone (a
- * closed pipe). Returns the last byte written (undefined when there was none).
+ * closed pipe), and on Ctrl-C even while the reader is not reading. Returns
+ * the last byte written (undefined when there was none).
  */
-async function copyOut (chunks: AsyncIterable<Buffer>, out: Writable, signal: AbortSignal | undefined): Promise<number | undefined> {
+async function copyOut (chunks: AsyncIterable<Buffer>, out: Writable, interrupt: ReturnType<typeof whenAborted>): Promise<number | undefined> {
   let last: number | undefined
   const interrupted = (): never => { throw new TsbuildError('CANCELLED', 'interrupted') }
-  const aborted = signal === undefined ? undefined : new Promise<void>((resolve) => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
   for await (const chunk of chunks) {
-    if (signal?.aborted === true) interrupted()
+    if (interrupt.aborted) interrupted()
     if (out.destroyed) break
     if (chunk.length === 0) continue
     last = chunk[chunk.length - 1]
-    // Ctrl-C must not wait for a reader that is not reading.
-    if (!out.write(chunk)) await (aborted === undefined ? whenDrained(out) : Promise.race([whenDrained(out), aborted]))
+    if (!out.write(chunk)) await Promise.race([whenDrained(out), interrupt.promise])
   }
-  if (signal?.aborted === true) interrupted()
+  if (interrupt.aborted) interrupted()
   return last
 }
 

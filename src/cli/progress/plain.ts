@@ -5,6 +5,15 @@ import { StepNumbers, stepKey } from './stepNumbers.js'
 import { NEVER_CACHED } from '../../solver/explain/explainer.js'
 import { shortenForDisplay } from '../../common/shorten.js'
 
+/**
+ * A chunk of a step's output stream as text. One decoder per stream
+ * (`decoders[stream]`, made on first use) keeps a character split between
+ * two chunks whole.
+ */
+export function decodeChunk (decoders: Array<StringDecoder | undefined>, stream: number, data: Uint8Array): string {
+  return (decoders[stream] ??= new StringDecoder('utf8')).write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+}
+
 /** A step's name is its instruction: long RUN lines are printed whole up to here (several lines of a terminal). */
 export const NAME_CHARS = 1000
 
@@ -119,7 +128,7 @@ export class PlainPrinter {
 
   private log (key: string, stream: number, data: Uint8Array, time: number): void {
     const s = this.step(key, '')
-    const text = (s.decoders[stream] ??= new StringDecoder('utf8')).write(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    const text = decodeChunk(s.decoders, stream, data)
     // A line still without its end only grows: re-splitting it at every chunk
     // made a 40 MB line of output take half a minute.
     const partial = s.partials[stream] ?? ''

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { findTsbuildError } from '../../common/errors.js'
-import { DEFAULT_HISTORY_KEEP, HistoryStore } from '../../cache/history/index.js'
+import { DEFAULT_HISTORY_KEEP, HistoryStore, logBytesOf } from '../../cache/history/index.js'
 import type { BuildRecord, BuildResultSummary, RequestSummary, StepRecord } from '../../cache/history/index.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { whenDrained } from './backpressure.js'
@@ -149,7 +149,7 @@ export class HistoryRecorder {
     if (opts.result !== undefined) r.result = opts.result
     try {
       await this.store.save(r)
-      await this.store.prune(DEFAULT_HISTORY_KEEP, { wroteLogBytes: r.steps.reduce((n, s) => n + s.logBytes, 0) })
+      await this.store.prune(DEFAULT_HISTORY_KEEP, { wroteLogBytes: logBytesOf(r) })
     } catch {
       // See the class comment: history is best effort.
     }

@@ -1,6 +1,6 @@
-import { StringDecoder } from 'node:string_decoder'
+import type { StringDecoder } from 'node:string_decoder'
 import type { SolveEvent } from '../../solver/events.js'
-import { formatBytes } from './plain.js'
+import { decodeChunk, formatBytes } from './plain.js'
 import { StepNumbers, stepKey } from './stepNumbers.js'
 import { NEVER_CACHED } from '../../solver/explain/explainer.js'
 
@@ -75,7 +75,7 @@ export class TtyPrinter {
         if (e.status === 'started') { s.status = 'running'; s.started = e.time; if (e.missReason !== undefined) s.missReason = e.missReason } else { s.status = e.status; s.ended = e.time }
         break
       case 'log': {
-        const text = (s.decoders[e.stream] ??= new StringDecoder('utf8')).write(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength))
+        const text = decodeChunk(s.decoders, e.stream, e.data)
         // An unfinished line only grows (see the plain printer); only its end is ever shown.
         if (!text.includes('\n')) { s.partial = (s.partial + text).slice(-PARTIAL_SHOWN); break }
         const lines = (s.partial + text).split('\n')
