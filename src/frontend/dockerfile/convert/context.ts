@@ -105,6 +105,14 @@ export function contextFollowPaths (paths: ReadonlySet<string>): string[] {
   return [...new Set(out)].sort()
 }
 
+/** Characters that make a COPY source (and so a follow path) a glob. */
+export const GLOB_CHARS = /[*?[\\]/g
+
+/** A plain path (a bind-mount source) as a follow path that matches only itself. */
+export function escapeGlobChars (p: string): string {
+  return p.replace(GLOB_CHARS, (c) => `\\${c}`)
+}
+
 /** The stage's environment as word expansion sees it (image env, ENV, ARG values). */
 export function stageEnv (st: StageState): EnvGetter {
   return st.state

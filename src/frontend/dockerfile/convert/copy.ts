@@ -6,7 +6,7 @@
 import { posix } from 'node:path'
 import * as llb from '../../../llb/index.js'
 import { parseChmod, type AddInstruction, type CopyInstruction } from '../instructions/index.js'
-import { displayCommand, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
+import { displayCommand, GLOB_CHARS, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
 import { dockerfileError } from './errors.js'
 import { commitToHistory } from './image.js'
 import type { SourceLookup } from './run.js'
@@ -37,7 +37,7 @@ function httpFilename (url: string): string {
 /** The leading path elements of `src` that hold no glob character. */
 function literalPrefix (src: string): string {
   const parts = src.split('/')
-  const i = parts.findIndex((p) => /[*?[\\]/.test(p))
+  const i = parts.findIndex((p) => p.search(GLOB_CHARS) >= 0)
   return i < 0 ? src : parts.slice(0, i).join('/')
 }
 

@@ -7,7 +7,7 @@ import { posix } from 'node:path'
 import * as llb from '../../../llb/index.js'
 import { parseRunMount, type RunInstruction, type RunMount } from '../instructions/index.js'
 import { parseHeredocWord } from '../parser/index.js'
-import { displayCommand, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
+import { displayCommand, escapeGlobChars, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
 import { dockerfileError, locate } from './errors.js'
 import { commitToHistory } from './image.js'
 import { withShell } from './metadata.js'
@@ -93,7 +93,7 @@ function toMountSpec (ctx: ConvertContext, instr: RunInstruction, m: RunMount, s
       const source = m.from !== undefined ? sourceOf(m.from) : ctx.buildContext
       const sel = selector(m.source)
       // A mount source is a plain path; follow paths are globs, so its glob characters are escaped.
-      if (source === ctx.buildContext) ctx.contextPaths.add((m.source ?? '/').replace(/[*?[\\]/g, (c) => `\\${c}`))
+      if (source === ctx.buildContext) ctx.contextPaths.add(escapeGlobChars(m.source ?? '/'))
       // Writes to a bind mount are thrown away after the run, as in BuildKit.
       return llb.mount(m.target, source, { readonly: m.readOnly, output: false, ...(sel !== undefined ? { selector: sel } : {}) })
     }
