@@ -22,6 +22,9 @@ Build an image from a Dockerfile:
       --label K=V            Set image metadata (repeatable)
       --network MODE         default, none, host
       --allow ENT            network.host, security.insecure
+      --add-host HOST:IP     Add an /etc/hosts entry to every RUN (repeatable)
+      --shm-size SIZE        Size of /dev/shm in every RUN, e.g. 128m (default: 64m)
+      --ulimit NAME=S[:H]    Resource limit of every RUN, e.g. nofile=1024:2048 (repeatable)
       --print=llb            Print the build graph instead of building
       --call=outline|targets|check
       --max-parallelism N    Concurrent RUN steps (default: twice the CPUs)

@@ -55,6 +55,9 @@ export async function frontend (req: BuildRequest, opts: { stateDir: string; env
     imageResolver: resolver,
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     network: req.network,
+    ...(req.extraHosts !== undefined ? { extraHosts: req.extraHosts } : {}),
+    ...(req.shmSize !== undefined ? { shmSize: req.shmSize } : {}),
+    ...(req.ulimits !== undefined ? { ulimits: req.ulimits } : {}),
   })
   return { converted, checks, services, images, sourceDateEpoch, text }
 }

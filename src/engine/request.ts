@@ -1,5 +1,6 @@
 import type { Platform } from '../common/platform.js'
 import type { Annotation } from '../exporter/annotations.js'
+import type { HostIp, Ulimit } from '../llb/index.js'
 
 /**
  * Everything one build needs from its client. The engine reads nothing from
@@ -30,6 +31,12 @@ export interface BuildRequest {
   labels: Map<string, string>
   network: NetworkMode
   allow: Set<Entitlement>
+  /** `--add-host`: /etc/hosts entries of every RUN. */
+  extraHosts?: HostIp[]
+  /** `--shm-size`: bytes of /dev/shm in every RUN; 0 or absent keeps the default (64 MiB). */
+  shmSize?: number
+  /** `--ulimit`: resource limits of every RUN, one per name. */
+  ulimits?: Ulimit[]
   print?: 'llb'
   call: CallMode
   /** `--call=outline,format=json`: how outline and targets print (buildx's `format=` field of the call). */

@@ -165,6 +165,8 @@ function encodeExecOp (op: ExecOp, env: readonly string[] | string | undefined):
   if (m.hostname !== undefined && m.hostname !== '') meta.hostname = m.hostname
   if (p !== undefined) putObject(meta, 'proxyEnv', pick({ allProxy: p.allProxy, ftpProxy: p.ftpProxy, httpProxy: p.httpProxy, httpsProxy: p.httpsProxy, noProxy: p.noProxy }))
   if (m.secretEnv.length > 0) meta.secretEnv = [...m.secretEnv].sort((a, b) => cmp(a.name, b.name)).map((s) => pick({ id: s.id, name: s.name, optional: s.optional }))
+  // One limit per name, so the set is keyed by name: sorted, however it was given.
+  if (m.ulimits !== undefined && m.ulimits.length > 0) meta.ulimits = [...m.ulimits].sort((a, b) => cmp(a.name, b.name)).map((u) => ({ hard: u.hard, name: u.name, soft: u.soft }))
   if (m.user !== '') meta.user = m.user
   const out: Record<string, unknown> = {}
   const constraints = encodeConstraints(op)

@@ -124,6 +124,19 @@ export interface HostIp {
   readonly ip: string
 }
 
+/** The resource limits a step may set, named as docker's `--ulimit` names them (RLIMIT_<NAME> in upper case). */
+export const ULIMIT_NAMES = [
+  'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
+] as const
+export type UlimitName = typeof ULIMIT_NAMES[number]
+
+/** One resource limit of a step's process; -1 is unlimited. */
+export interface Ulimit {
+  readonly name: UlimitName
+  readonly soft: number
+  readonly hard: number
+}
+
 /** A secret exposed as an environment variable rather than a file. */
 export interface SecretEnv {
   readonly id: string
@@ -143,6 +156,8 @@ export interface ExecMeta {
   readonly proxyEnv?: ProxyEnv
   readonly extraHosts: readonly HostIp[]
   readonly secretEnv: readonly SecretEnv[]
+  /** Resource limits in the order given; absent or empty leaves the executor's defaults. */
+  readonly ulimits?: readonly Ulimit[]
 }
 
 interface MountBase {

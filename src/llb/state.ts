@@ -3,7 +3,7 @@ import type { Platform } from '../common/platform.js'
 import { marshalDefinition, type Definition, type MarshalOptions } from './definition.js'
 import { ExecVertex, type ExecSpec, type MountSpec } from './exec.js'
 import { FileVertex, type FileActionChain } from './fileop.js'
-import type { ExecMeta, HostIp, NetworkMode, OpMetadata, ProxyEnv, SecretEnv, SecurityMode, SourceLocation } from './ops.js'
+import type { ExecMeta, HostIp, NetworkMode, OpMetadata, ProxyEnv, SecretEnv, SecurityMode, SourceLocation, Ulimit } from './ops.js'
 import { resolvePath, shlexSplit } from './paths.js'
 import { MetadataVertex, pickMetadata, toPlatform, type MetadataOptions, type Output } from './vertex.js'
 
@@ -47,6 +47,8 @@ export interface RunOptions extends MetadataOptions {
   readonly proxyEnv?: ProxyEnv
   readonly extraHosts?: readonly HostIp[]
   readonly secretEnv?: readonly SecretEnv[]
+  /** Resource limits of the process (BuildKit's AddUlimit); empty leaves the executor's defaults. */
+  readonly ulimits?: readonly Ulimit[]
 }
 
 /**
@@ -190,6 +192,7 @@ export class State {
     }
     if (hostname !== undefined) meta.hostname = hostname
     if (opts.proxyEnv !== undefined) meta.proxyEnv = opts.proxyEnv
+    if (opts.ulimits !== undefined && opts.ulimits.length > 0) meta.ulimits = opts.ulimits
     const spec: { -readonly [K in keyof ExecSpec]: ExecSpec[K] } = {
       meta,
       root: this.out,

@@ -5,6 +5,7 @@ import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } f
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { checkAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
+import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
 
 export const BUILD_FLAGS: readonly FlagSpec[] = [
@@ -28,6 +29,9 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   { long: 'label', kind: 'list' },
   { long: 'network', kind: 'string' },
   { long: 'allow', kind: 'list', commaList: true },
+  { long: 'add-host', kind: 'list' },
+  { long: 'shm-size', kind: 'string' },
+  { long: 'ulimit', kind: 'list' },
   { long: 'print', kind: 'string', optionalValue: true },
   { long: 'call', kind: 'string' },
   { long: 'check', kind: 'bool' },
@@ -82,6 +86,11 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   // a `RUN --network=host` alone still needs --allow network.host.
   if (network === 'host') allow.add('network.host')
 
+  const extraHosts = getList(p, 'add-host').flatMap((h) => parseAddHost(h, network))
+  const shm = getString(p, 'shm-size')
+  const shmSize = shm === undefined ? 0 : parseShmSize(shm)
+  const ulimits = parseUlimits(getList(p, 'ulimit'))
+
   const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
 
   checkAttestationFlags(getString(p, 'provenance'), getString(p, 'sbom'), getList(p, 'attest'))
@@ -132,6 +141,9 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     labels: parseAssignments(getList(p, 'label'), '--label', env, false),
     network,
     allow,
+    extraHosts,
+    shmSize,
+    ulimits,
     ...(print !== undefined ? { print: 'llb' as const } : {}),
     call,
     callFormat,

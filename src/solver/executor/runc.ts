@@ -7,7 +7,7 @@ import { TsbuildError } from '../../common/errors.js'
 import { shortenForDisplay } from '../../common/shorten.js'
 import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
-import { generateSpec, hostsFile, resolvConf, type SpecMount } from './spec.js'
+import { formatSpec, generateSpec, hostsFile, resolvConf, type SpecMount, type SpecUlimit } from './spec.js'
 import { findMountStubs, removeMountStubs } from './stubs.js'
 import { findExecutable, runCommand } from './command.js'
 import { sweepStaleSandboxes, type SweepResult } from './sweep.js'
@@ -38,6 +38,9 @@ export interface ExecRequest {
   security?: 'sandbox' | 'insecure'
   hostname?: string
   extraHosts?: ReadonlyArray<{ host: string; ip: string }>
+  /** Resource limits (`--ulimit`); each replaces the default of its name. */
+  ulimits?: readonly SpecUlimit[]
+  /** A tmpfs mount at /dev/shm replaces the sandbox's default one (64 MiB). */
   mounts?: readonly ExecMount[]
   platform?: Platform
   /**
@@ -181,8 +184,9 @@ export class RuncExecutor {
 
       const spec = generateSpec({
         args: req.args, env: req.env ?? DEFAULT_ENV, cwd, user, hostname, network, security: req.security ?? 'sandbox', mounts: specMounts,
+        ...(req.ulimits !== undefined ? { ulimits: req.ulimits } : {}),
       })
-      await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 })
+      await writeFile(join(bundle, 'config.json'), formatSpec(spec), { mode: 0o600 })
       try {
         const exitCode = await this.runContainer(id, bundle, req)
         isReaped = true

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { defaultSeccompProfile } from './seccomp.js'
 import type { ExecUser } from './user.js'
@@ -59,8 +60,64 @@ export interface SpecOptions {
   hostname: string
   network: 'none' | 'default' | 'host'
   security: 'sandbox' | 'insecure'
-  /** Mounts beyond the defaults, in order (later ones stack over earlier ones). */
+  /**
+   * Mounts beyond the defaults, in order (later ones stack over earlier
+   * ones). One at a default's destination (a RUN's tmpfs at /dev/shm)
+   * replaces that default instead of stacking on it.
+   */
   mounts: readonly SpecMount[]
+  /** `--ulimit`s; a name given replaces the default limit of that name (RLIMIT_NOFILE 1024). */
+  ulimits?: readonly SpecUlimit[]
+}
+
+/** A resource limit by docker's name (`nofile`); -1 is unlimited. */
+export interface SpecUlimit {
+  name: string
+  soft: number
+  hard: number
+}
+
+interface Rlimit { type: string; hard: number | bigint; soft: number | bigint }
+
+/** RLIM_INFINITY: the spec's limits are uint64, and -1 as a uint64 is this. */
+const RLIM_INFINITY = (1n << 64n) - 1n
+
+/** The process's rlimits: the default RLIMIT_NOFILE, each ulimit replacing its namesake or added after. */
+function rlimits (ulimits: readonly SpecUlimit[]): Rlimit[] {
+  // containerd's default; raising the hard limit above the caller's fails.
+  const out: Rlimit[] = [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }]
+  const toLimit = (n: number): number | bigint => n < 0 ? RLIM_INFINITY : n
+  for (const u of ulimits) {
+    const limit: Rlimit = { type: `RLIMIT_${u.name.toUpperCase()}`, hard: toLimit(u.hard), soft: toLimit(u.soft) }
+    const at = out.findIndex((r) => r.type === limit.type)
+    if (at === -1) out.push(limit)
+    else out[at] = limit
+  }
+  return out
+}
+
+/**
+ * config.json text for a spec from {@link generateSpec}. Unlimited rlimits
+ * are uint64s past JavaScript's exact integers: they are written as the
+ * exact decimal digits runc reads.
+ */
+export function formatSpec (spec: Record<string, unknown>): string {
+  // A random marker, so no string the step carries (an argument, an env value) can pass for one.
+  const marker = `tsbuild-uint64-${randomBytes(8).toString('hex')}:`
+  const text = JSON.stringify(spec, (_k, v: unknown) => typeof v === 'bigint' ? `${marker}${v}` : v, 2)
+  return text.replace(new RegExp(`"${marker}(\\d+)"`, 'g'), '$1')
+}
+
+/** The filesystems every sandbox gets, as Docker's containers do. */
+function defaultMounts (security: SpecOptions['security']): SpecMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', security === 'insecure' ? 'rw' : 'ro'] },
+  ]
 }
 
 /** The OCI runtime spec (config.json) for one process, with `rootfs` as the bundle-relative root. */
@@ -83,19 +140,13 @@ export function generateSpec (opts: SpecOptions): Record<string, unknown> {
       env: [...opts.env],
       cwd: opts.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps },
-      // containerd's default; raising the hard limit above the caller's fails.
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      rlimits: rlimits(opts.ulimits ?? []),
       noNewPrivileges: opts.security !== 'insecure',
     },
     root: { path: 'rootfs', readonly: false },
     hostname: opts.hostname,
     mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
-      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', opts.security === 'insecure' ? 'rw' : 'ro'] },
+      ...defaultMounts(opts.security).filter((d) => !opts.mounts.some((m) => m.destination === d.destination)),
       ...opts.mounts,
     ],
     linux: {

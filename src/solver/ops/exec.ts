@@ -82,6 +82,7 @@ export class ExecRunner implements OpRunner {
         security: this.op.security,
         ...(meta.hostname !== undefined ? { hostname: meta.hostname } : {}),
         extraHosts: meta.extraHosts,
+        ...(meta.ulimits !== undefined && meta.ulimits.length > 0 ? { ulimits: meta.ulimits } : {}),
         mounts,
         ...(this.op.platform !== undefined ? { platform: this.op.platform } : {}),
         onStdout: emitLog(1),

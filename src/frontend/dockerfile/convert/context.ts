@@ -10,7 +10,7 @@ import type { NetworkMode, OpMetadata, ProxyEnv, State } from '../../../llb/inde
 import type { Instruction } from '../instructions/index.js'
 import type { EnvGetter, ShellLex } from '../shell/index.js'
 import type { StageGraph, StageNode } from './graph.js'
-import type { ConvertWarning, NamedContext, ResolvedImage } from './types.js'
+import type { BuildRunSettings, ConvertWarning, NamedContext, ResolvedImage } from './types.js'
 
 export interface ConvertContext {
   readonly file: string
@@ -47,6 +47,8 @@ export interface ConvertContext {
   readonly stages: Map<StageNode, Promise<StageState>>
   /** `--network` for the whole build: RUNs without their own `--network` use it. */
   readonly network: NetworkMode
+  /** `--add-host`, `--shm-size`, `--ulimit`: every RUN gets them. */
+  readonly run: BuildRunSettings
   /** Global ARGs whose values differ between the requested target platforms (TARGETARCH, …). */
   readonly targetDependentArgs: ReadonlySet<string>
   /** Stages an earlier target platform converted without depending on it, by {@link sharedStageKey}. */

@@ -89,6 +89,7 @@ export async function convertDockerfile (req: ConvertRequest): Promise<ConvertRe
       resolveImage, declaredArgs, secrets, ssh, warnings,
       stages: new Map(), imageStages, targetDependentArgs, sharedStages, externals: new Map(),
       network: req.network ?? 'default',
+      run: { extraHosts: req.extraHosts ?? [], shmSize: req.shmSize ?? 0, ulimits: req.ulimits ?? [] },
     }
     const st = await dispatchStage(ctx, graph.target)
     const image = cloneImage(st.image)

@@ -1,7 +1,8 @@
 /**
  * RUN: the command line (SHELL for shell form, heredocs as BuildKit runs
  * them), `--mount` types mapped to LLB mounts, `--network`, `--security`,
- * proxy settings beside the environment, and the history line.
+ * proxy settings beside the environment, the build's `--add-host`,
+ * `--shm-size` and `--ulimit`, and the history line.
  */
 import { posix } from 'node:path'
 import * as llb from '../../../llb/index.js'
@@ -48,6 +49,8 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
     const spec = toMountSpec(ctx, instr, mounts[i]!, sourceOf, secretEnv, () => sshIndex++)
     if (spec !== undefined) specs.push(spec)
   }
+  const shm = shmMount(ctx, st, specs)
+  if (shm !== undefined) specs.push(shm)
   const md = instructionMetadata(ctx, st, { name, original: instr.original.trim(), range: instr.range })
   // Unset options are left undefined rather than spread in: run() treats both alike.
   const exec = st.state.run({
@@ -58,6 +61,8 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
     security: instr.security,
     proxyEnv: ctx.proxyEnv,
     secretEnv: secretEnv.length > 0 ? secretEnv : undefined,
+    extraHosts: ctx.run.extraHosts.length > 0 ? ctx.run.extraHosts : undefined,
+    ulimits: ctx.run.ulimits.length > 0 ? ctx.run.ulimits : undefined,
     customName: md.customName,
     description: md.description,
     locations: md.locations,
@@ -65,6 +70,18 @@ export function dispatchRun (ctx: ConvertContext, st: StageState, instr: RunInst
   })
   st.state = exec.root()
   if (st.recordsImage) commitToHistory(st.image, `RUN ${runCommandString(st, args)}`, { withLayer: true, withState: true, ...(ctx.created !== undefined ? { created: ctx.created } : {}) })
+}
+
+/**
+ * `--shm-size`: a tmpfs of that size at /dev/shm, as BuildKit adds it to
+ * every RUN. A RUN that mounts something at /dev/shm itself keeps its own
+ * mount (two mounts at one place would be refused).
+ */
+function shmMount (ctx: ConvertContext, st: StageState, specs: readonly llb.MountSpec[]): llb.MountSpec | undefined {
+  if (ctx.run.shmSize <= 0) return undefined
+  const cwd = st.state.getDir()
+  if (specs.some((m) => llb.resolvePath(cwd, m.dest) === '/dev/shm')) return undefined
+  return llb.tmpfsMount('/dev/shm', { size: ctx.run.shmSize })
 }
 
 /** `|2 A=1 B=2 /bin/sh -c make`: the stage's ARGs lead the command, as BuildKit records them. */

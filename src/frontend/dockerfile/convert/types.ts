@@ -6,7 +6,7 @@ import type { Digest } from '../../../common/digest.js'
 import type { SourceRange } from '../../../common/errors.js'
 import type { ImageConfig } from '../../../common/oci.js'
 import type { Platform } from '../../../common/platform.js'
-import type { Definition, NetworkMode } from '../../../llb/index.js'
+import type { Definition, HostIp, NetworkMode, Ulimit } from '../../../llb/index.js'
 
 /**
  * A `--build-context name=…` value. `oci-layout` contexts become image
@@ -53,6 +53,23 @@ export interface ConvertRequest {
   sourceDateEpoch?: number
   /** `--network`: the network mode of every RUN that does not set its own (default: `default`). */
   network?: NetworkMode
+  /** `--add-host`: /etc/hosts entries of every RUN. */
+  extraHosts?: HostIp[]
+  /** `--shm-size`: bytes of the tmpfs at /dev/shm of every RUN; 0 or absent keeps the executor's (64 MiB). */
+  shmSize?: number
+  /** `--ulimit`: resource limits of every RUN, one per name. */
+  ulimits?: Ulimit[]
+}
+
+/**
+ * What `--add-host`, `--shm-size` and `--ulimit` give every RUN of a build
+ * (and no other op), as BuildKit's Dockerfile frontend applies them.
+ */
+export interface BuildRunSettings {
+  readonly extraHosts: readonly HostIp[]
+  /** Bytes; 0 adds no /dev/shm mount. */
+  readonly shmSize: number
+  readonly ulimits: readonly Ulimit[]
 }
 
 export interface ConvertWarning {
