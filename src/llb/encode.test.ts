@@ -115,6 +115,7 @@ describe('exec ops with an environment digest their canonical JSON with the env 
       meta: {
         ...execOp.meta, hostname: 'box', user: 'nobody', extraHosts: [{ host: 'db', ip: '10.0.0.2' }],
         proxyEnv: { httpProxy: 'http://p:3128' }, secretEnv: [{ id: 't', name: 'T', optional: true }, { id: 's', name: 'S', optional: false }],
+        ulimits: [{ name: 'nofile', soft: 512, hard: 1024 }, { name: 'core', soft: -1, hard: -1 }],
       },
     }],
     ['no inputs, no mounts, no platform', { ...execOp, inputs: [], mounts: [], platform: undefined }],
@@ -174,6 +175,10 @@ describe('digest sensitivity: every output-affecting change gives a new digest',
     ['exec extra hosts', execOp, { ...execOp, meta: { ...execOp.meta, extraHosts: [{ host: 'db', ip: '10.0.0.2' }] } }],
     ['exec secret env', execOp, { ...execOp, meta: { ...execOp.meta, secretEnv: [{ id: 'tok', name: 'TOKEN', optional: false }] } }],
     ['exec proxy env', execOp, { ...execOp, meta: { ...execOp.meta, proxyEnv: { httpProxy: 'http://proxy:3128' } } }],
+    ['exec ulimits', execOp, { ...execOp, meta: { ...execOp.meta, ulimits: [{ name: 'nofile', soft: 512, hard: 1024 }] } }],
+    ['exec ulimit soft', execOp, { ...execOp, meta: { ...execOp.meta, ulimits: [{ name: 'nofile', soft: 256, hard: 1024 }] } }],
+    ['exec ulimit hard', execOp, { ...execOp, meta: { ...execOp.meta, ulimits: [{ name: 'nofile', soft: 512, hard: 2048 }] } }],
+    ['exec ulimit name', execOp, { ...execOp, meta: { ...execOp.meta, ulimits: [{ name: 'nproc', soft: 512, hard: 1024 }] } }],
     ['exec network', execOp, { ...execOp, network: 'none' }],
     ['exec security', execOp, { ...execOp, security: 'insecure' }],
     ['exec platform', execOp, { ...execOp, platform: { os: 'linux', architecture: 'arm64' } }],
@@ -262,5 +267,36 @@ describe('encodeOpForCache', () => {
     expect(canonicalJson(encodeOpForCache(plain))).toBe(JSON.stringify(encodeOpForCache(plain)))
     expect(encodeOpForCache({ ...plain, meta: { ...plain.meta, extraHosts: [{ host: 'cache', ip: '10.0.0.2' }] } })).not.toEqual(encodeOpForCache(plain))
     expect(encodeOpForCache({ ...plain, meta: { ...plain.meta, args: ['true'] } })).not.toEqual(encodeOpForCache(plain))
+  })
+})
+
+describe('exec ulimits', () => {
+  const nofile = { name: 'nofile', soft: 512, hard: 1024 } as const
+  const core = { name: 'core', soft: -1, hard: -1 } as const
+
+  test('absent or empty: not encoded, so digests stay as they were', () => {
+    expect(encodeOp({ ...execOp, meta: { ...execOp.meta, ulimits: [] } })).toEqual(encodeOp(execOp))
+    expect(digestOf({ ...execOp, meta: { ...execOp.meta, ulimits: [] } })).toBe(digestOf(execOp))
+    expect(encodeOp(execOp)['meta']).not.toHaveProperty('ulimits')
+  })
+
+  test('encoded by name, whatever order they were given in, with sorted keys', () => {
+    const a: ExecOp = { ...execOp, meta: { ...execOp.meta, ulimits: [nofile, core] } }
+    const b: ExecOp = { ...execOp, meta: { ...execOp.meta, ulimits: [core, nofile] } }
+    expect((encodeOp(a)['meta'] as Record<string, unknown>)['ulimits']).toEqual([{ hard: -1, name: 'core', soft: -1 }, { hard: 1024, name: 'nofile', soft: 512 }])
+    expect(digestOf(a)).toBe(digestOf(b))
+    expect(JSON.stringify(encodeOp(a))).toBe(canonicalJson(encodeOp(a)))
+    expect(digestOf(a)).toBe(expectedDigest(a))
+  })
+
+  test('are part of the cache key, unlike host IPs', () => {
+    const hosts = [{ host: 'foo', ip: '10.1.2.3' }, { host: 'bar', ip: '::1' }]
+    const op: ExecOp = { ...execOp, meta: { ...execOp.meta, extraHosts: hosts, ulimits: [nofile] } }
+    const otherIps: ExecOp = { ...op, meta: { ...op.meta, extraHosts: [{ host: 'foo', ip: '10.9.9.9' }, { host: 'bar', ip: '::2' }] } }
+    expect(encodeOpForCache(otherIps)).toEqual(encodeOpForCache(op))
+    expect(digestOf(otherIps)).not.toBe(digestOf(op))
+    expect((encodeOpForCache(op)['meta'] as Record<string, unknown>)['extraHosts']).toEqual([{ host: 'foo', ip: '' }, { host: 'bar', ip: '' }])
+    expect(encodeOpForCache({ ...op, meta: { ...op.meta, ulimits: [{ ...nofile, soft: 256 }] } })).not.toEqual(encodeOpForCache(op))
+    expect(encodeOpForCache({ ...op, meta: { ...op.meta, ulimits: [] } })).not.toEqual(encodeOpForCache(op))
   })
 })

@@ -233,3 +233,11 @@ test('an exec built by the builder and one written by hand have the same digest'
   }
   expect(llb.digestOf(byHand)).toBe(def.head!.digest)
 })
+
+test('run ulimits go into the exec meta; none leaves the meta without them', () => {
+  const ulimits = [{ name: 'nofile', soft: 512, hard: 1024 }] as const
+  const limited = headOp(llb.image('alpine').run({ args: ['true'], ulimits }).marshal({ platform: 'linux/amd64' }), 'exec')
+  expect(limited.meta.ulimits).toEqual(ulimits)
+  const plain = headOp(llb.image('alpine').run({ args: ['true'], ulimits: [] }).marshal({ platform: 'linux/amd64' }), 'exec')
+  expect(plain.meta).not.toHaveProperty('ulimits')
+})
