@@ -23,6 +23,7 @@ import { checkEntitlements } from './entitlements.js'
 import type { ConvertResult } from '../frontend/dockerfile/convert/index.js'
 import { collectToCap, formatSize, treeSize } from '../cache/gc/index.js'
 import { LeaseManager, type Lease } from '../cache/leases/index.js'
+import { keyLocks } from '../cache/records/index.js'
 import { CacheMountManager } from '../solver/mounts/index.js'
 import { Explainer, type StepExplanation } from '../solver/explain/index.js'
 import { snapshotName } from '../cache/snapshots/index.js'
@@ -133,7 +134,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   let lease: Lease | undefined
   const remoteOptions = remoteCache.schedulerOptions()
   const scheduler = new Scheduler({
-    records: services.records, emit: onEvent, ...remoteOptions,
+    records: services.records, emit: onEvent, ...remoteOptions, exclusive: keyLocks(services.state.locksDir),
     isSkippedSolved: remoteOptions.onSolved !== undefined,
     onSolved: (v, solved) => {
       explainer.markCompleted(v.digest)

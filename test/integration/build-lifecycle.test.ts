@@ -1,11 +1,12 @@
 // tsbuild build interrupted and concurrent: kill -9 mid-RUN then a clean
-// rebuild, SIGINT mid-RUN, and two builds at once on one state dir.
+// rebuild, SIGINT mid-RUN, and builds at once on one state dir (a step two
+// of them reach together runs once).
 import { execFile } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, ranSteps, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, logText, parseEvents, ranSteps, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 
@@ -153,6 +154,78 @@ describe('concurrent builds', () => {
     const again = parseEvents((await buildOk(['build', '--progress=rawjson', '-t', 'same', ctx], { root })).stderr)
     expect(ranSteps(again).filter((n) => /^\[\d+\/\d+\]/.test(n))).toEqual([])
     expect(cachedSteps(again).filter((n) => /^\[\d+\/\d+\]/.test(n)).length).toBeGreaterThanOrEqual(4)
+    expect(await mountsUnder(root)).toEqual([])
+  })
+
+  /** A build whose first RUN records a fresh random id and takes a while; the second RUN reads it. */
+  async function stampContext (seconds: string) {
+    return await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: `FROM ${busybox}\nRUN cat /proc/sys/kernel/random/uuid > /id && echo start && sleep ${seconds}\nRUN cp /id /id2\n`,
+    })
+  }
+
+  test('two builds reaching the same step at once run it once: the second waits and takes the first one\'s result', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await stampContext('2')
+    const out = await freshDir('tsb-out-')
+    const first = spawnTsbuild(['build', '--progress=plain', '-o', `type=local,dest=${join(out, 'a')}`, ctx], { root })
+    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
+      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const second = await buildOk(['build', '--progress=rawjson', '-o', `type=local,dest=${join(out, 'b')}`, ctx], { root })
+    expect((await first.done).code).toBe(0)
+    const id = await readFile(join(out, 'a/id'), 'utf8')
+    expect(await readFile(join(out, 'b/id'), 'utf8')).toBe(id)
+    expect(await readFile(join(out, 'b/id2'), 'utf8')).toBe(id)
+    const events = parseEvents(second.stderr)
+    expect(ranSteps(events).filter((n) => n.includes('RUN'))).toEqual([])
+    expect(logText(events)).toMatch(/another tsbuild build \(pid \d+\) is running this step; waiting for its result/)
+    expect(await readdir(join(root, 'locks'))).not.toContainEqual(expect.stringMatching(/^key-/))
+  })
+
+  test('a build waiting on a step whose build was killed with -9 runs the step itself', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await stampContext('7')
+    const first = spawnTsbuild(['build', '--progress=plain', ctx], { root })
+    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
+      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const second = spawnTsbuild(['build', '--progress=plain', ctx], { root })
+    while (!second.stderrSoFar().includes('waiting for its result')) {
+      if (second.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${second.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    first.child.kill('SIGKILL')
+    await first.done
+    // The killed build's container sleeps on; the waiting build must not wait for it.
+    for (const pid of await sleepers('7')) process.kill(pid, 'SIGKILL')
+    const r = await second.done
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/#\d+ [\d.]+ start$/m)
+  })
+
+  test('Ctrl-C while waiting for another build\'s step exits 130 at once and leaves that build running', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await stampContext('4')
+    const first = spawnTsbuild(['build', '--progress=plain', ctx], { root })
+    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
+      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const second = spawnTsbuild(['build', '--progress=plain', ctx], { root })
+    while (!second.stderrSoFar().includes('waiting for its result')) {
+      if (second.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${second.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const interrupted = Date.now()
+    second.child.kill('SIGINT')
+    const r = await second.done
+    expect(r.code, r.stderr).toBe(130)
+    expect(Date.now() - interrupted).toBeLessThan(3_000)
+    expect(r.stderr).toMatch(/#\d+ CANCELED/)
+    expect((await first.done).code).toBe(0)
     expect(await mountsUnder(root)).toEqual([])
   })
 

@@ -45,4 +45,33 @@ describe('withFileLock', () => {
     await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }))
     await expect(withFileLock(lock, async () => 'never', { timeoutMs: 100 })).rejects.toMatchObject({ code: 'UNAVAILABLE' })
   })
+
+  test('tells a waiter once who holds the lock, and not at all when it is free or stale', async () => {
+    const dir = await freshDir()
+    const lock = join(dir, 'l.lock')
+    const waits: Array<number | undefined> = []
+    const onWait = (pid: number | undefined) => { waits.push(pid) }
+    await withFileLock(lock, async () => undefined, { onWait })
+    await writeFile(lock, JSON.stringify({ pid: 4194305, host: hostname(), token: 'dead' }))
+    await withFileLock(lock, async () => undefined, { onWait })
+    expect(waits).toEqual([])
+    // Returned wrapped: awaiting the waiter inside the section would wait for ourselves.
+    const { waiter } = await withFileLock(lock, async () => {
+      const waiter = withFileLock(lock, async () => 'second', { onWait })
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      expect(waits).toEqual([process.pid])
+      return { waiter }
+    })
+    expect(await waiter).toBe('second')
+    expect(waits).toEqual([process.pid])
+  })
+
+  test('a waiter with no deadline stops when its signal aborts', async () => {
+    const dir = await freshDir()
+    const lock = join(dir, 'l.lock')
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }))
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(new Error('stop')), 50)
+    await expect(withFileLock(lock, async () => 'never', { timeoutMs: Infinity, signal: ac.signal })).rejects.toThrow('stop')
+  })
 })

@@ -10,6 +10,8 @@ export interface FileLockOptions {
   /** A lock whose owner cannot be checked is broken after this age (ms). */
   staleMs?: number
   signal?: AbortSignal
+  /** Called once when the lock is held by someone else and this caller starts waiting (with the holder's pid when readable). */
+  onWait?: (holderPid: number | undefined) => void
 }
 
 interface LockOwner { pid: number; host: string; token: string }
@@ -35,6 +37,7 @@ async function acquire (lockPath: string, opts: FileLockOptions): Promise<LockOw
   const staleMs = opts.staleMs ?? 30_000
   const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex') }
   const deadline = Date.now() + timeoutMs
+  let isWaiting = false
   for (let attempt = 0; ; attempt++) {
     opts.signal?.throwIfAborted()
     try {
@@ -52,6 +55,8 @@ async function acquire (lockPath: string, opts: FileLockOptions): Promise<LockOw
       await breakLock(lockPath)
       continue
     }
+    if (!isWaiting && opts.onWait !== undefined) opts.onWait((await readOwner(lockPath))?.pid)
+    isWaiting = true
     if (Date.now() > deadline) {
       throw new TsbuildError('UNAVAILABLE', `timed out after ${timeoutMs} ms waiting for the lock ${lockPath}`, {
         hint: 'another tsbuild process is updating the store; if none is running, delete the lock file',

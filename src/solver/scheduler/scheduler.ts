@@ -26,6 +26,12 @@ export interface SchedulerOptions {
   onKey?: (v: SolverVertex, facts: KeyFacts) => void
   /** Why a vertex about to run missed the cache; undefined keeps the generic reason. */
   explainMiss?: (v: SolverVertex, ctx: { parentRan: boolean; isForcedByParent: boolean }) => string | undefined
+  /**
+   * Hold a lock on a cache key while `fn` runs a step that missed the cache,
+   * shared with other processes on the same state dir. `onWait` is called
+   * once when another holder makes this one wait (with its pid when known).
+   */
+  exclusive?: <T>(key: CacheKey, fn: () => Promise<T>, onWait: (holderPid: number | undefined) => void, signal: AbortSignal) => Promise<T>
 }
 
 /**
@@ -261,6 +267,46 @@ export class Scheduler {
         return { key, result, cached: true, contentKey: inherited }
       }
     }
+    const exclusive = this.opts.exclusive
+    if (exclusive === undefined || isForced || v.op.noCache === true || v.op.load === undefined || v.op.resource === 'none') {
+      return await this.run(v, key, inputs, inherited, isForced, false)
+    }
+    // Another tsbuild process on the same state dir may be running this very
+    // step: wait for it and take its result, as one BuildKit daemon does for
+    // all its clients, instead of doing the work twice.
+    let waited = false
+    let isEntered = false
+    try {
+      return await exclusive(key, async () => {
+        isEntered = true
+        // Looked up again under the lock: the other build may have finished
+        // the step while this one solved its inputs, or while it waited.
+        const rec = await records.get(key)
+        if (rec !== undefined) {
+          this.emitCached(v)
+          return { key, result: v.op.load!(rec), cached: true, ...(rec.contentKey !== undefined ? { contentKey: rec.contentKey } : {}) }
+        }
+        return await this.run(v, key, inputs, inherited, isForced, waited)
+      }, (holder) => {
+        waited = true
+        emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now() })
+        const who = holder !== undefined ? ` (pid ${holder})` : ''
+        emit({ type: 'log', digest: v.digest, stream: 2, data: Buffer.from(`another tsbuild build${who} is running this step; waiting for its result\n`), time: Date.now() })
+      }, this.abort.signal)
+    } catch (err) {
+      // Stopped while waiting: the step shown as running must end too.
+      if (waited && !isEntered) {
+        const isCancel = this.abort.signal.aborted
+        emit({ type: 'vertex', digest: v.digest, name: v.name, status: isCancel ? 'cancelled' : 'error', time: Date.now(), error: err instanceof Error ? err.message : String(err) })
+        if (isCancel) throw cancelled(this.abort.signal)
+      }
+      throw err
+    }
+  }
+
+  /** Run a vertex that missed the cache and record its result. `isStarted`: progress already shows it running. */
+  private async run (v: SolverVertex, key: CacheKey, inputs: SolvedVertex[], inherited: CacheKey | undefined, isForced: boolean, isStarted: boolean): Promise<SolvedVertex> {
+    const { records, emit } = this.opts
     const slots = v.op.resource === 'exec' ? this.execSlots : v.op.resource === 'io' ? this.ioSlots : undefined
     const release = slots !== undefined ? await slots.acquire(this.abort.signal) : () => {}
     // A source that runs on every build (the build context's load) is no parent that "re-ran".
@@ -271,7 +317,7 @@ export class Scheduler {
     const explained = this.opts.explainMiss?.(v, { parentRan, isForcedByParent })
     const missReason = isForcedByParent ? 'parent step re-ran' : explained ??
       (v.ignoreCache ? 'cache disabled (--no-cache)' : parentRan ? 'parent step re-ran' : 'no cache record for this step')
-    emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now(), missReason })
+    if (!isStarted) emit({ type: 'vertex', digest: v.digest, name: v.name, status: 'started', time: Date.now(), missReason })
     let result: Result
     try {
       result = await v.op.exec(this.ctx(v), inputs.map((i) => i.result))
