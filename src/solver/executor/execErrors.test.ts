@@ -19,3 +19,8 @@ test.each([
 test('a short command is quoted whole, as Docker does', () => {
   expect(new ExecFailedError(['/bin/sh', '-c', 'exit 3'], 3, []).message).toBe('process "/bin/sh -c exit 3" did not complete successfully: exit code: 3')
 })
+
+test('a limit runc may not set names the --ulimit that asked for it', () => {
+  const err = new ExecStartError(['true'], 'unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted')
+  expect(err.hint).toMatch(/^--ulimit nofile asks for more than tsbuild's own hard limit/)
+})

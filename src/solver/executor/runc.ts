@@ -72,11 +72,19 @@ export class ExecFailedError extends TsbuildError {
 export class ExecStartError extends TsbuildError {
   constructor (args: readonly string[], reason: string) {
     const missing = /exec: "([^"]+)": (?:stat [^:]+: )?no such file or directory|executable file not found in \$PATH/.exec(reason)
+    const rlimit = /error setting rlimit type (\d+): operation not permitted/.exec(reason)
     super('EXEC_FAILED', `process ${quoteCommand(args)} did not complete successfully: ${reason}`,
-      missing !== null ? { hint: `the image has no ${missing[1] ?? 'such executable'}: use a base image that has it${args[0] === '/bin/sh' ? ', or the exec form RUN ["program", "arg"]' : ''}` } : {})
+      missing !== null
+        ? { hint: `the image has no ${missing[1] ?? 'such executable'}: use a base image that has it${args[0] === '/bin/sh' ? ', or the exec form RUN ["program", "arg"]' : ''}` }
+        : rlimit !== null
+          ? { hint: `--ulimit ${RLIMIT_NAMES[Number(rlimit[1])] ?? ''} asks for more than tsbuild's own hard limit (see /proc/self/limits) and it may not raise it: ask for less or raise tsbuild's limit` }
+          : {})
     this.name = 'ExecStartError'
   }
 }
+
+/** Linux's RLIMIT_* numbers, as runc names a limit it could not set. */
+const RLIMIT_NAMES = ['cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime']
 
 /** The command as Docker quotes it, shortened: a RUN line may be up to the kernel's 128 KiB argument limit, or over it. */
 function quoteCommand (args: readonly string[]): string {
