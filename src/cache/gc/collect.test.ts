@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { sha256 } from '../../common/digest.js'
@@ -136,6 +136,25 @@ describe('collectGarbage', () => {
     const report = await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
     expect(report.records.map((r) => r.key)).toEqual([broken])
     expect(await s.exists('fresh')).toBe(true)
+  })
+
+  test('cache-key locks left by dead builds go once old; live or young ones stay', async () => {
+    const s = await store()
+    await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
+    const lock = async (name: string, pid: number) => {
+      const p = join(s.root, 'locks', name)
+      await writeFile(p, JSON.stringify({ pid, host: hostname(), token: name }))
+      return p
+    }
+    // pid 2^22+1 is above Linux's pid_max ceiling, so it cannot be alive.
+    await lock('key-dead.lock', 4194305)
+    await lock('key-live.lock', process.pid)
+    const young = await lock('key-young.lock', 4194305)
+    const twoHours = new Date(Date.now() - 2 * HOUR)
+    for (const n of ['key-dead.lock', 'key-live.lock']) await utimes(join(s.root, 'locks', n), twoHours, twoHours)
+    await utimes(young, new Date(), new Date())
+    await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
+    expect((await readdir(join(s.root, 'locks'))).filter((n) => n.startsWith('key-')).sort()).toEqual(['key-live.lock', 'key-young.lock'])
   })
 
   test('prune filters: until= keeps recent records, keepStorage stops early, dry run deletes nothing', async () => {

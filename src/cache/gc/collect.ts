@@ -1,4 +1,5 @@
 import { readFile, readdir, readlink, rm, stat, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Digest } from '../../common/digest.js'
 import { withFileLock } from '../imageStore/index.js'
@@ -157,6 +158,16 @@ async function sweepTemp (root: string, now: number): Promise<number> {
     for (const name of await readdir(join(root, sub)).catch(() => [] as string[])) {
       const p = join(root, sub, name)
       if (name.startsWith('.tmp-') && await old(p)) { await rm(p, { force: true }); removed++ }
+    }
+  }
+  // Cache-key locks of killed builds (the next build wanting the key would break them anyway).
+  for (const name of await readdir(join(root, 'locks')).catch(() => [] as string[])) {
+    const p = join(root, 'locks', name)
+    if (!name.startsWith('key-') || !await old(p)) continue
+    const owner = await readFile(p, 'utf8').then((t) => JSON.parse(t) as { pid?: unknown; host?: unknown }, () => undefined)
+    if (owner !== undefined && owner.host === hostname() && typeof owner.pid === 'number' && !isProcessAlive(owner.pid)) {
+      await unlink(p).catch(() => undefined)
+      removed++
     }
   }
   removed += await sweepUnnamedSnapshots(root)
