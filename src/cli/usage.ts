@@ -1,5 +1,6 @@
 export const usage = `Usage: tsbuild [build] [OPTIONS] CONTEXT
        tsbuild COMMAND [ARGS]
+CONTEXT is a directory, or "-" for a tar (or just a Dockerfile) on stdin.
 
 Build an image from a Dockerfile:
   -f, --file FILE            Name of the Dockerfile (default: CONTEXT/Dockerfile, "-" reads stdin)

@@ -10,6 +10,8 @@ import type { HostIp, Ulimit } from '../llb/index.js'
  */
 export interface BuildRequest {
   contextDir: string // absolute
+  /** `tsbuild build -`: the context came from stdin; the CLI unpacks it into `contextDir` before anything reads it. */
+  contextFromStdin?: boolean
   dockerfile: DockerfileSource
   tags: string[]
   /** `--annotation`s, for every image output. */

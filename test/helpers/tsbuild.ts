@@ -45,7 +45,7 @@ export interface TsbuildOptions {
   root: string
   cwd?: string
   env?: Record<string, string>
-  input?: string
+  input?: string | Buffer
   timeoutMs?: number
 }
 

@@ -14,6 +14,21 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.fromStdin === true) req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
+  if (req.contextFromStdin !== true) return await runBuild(req, io, stateDir)
+  const { contextFromStdin } = await import('../../engine/stdinContext.js')
+  const ctx = await contextFromStdin(io.stdin, stateDir, req.dockerfile.displayName)
+  try {
+    req.contextDir = ctx.contextDir
+    req.dockerfile = ctx.dockerfilePath !== undefined
+      ? { path: ctx.dockerfilePath, displayName: req.dockerfile.displayName }
+      : { displayName: 'Dockerfile', fromStdin: true, content: ctx.dockerfileText ?? '' }
+    return await runBuild(req, io, stateDir)
+  } finally {
+    await ctx.remove()
+  }
+}
+
+async function runBuild (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
   // Files written after the build are checked first; a stale image ID goes (a failed build leaves none, as in buildx).
   if (req.iidFile !== undefined) { await rm(req.iidFile, { force: true }).catch(() => {}); await probeFileDest(req.iidFile, { what: '--iidfile' }) }
   if (req.metadataFile !== undefined) await probeFileDest(req.metadataFile, { what: '--metadata-file' })

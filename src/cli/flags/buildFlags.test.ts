@@ -58,6 +58,15 @@ describe('build flags', () => {
     expect(r.cacheTo[1]?.type).toBe('inline')
   })
 
+  test('"-" takes the context from stdin; -f then names a file inside it, and -f - with it is refused', () => {
+    const r = parse('-')
+    expect(r.contextFromStdin).toBe(true)
+    expect(r.dockerfile).toEqual({ displayName: 'Dockerfile' })
+    expect(parse('-f', 'ci/Dockerfile', '-').dockerfile).toEqual({ displayName: 'ci/Dockerfile' })
+    expect(parse('.').contextFromStdin).toBeUndefined()
+    expect(() => parse('-f', '-', '-')).toThrow("invalid argument: can't use stdin for both build context and dockerfile")
+  })
+
   test('--platform local is the host platform, as in buildx', () => {
     expect(parse('--platform', 'local,linux/arm64', '.').platforms).toEqual([hostPlatform(), { os: 'linux', architecture: 'arm64' }])
   })

@@ -63,15 +63,21 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   }
   const ctxArg = p.positionals[0]
   if (ctxArg === undefined && !help) throw new TsbuildError('USAGE', 'build needs a context: tsbuild build [OPTIONS] PATH', { hint: 'use "." for the current directory' })
-  if (ctxArg === '-') throw new TsbuildError('USAGE', 'a context from stdin is not supported; pass a directory and use -f - for a Dockerfile from stdin')
-  const contextDir = resolve(cwd, ctxArg ?? '.')
-
   const file = getString(p, 'file')
+  // `-`: the context (a tar, or just a Dockerfile) comes from stdin, as in `docker build -`; it is unpacked before the build.
+  const contextFromStdin = ctxArg === '-'
+  if (contextFromStdin && file === '-') {
+    throw new TsbuildError('USAGE', 'invalid argument: can\'t use stdin for both build context and dockerfile', { hint: 'pipe a tar with the Dockerfile in it to "tsbuild build -", or pass a directory as the context and use -f -' })
+  }
+  const contextDir = contextFromStdin ? '' : resolve(cwd, ctxArg ?? '.')
   const dockerfile = file === '-'
     ? { displayName: 'Dockerfile', fromStdin: true }
-    : file !== undefined
-      ? { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file }
-      : { path: join(contextDir, 'Dockerfile'), displayName: 'Dockerfile' }
+    : contextFromStdin
+      // Placed once the context is unpacked: -f is then relative to the archive's root.
+      ? { displayName: file ?? 'Dockerfile' }
+      : file !== undefined
+        ? { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file }
+        : { path: join(contextDir, 'Dockerfile'), displayName: 'Dockerfile' }
 
   const platforms: Platform[] = getList(p, 'platform').map((s) => {
     // `local` is this machine's platform, as in buildx.
@@ -121,6 +127,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     help,
     load,
     contextDir,
+    ...(contextFromStdin ? { contextFromStdin } : {}),
     dockerfile,
     tags: getList(p, 'tag'),
     annotations,

@@ -17,7 +17,8 @@ export interface ExportedSummary {
 /** The request as the history keeps it: secret and ssh ids, never their values or sources. */
 export function summarizeRequest (req: BuildRequest): RequestSummary {
   return {
-    context: req.contextDir,
+    // A context from stdin was unpacked into a temp dir that is gone after the build: `-` says where it came from.
+    context: req.contextFromStdin === true ? '-' : req.contextDir,
     dockerfile: req.dockerfile.displayName,
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: req.platforms.map(formatPlatform),
@@ -33,7 +34,8 @@ export function summarizeRequest (req: BuildRequest): RequestSummary {
 
 /** Start recording a build in `<stateDir>/history`; undefined when the history cannot be written. */
 export async function startHistory (req: BuildRequest, stateDir: string): Promise<HistoryRecorder | undefined> {
-  const name = req.tags[0] ?? `${basename(req.contextDir) || req.contextDir}${req.target !== undefined ? `:${req.target}` : ''}`
+  const context = req.contextFromStdin === true ? 'stdin' : basename(req.contextDir) || req.contextDir
+  const name = req.tags[0] ?? `${context}${req.target !== undefined ? `:${req.target}` : ''}`
   try {
     return await HistoryRecorder.start(new HistoryStore(stateDir), { name, request: summarizeRequest(req) })
   } catch {
