@@ -75,7 +75,9 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     changes.push({ what: isArg ? `build arg ${name}` : `ENV ${name}`, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(isArg ? `build arg ${name} changed` : `ENV ${name} changed`)
   }
-  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:|mounted:)/.test(k) && prev.facts[k] !== cur.facts[k])
+  // A RUN whose own text changed is explained by that, even when the change was to its own /dev/shm mount.
+  const isTextChanged = prev.facts['cmd'] !== cur.facts['cmd']
+  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:|mounted:)/.test(k) && prev.facts[k] !== cur.facts[k] && !(isTextChanged && k.startsWith('--')))
   for (const k of other) {
     changes.push({ what: k, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(`${k} changed`)

@@ -10,7 +10,7 @@ import { makeTree, writeTree } from '../context/testContext.js'
 import type { KeyFacts, SolverVertex } from '../scheduler/index.js'
 import { explainMiss, type CompareContext } from './compare.js'
 import { Explainer } from './explainer.js'
-import { stepIdentity, type StepFacts } from './facts.js'
+import { opFacts, stepIdentity, type StepFacts } from './facts.js'
 import { changedFiles, selectedFiles } from './files.js'
 import { formatExplanations } from './format.js'
 
@@ -34,6 +34,10 @@ describe('explainMiss', () => {
     ['build arg', facts({ facts: { cmd: 'RUN make', 'env:VERSION': '1' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', 'env:VERSION': '2' } }), {}, 'build arg VERSION changed'],
     ['env', facts({ facts: { cmd: 'RUN make' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', 'env:CC': 'gcc' } }), {}, 'ENV CC changed'],
     ['instruction', facts(), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make all' } }), {}, 'instruction changed'],
+    ['--ulimit', facts({ facts: { cmd: 'RUN make', '--ulimit': 'nofile=512:1024' } }), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', '--ulimit': 'nofile=256:1024' } }), {}, '--ulimit changed'],
+    ['--shm-size given', facts(), facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN make', '--shm-size': '134217728' } }), {}, '--shm-size changed'],
+    ['a RUN whose own text changed its /dev/shm mount', facts({ facts: { cmd: 'RUN --mount=type=tmpfs,target=/dev/shm,size=1m make', '--shm-size': '1048576' } }),
+      facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'RUN --mount=type=tmpfs,target=/dev/shm,size=2m make', '--shm-size': '2097152' } }), {}, 'instruction changed'],
     ['parent re-ran', facts(), facts({ key: d('k2'), inputs: [d('in2')] }), { parentRan: true }, 'parent step re-ran'],
     ['same key, run because a step below ignores the cache', facts(), facts(), { isForcedByParent: true }, 'parent step re-ran'],
     ['--no-cache-filter', facts(), facts(), { ignoreCache: true, isNoCacheFilter: true }, '--no-cache-filter'],
@@ -119,5 +123,15 @@ describe('Explainer', () => {
     other.onKey(base, key(base, 'b2'))
     expect(other.missReason(base, { parentRan: false })).toBe('first build')
     expect(await readdir(join(root, 'explain'))).toHaveLength(1)
+  })
+})
+
+describe('opFacts', () => {
+  test('a RUN\'s --ulimit, --add-host names and /dev/shm size are facts; host IPs are not', () => {
+    const op = {
+      kind: 'exec', inputs: [], meta: { args: [], env: ['A=1'], cwd: '/', user: '', extraHosts: [{ host: 'db', ip: '10.0.0.1' }], secretEnv: [], ulimits: [{ name: 'nofile', soft: 512, hard: 1024 }, { name: 'core', soft: -1, hard: -1 }] },
+      mounts: [{ type: 'tmpfs', dest: '/dev/shm', input: -1, output: -1, readonly: false, size: 134217728 }], network: 'default', security: 'sandbox',
+    } as unknown as Parameters<typeof opFacts>[0]
+    expect(opFacts(op, '[1/2] RUN make')).toEqual({ cmd: 'RUN make', 'env:A': '1', '--ulimit': 'core=-1:-1 nofile=512:1024', '--add-host': 'db', '--shm-size': '134217728' })
   })
 })

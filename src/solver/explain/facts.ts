@@ -16,7 +16,7 @@ export interface StepFacts {
   inputs: string[]
   /** Names of the input steps, for "parent step re-ran" messages. */
   inputNames: string[]
-  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` and `mounted:<src>` (JSON listings), and what ops report. */
+  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` and `mounted:<src>` (JSON listings), `--ulimit`, `--add-host`, `--shm-size`, and what ops report. */
   facts: Record<string, string>
   /** The step started but never finished (it failed or the build was cancelled): it left no record. */
   incomplete?: boolean
@@ -37,6 +37,13 @@ export function opFacts (op: Op | undefined, name: string): Record<string, strin
       const eq = e.indexOf('=')
       out[`env:${eq === -1 ? e : e.slice(0, eq)}`] = eq === -1 ? '' : e.slice(eq + 1)
     }
+    // The build's flags that reach every RUN without changing its text, named as the command line spells them.
+    const ulimits = op.meta.ulimits ?? []
+    if (ulimits.length > 0) out['--ulimit'] = ulimits.map((u) => `${u.name}=${u.soft}:${u.hard}`).sort().join(' ')
+    // Host names only: the IPs are not part of the cache key, so they never explain a miss.
+    if (op.meta.extraHosts.length > 0) out['--add-host'] = op.meta.extraHosts.map((h) => h.host).join(' ')
+    const shm = op.mounts.find((m) => m.type === 'tmpfs' && m.dest === '/dev/shm')
+    if (shm?.type === 'tmpfs' && shm.size !== undefined) out['--shm-size'] = String(shm.size)
   }
   return out
 }
