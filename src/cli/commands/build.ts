@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { probeFileDest, writeFileSafely } from '../../common/ensureDir.js'
 import { hasCode } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
-import { parseBuildArgs } from '../flags/buildFlags.js'
+import { parseBuildArgs, type CliBuildRequest } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
 import { buildMetadata, createProgress, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
 import { ensureStateDir } from '../stateDir.js'
@@ -14,21 +14,30 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   if (req.help) { io.stdout.write(usage); return 0 }
   if (req.dockerfile.fromStdin === true) req.dockerfile.content = await readStdin(io)
   const stateDir = await ensureStateDir(io)
-  if (req.contextFromStdin !== true) return await runBuild(req, io, stateDir)
-  const { contextFromStdin } = await import('../../engine/stdinContext.js')
-  const ctx = await contextFromStdin(io.stdin, stateDir, req.dockerfile.displayName)
+  const source = req.remoteContext ?? (req.contextFromStdin === true ? { kind: 'stdin' as const } : undefined)
+  if (source === undefined) return await runBuild(req, io, stateDir)
+  // stdin, git or a download: written to a temp dir in the state dir for the build, removed after it.
+  const { materializeContext } = await import('../../engine/contextSource.js')
+  const ctx = await materializeContext(source, {
+    stateDir,
+    dockerfile: req.dockerfile.displayName,
+    isDockerfileFromStdin: req.dockerfile.fromStdin === true,
+    stdin: io.stdin,
+    buildArgs: req.buildArgs,
+    env: io.env,
+    ...(io.signal !== undefined ? { signal: io.signal } : {}),
+  })
   try {
     req.contextDir = ctx.contextDir
-    req.dockerfile = ctx.dockerfilePath !== undefined
-      ? { path: ctx.dockerfilePath, displayName: req.dockerfile.displayName }
-      : { displayName: 'Dockerfile', fromStdin: true, content: ctx.dockerfileText ?? '' }
+    if (ctx.dockerfilePath !== undefined) req.dockerfile = { path: ctx.dockerfilePath, displayName: req.dockerfile.displayName }
+    else if (ctx.dockerfileText !== undefined) req.dockerfile = { displayName: 'Dockerfile', fromStdin: true, content: ctx.dockerfileText }
     return await runBuild(req, io, stateDir)
   } finally {
     await ctx.remove()
   }
 }
 
-async function runBuild (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
+async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string): Promise<number> {
   // Files written after the build are checked first; a stale image ID goes (a failed build leaves none, as in buildx).
   if (req.iidFile !== undefined) { await rm(req.iidFile, { force: true }).catch(() => {}); await probeFileDest(req.iidFile, { what: '--iidfile' }) }
   if (req.metadataFile !== undefined) await probeFileDest(req.metadataFile, { what: '--metadata-file' })
@@ -121,7 +130,7 @@ async function runBuild (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, 
 }
 
 /** `--check` / `--call=check`: the findings with their Dockerfile lines; exit 1 when there are any (as buildx does). */
-async function runCheck (req: ReturnType<typeof parseBuildArgs>, io: CommandIo, stateDir: string): Promise<number> {
+async function runCheck (req: CliBuildRequest, io: CommandIo, stateDir: string): Promise<number> {
   const { frontend } = await import('../../engine/frontend.js')
   const { formatFinding } = await import('../../frontend/dockerfile/checks/index.js')
   const { formatSource } = await import('../report.js')

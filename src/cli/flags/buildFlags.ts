@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path'
+import { classifyContextArg, type ContextArg } from '../../common/contextArg.js'
 import { TsbuildError } from '../../common/errors.js'
 import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
@@ -49,13 +50,20 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   { long: 'help', short: 'h', kind: 'bool' },
 ]
 
+/**
+ * The request as the CLI has it: a remote context (git or http) is still a
+ * URL in `remoteContext` (and `contextDir` is empty) until the CLI writes
+ * it to a temp dir before the build.
+ */
+export type CliBuildRequest = BuildRequest & { help: boolean; load: boolean; remoteContext?: Extract<ContextArg, { kind: 'git' | 'url' }> }
+
 const PROGRESS: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'rawjson', 'quiet']
 const NETWORKS: readonly NetworkMode[] = ['default', 'none', 'host']
 const ENTITLEMENTS: readonly Entitlement[] = ['network.host', 'security.insecure']
 const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
 
 /** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
-export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): BuildRequest & { help: boolean; load: boolean } {
+export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): CliBuildRequest {
   const p = parseArgs(argv, BUILD_FLAGS, 'build')
   const help = getBool(p, 'help')
   if (p.positionals.length > 1) {
@@ -64,16 +72,18 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   const ctxArg = p.positionals[0]
   if (ctxArg === undefined && !help) throw new TsbuildError('USAGE', 'build needs a context: tsbuild build [OPTIONS] PATH', { hint: 'use "." for the current directory' })
   const file = getString(p, 'file')
-  // `-`: the context (a tar, or just a Dockerfile) comes from stdin, as in `docker build -`; it is unpacked before the build.
-  const contextFromStdin = ctxArg === '-'
+  // `-` (stdin), a git URL or an http(s) URL: the context is written to a temp dir before the build (see engine/contextSource).
+  const contextArg = classifyContextArg(ctxArg ?? '.')
+  const contextFromStdin = contextArg.kind === 'stdin'
   if (contextFromStdin && file === '-') {
     throw new TsbuildError('USAGE', 'invalid argument: can\'t use stdin for both build context and dockerfile', { hint: 'pipe a tar with the Dockerfile in it to "tsbuild build -", or pass a directory as the context and use -f -' })
   }
-  const contextDir = contextFromStdin ? '' : resolve(cwd, ctxArg ?? '.')
+  const isLocalContext = contextArg.kind === 'local'
+  const contextDir = contextArg.kind === 'local' ? resolve(cwd, contextArg.path) : ''
   const dockerfile = file === '-'
     ? { displayName: 'Dockerfile', fromStdin: true }
-    : contextFromStdin
-      // Placed once the context is unpacked: -f is then relative to the archive's root.
+    : !isLocalContext
+      // Placed once the context is written: -f is then relative to its root.
       ? { displayName: file ?? 'Dockerfile' }
       : file !== undefined
         ? { path: isAbsolute(file) ? file : resolve(cwd, file), displayName: file }
@@ -128,6 +138,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     load,
     contextDir,
     ...(contextFromStdin ? { contextFromStdin } : {}),
+    ...(contextArg.kind === 'git' || contextArg.kind === 'url' ? { remoteContext: contextArg } : {}),
     dockerfile,
     tags: getList(p, 'tag'),
     annotations,

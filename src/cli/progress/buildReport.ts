@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import { HistoryStore, type RequestSummary, type StepRecord } from '../../cache/history/index.js'
+import { describeContextArg, type ContextArg } from '../../common/contextArg.js'
 import { formatPlatform, type Platform } from '../../common/platform.js'
 import type { Descriptor } from '../../common/oci.js'
 import type { BuildRequest } from '../../engine/request.js'
@@ -14,11 +15,15 @@ export interface ExportedSummary {
   outputs: readonly string[]
 }
 
+/** A request whose context may have come from a URL (a git repository or a download); see CliBuildRequest. */
+export type ReportedRequest = BuildRequest & { remoteContext?: ContextArg }
+
 /** The request as the history keeps it: secret and ssh ids, never their values or sources. */
-export function summarizeRequest (req: BuildRequest): RequestSummary {
+export function summarizeRequest (req: ReportedRequest): RequestSummary {
   return {
-    // A context from stdin was unpacked into a temp dir that is gone after the build: `-` says where it came from.
-    context: req.contextFromStdin === true ? '-' : req.contextDir,
+    // Stdin and remote contexts were written to a temp dir that is gone after the build:
+    // `-` or the URL (credentials masked) says where the context came from.
+    context: req.remoteContext !== undefined ? describeContextArg(req.remoteContext) : req.contextFromStdin === true ? '-' : req.contextDir,
     dockerfile: req.dockerfile.displayName,
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: req.platforms.map(formatPlatform),
@@ -33,14 +38,23 @@ export function summarizeRequest (req: BuildRequest): RequestSummary {
 }
 
 /** Start recording a build in `<stateDir>/history`; undefined when the history cannot be written. */
-export async function startHistory (req: BuildRequest, stateDir: string): Promise<HistoryRecorder | undefined> {
-  const context = req.contextFromStdin === true ? 'stdin' : basename(req.contextDir) || req.contextDir
+export async function startHistory (req: ReportedRequest, stateDir: string): Promise<HistoryRecorder | undefined> {
+  const context = req.remoteContext !== undefined ? remoteContextName(req.remoteContext) : req.contextFromStdin === true ? 'stdin' : basename(req.contextDir) || req.contextDir
   const name = req.tags[0] ?? `${context}${req.target !== undefined ? `:${req.target}` : ''}`
   try {
     return await HistoryRecorder.start(new HistoryStore(stateDir), { name, request: summarizeRequest(req) })
   } catch {
     return undefined // e.g. a read-only state dir: the build itself may still work
   }
+}
+
+/** A short name for a build from a URL: the repository's name, or the downloaded file's. */
+function remoteContextName (c: ContextArg): string {
+  if (c.kind === 'git') return c.git.shortName || 'git'
+  if (c.kind === 'url') {
+    try { return basename(new URL(c.url).pathname) || new URL(c.url).hostname } catch { return 'url' }
+  }
+  return describeContextArg(c)
 }
 
 /**

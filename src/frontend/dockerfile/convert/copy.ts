@@ -4,6 +4,7 @@
  * archives, heredoc files, `--chown/--chmod/--link/--parents/--exclude`.
  */
 import { posix } from 'node:path'
+import { parseGitRef, type GitRef } from '../../../common/gitRef.js'
 import * as llb from '../../../llb/index.js'
 import { parseChmod, type AddInstruction, type CopyInstruction } from '../instructions/index.js'
 import { displayCommand, GLOB_CHARS, instructionMetadata, stageEnv, type ConvertContext, type StageState } from './context.js'
@@ -14,18 +15,17 @@ import { parseUser } from './user.js'
 
 const isHttpUrl = (s: string): boolean => /^https?:\/\//i.test(s)
 
-/** BuildKit's rule of thumb for ADD: a git remote rather than a plain download. */
+/**
+ * ADD's git sources: a git remote as BuildKit parses it, except the
+ * `github.com/org/repo` form, which ADD reads as a local path.
+ */
 export function isGitSource (s: string): boolean {
-  if (/^(git@|git:\/\/|ssh:\/\/)/.test(s)) return true
-  return /^https?:\/\/[^#]+\.git(#.*)?$/.test(s) || /^https?:\/\/(github\.com|gitlab\.com|bitbucket\.org)\/[^/]+\/[^/#]+(#.*)?$/.test(s)
+  return gitSourceOf(s) !== undefined
 }
 
-/** `remote#ref:subdir` → parts. */
-function splitGitFragment (s: string): { remote: string; ref?: string; subdir?: string } {
-  const hash = s.indexOf('#')
-  if (hash < 0) return { remote: s }
-  const [ref, subdir] = s.slice(hash + 1).split(':', 2) as [string, string?]
-  return { remote: s.slice(0, hash), ...(ref !== '' ? { ref } : {}), ...(subdir !== undefined && subdir !== '' ? { subdir } : {}) }
+function gitSourceOf (s: string): GitRef | undefined {
+  const ref = parseGitRef(s)
+  return ref === undefined || ref.isIndistinguishableFromLocal ? undefined : ref
 }
 
 function httpFilename (url: string): string {
@@ -78,9 +78,11 @@ export function copyFrom (ctx: ConvertContext, st: StageState, instr: CopyInstru
   const actions: llb.FileActionChain[] = []
   for (let i = 0; i < sources.length; i++) {
     const src = sources[i]!
-    if (isAdd && isGitSource(src)) {
-      const { remote, ref, subdir } = splitGitFragment(src)
-      const repo = llb.git(remote, ref, { keepGitDir: (instr as AddInstruction).keepGitDir, ...(subdir !== undefined ? { subdir } : {}) })
+    const gitSource = isAdd ? gitSourceOf(src) : undefined
+    if (gitSource !== undefined) {
+      const { remote, ref, subdir } = gitSource
+      if (gitSource.checksum !== undefined) fail(`ADD ${src}: a git checksum in the URL is not supported; pin the commit with #<commit>`)
+      const repo = llb.git(remote, ref, { keepGitDir: (instr as AddInstruction).keepGitDir || gitSource.keepGitDir === true, ...(subdir !== undefined ? { subdir } : {}) })
       actions.push(llb.copy(repo, '/', dest, { owner, mode, dirCopyContents: true, createDestPath: true, followSymlink: true }))
     } else if (isAdd && isHttpUrl(src)) {
       const checksum = (instr as AddInstruction).checksum

@@ -6,6 +6,7 @@ import type { CacheRecord } from '../../../cache/records/index.js'
 import { snapshotName, type Snapshotter } from '../../../cache/snapshots/index.js'
 import { canonicalJson, digestHex, sha256 } from '../../../common/digest.js'
 import { TsbuildError } from '../../../common/errors.js'
+import { redactUrl } from '../../../common/gitRef.js'
 import type { GitSourceAttrs } from '../../../llb/index.js'
 import type { CacheMap, OpContext, OpRunner, Result } from '../../scheduler/types.js'
 
@@ -21,6 +22,52 @@ export interface GitSourceDeps {
 const COMMIT_RE = /^[0-9a-f]{40}$/
 // Fetches of big repositories on slow links can take long; waiters for the same repo queue meanwhile.
 const REPO_LOCK_WAIT_MS = 3600_000
+
+/** How git runs: the binary, its environment (credential helpers, proxies, GIT_SSH_COMMAND) and the cancel signal. */
+export interface GitTools {
+  readonly bin: string
+  readonly env: NodeJS.ProcessEnv
+  readonly signal: AbortSignal
+}
+
+export function gitTools (opts: { git?: string; env?: Readonly<Record<string, string | undefined>>; signal: AbortSignal }): GitTools {
+  // Never wait on a terminal prompt for credentials in a build.
+  return { bin: opts.git ?? 'git', env: { ...(opts.env ?? process.env), GIT_TERMINAL_PROMPT: '0' }, signal: opts.signal }
+}
+
+export interface GitCheckoutOptions {
+  readonly remote: string
+  /** Branch, tag or full commit; absent means the remote's HEAD. */
+  readonly ref?: string
+  /** The directory of the repository to write; it becomes the root of `dest`. */
+  readonly subdir?: string
+  /** A commit `ref` must resolve to (BuildKit's git checksum). */
+  readonly checksum?: string
+  /** Keep a `.git` dir (only without `subdir`, as in BuildKit). */
+  readonly keepGitDir: boolean
+  readonly stateDir: string
+  /** An existing, empty directory. */
+  readonly dest: string
+}
+
+/**
+ * Check out `ref` of `remote` (and only its `subdir`) into `dest`, through
+ * the remote's shared bare repository under `<stateDir>/git/`, as a git
+ * source does. Returns the commit written.
+ */
+export async function checkoutGit (opts: GitCheckoutOptions, tools: GitTools): Promise<{ commit: string }> {
+  const { commit, ref } = await resolveGitRef(opts.remote, opts.ref, tools)
+  if (opts.checksum !== undefined && commit !== opts.checksum) {
+    throw new TsbuildError('DIGEST_MISMATCH', `${redactUrl(opts.remote)} at ${opts.ref ?? 'HEAD'} is commit ${commit}, expected ${opts.checksum}`)
+  }
+  const bare = await fetchGitCommit(opts.remote, commit, ref, opts.stateDir, tools)
+  await writeGitTree({ remote: opts.remote, bare, commit, subdir: cleanSubdir(opts.subdir), keepGitDir: opts.keepGitDir, dest: opts.dest }, tools)
+  return { commit }
+}
+
+function cleanSubdir (subdir: string | undefined): string {
+  return posix.normalize('/' + (subdir ?? '')).replace(/^\/+|\/+$/g, '')
+}
 
 /**
  * A git checkout as one layer, through the system `git`. The cache key is
@@ -43,7 +90,7 @@ export class GitSource implements OpRunner {
   }
 
   private get subdir (): string {
-    return posix.normalize('/' + (this.attrs.subdir ?? '')).replace(/^\/+|\/+$/g, '')
+    return cleanSubdir(this.attrs.subdir)
   }
 
   async cacheMap (ctx: OpContext): Promise<CacheMap> {
@@ -51,7 +98,7 @@ export class GitSource implements OpRunner {
     return {
       digest: sha256(canonicalJson({ kind: 'git', remote: this.attrs.remote, commit, subdir: this.subdir, keepGitDir: this.attrs.keepGitDir })),
       deps: [],
-      explain: { remote: this.attrs.remote, ref: this.attrs.ref ?? 'HEAD', commit },
+      explain: { remote: redactUrl(this.attrs.remote), ref: this.attrs.ref ?? 'HEAD', commit },
     }
   }
 
@@ -59,22 +106,11 @@ export class GitSource implements OpRunner {
     const { commit, ref } = await this.resolve(ctx)
     const name = `git-${digestHex(sha256(canonicalJson({ remote: this.attrs.remote, commit, subdir: this.subdir, keepGitDir: this.attrs.keepGitDir })))}`
     if (await this.deps.snapshotter.stat(snapshotName(name)) !== undefined) return { layers: [name] }
-    const bare = await this.fetchCommit(ctx, commit, ref)
-    if (this.subdir !== '') {
-      const kind = await this.git(ctx, ['--git-dir', bare, 'cat-file', '-t', `${commit}:${this.subdir}`]).catch(() => '')
-      if (kind.trim() !== 'tree') throw new TsbuildError('NOT_FOUND', `subdirectory ${JSON.stringify(this.subdir)} not found in ${this.attrs.remote} at ${commit}`)
-    }
+    const tools = this.tools(ctx)
+    const bare = await fetchGitCommit(this.attrs.remote, commit, ref, this.deps.stateDir, tools)
+    await checkSubdir(this.attrs.remote, bare, commit, this.subdir, tools)
     await this.deps.snapshotter.createCommitted(snapshotName(name), async (fsDir) => {
-      if (this.attrs.keepGitDir && this.subdir === '') {
-        await this.git(ctx, ['init', '-q', fsDir])
-        await this.git(ctx, ['-C', fsDir, 'fetch', '-q', '--depth=1', '--no-tags', `file://${bare}`, `refs/tsbuild/${commit}`])
-        await this.git(ctx, ['-C', fsDir, '-c', 'advice.detachedHead=false', 'checkout', '-q', commit])
-        await this.git(ctx, ['-C', fsDir, 'remote', 'add', 'origin', this.attrs.remote])
-      } else {
-        // archive keeps modes and links and stamps files with the commit time, so rebuilds are byte-identical.
-        const treeish = this.subdir === '' ? commit : `${commit}:${this.subdir}`
-        await pipeToTar(this.deps.git ?? 'git', ['--git-dir', bare, '-c', 'tar.umask=022', 'archive', '--format=tar', treeish], fsDir, this.env(), ctx.signal)
-      }
+      await writeGitTree({ remote: this.attrs.remote, bare, commit, subdir: this.subdir, keepGitDir: this.attrs.keepGitDir, dest: fsDir }, tools)
     })
     return { layers: [name] }
   }
@@ -84,79 +120,99 @@ export class GitSource implements OpRunner {
   }
 
   private async resolve (ctx: OpContext): Promise<{ commit: string; ref?: string }> {
-    this.resolved ??= this.resolveRef(ctx)
+    this.resolved ??= resolveGitRef(this.attrs.remote, this.attrs.ref, this.tools(ctx))
     this.resolved.catch(() => { this.resolved = undefined })
     return await this.resolved
   }
 
-  private async resolveRef (ctx: OpContext): Promise<{ commit: string; ref?: string }> {
-    const ref = this.attrs.ref ?? 'HEAD'
-    if (COMMIT_RE.test(ref)) return { commit: ref }
-    const out = await this.git(ctx, ['ls-remote', '--', this.attrs.remote, ref, `${ref}^{}`]).catch((err: unknown) => {
-      throw new TsbuildError('UNAVAILABLE', `cannot reach git remote ${this.attrs.remote}: ${(err as Error).message}`, { cause: err })
-    })
-    const refs = new Map<string, string>()
-    for (const line of out.split('\n')) {
-      const [sha, name] = line.split('\t')
-      if (sha !== undefined && name !== undefined) refs.set(name, sha)
-    }
-    // Same precedence as git's own ref lookup; an annotated tag resolves to its commit (`^{}`).
-    for (const candidate of ref === 'HEAD' ? ['HEAD'] : [ref, `refs/tags/${ref}`, `refs/heads/${ref}`]) {
-      const sha = refs.get(`${candidate}^{}`) ?? refs.get(candidate)
-      if (sha !== undefined) return { commit: sha, ref: candidate }
-    }
-    throw new TsbuildError('NOT_FOUND', `git ref ${JSON.stringify(ref)} not found in ${this.attrs.remote}`, {
-      hint: 'use a branch, a tag or a full 40-character commit SHA',
-    })
-  }
-
-  /** Make `commit` present in the remote's bare repository (and pinned by a ref); returns the repository path. */
-  private async fetchCommit (ctx: OpContext, commit: string, ref: string | undefined): Promise<string> {
-    const dir = join(this.deps.stateDir, 'git')
-    await mkdir(dir, { recursive: true })
-    const bare = join(dir, `${digestHex(sha256(this.attrs.remote)).slice(0, 32)}.git`)
-    await withFileLock(`${bare}.lock`, async () => {
-      await this.git(ctx, ['init', '-q', '--bare', bare])
-      if (await this.hasCommit(ctx, bare, commit)) return
-      const pin = `refs/tsbuild/${commit}`
-      // Shallow first; dumb-http remotes cannot do shallow, and some servers refuse to serve a bare SHA.
-      const attempts: string[][] = ref !== undefined
-        ? [['--depth=1', this.attrs.remote, `+${ref}:${pin}`], [this.attrs.remote, `+${ref}:${pin}`]]
-        : [['--depth=1', this.attrs.remote, `+${commit}:${pin}`], [this.attrs.remote, '+refs/heads/*:refs/tsbuild-all/heads/*', '+refs/tags/*:refs/tsbuild-all/tags/*']]
-      let lastError: unknown
-      for (const args of attempts) {
-        try {
-          await this.git(ctx, ['--git-dir', bare, 'fetch', '-q', '--no-tags', '--', ...args])
-          if (await this.hasCommit(ctx, bare, commit)) break
-        } catch (err) {
-          lastError = err
-        }
-      }
-      if (!(await this.hasCommit(ctx, bare, commit))) {
-        throw new TsbuildError('NOT_FOUND', `commit ${commit} not found in ${this.attrs.remote}${ref !== undefined ? ` (${ref} may have moved)` : ''}`, { cause: lastError })
-      }
-      await this.git(ctx, ['--git-dir', bare, 'update-ref', pin, commit])
-    }, { timeoutMs: REPO_LOCK_WAIT_MS, signal: ctx.signal })
-    return bare
-  }
-
-  private async hasCommit (ctx: OpContext, bare: string, commit: string): Promise<boolean> {
-    return await this.git(ctx, ['--git-dir', bare, 'cat-file', '-e', `${commit}^{commit}`]).then(() => true, () => false)
-  }
-
-  private env (): NodeJS.ProcessEnv {
-    // Never wait on a terminal prompt for credentials in a build.
-    return { ...(this.deps.env ?? process.env), GIT_TERMINAL_PROMPT: '0' }
-  }
-
-  private async git (ctx: OpContext, args: readonly string[]): Promise<string> {
-    return await runGit(this.deps.git ?? 'git', args, this.env(), ctx.signal)
+  private tools (ctx: OpContext): GitTools {
+    return gitTools({ ...(this.deps.git !== undefined ? { git: this.deps.git } : {}), ...(this.deps.env !== undefined ? { env: this.deps.env } : {}), signal: ctx.signal })
   }
 }
 
-async function runGit (bin: string, args: readonly string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string> {
+/** `ref` (default HEAD) of `remote` → its commit, and the full ref name it matched (none for a commit SHA). */
+export async function resolveGitRef (remote: string, refOrCommit: string | undefined, tools: GitTools): Promise<{ commit: string; ref?: string }> {
+  const ref = refOrCommit ?? 'HEAD'
+  if (COMMIT_RE.test(ref)) return { commit: ref }
+  const out = await runGit(tools, ['ls-remote', '--', remote, ref, `${ref}^{}`]).catch((err: unknown) => {
+    if (err instanceof TsbuildError) throw err
+    throw new TsbuildError('UNAVAILABLE', `cannot reach git remote ${redactUrl(remote)}: ${redactUrl((err as Error).message)}`, { cause: err })
+  })
+  const refs = new Map<string, string>()
+  for (const line of out.split('\n')) {
+    const [sha, name] = line.split('\t')
+    if (sha !== undefined && name !== undefined) refs.set(name, sha)
+  }
+  // Same precedence as git's own ref lookup; an annotated tag resolves to its commit (`^{}`).
+  for (const candidate of ref === 'HEAD' ? ['HEAD'] : [ref, `refs/tags/${ref}`, `refs/heads/${ref}`, `refs/${ref}`]) {
+    const sha = refs.get(`${candidate}^{}`) ?? refs.get(candidate)
+    if (sha !== undefined) return { commit: sha, ref: candidate }
+  }
+  throw new TsbuildError('NOT_FOUND', `git ref ${JSON.stringify(ref)} not found in ${redactUrl(remote)}`, {
+    hint: 'use a branch, a tag or a full 40-character commit SHA',
+  })
+}
+
+/** Make `commit` present in the remote's bare repository (and pinned by a ref); returns the repository path. */
+async function fetchGitCommit (remote: string, commit: string, ref: string | undefined, stateDir: string, tools: GitTools): Promise<string> {
+  const dir = join(stateDir, 'git')
+  await mkdir(dir, { recursive: true })
+  const bare = join(dir, `${digestHex(sha256(remote)).slice(0, 32)}.git`)
+  await withFileLock(`${bare}.lock`, async () => {
+    await runGit(tools, ['init', '-q', '--bare', bare])
+    if (await hasCommit(bare, commit, tools)) return
+    const pin = `refs/tsbuild/${commit}`
+    // Shallow first; dumb-http remotes cannot do shallow, and some servers refuse to serve a bare SHA.
+    const attempts: string[][] = ref !== undefined
+      ? [['--depth=1', remote, `+${ref}:${pin}`], [remote, `+${ref}:${pin}`]]
+      : [['--depth=1', remote, `+${commit}:${pin}`], [remote, '+refs/heads/*:refs/tsbuild-all/heads/*', '+refs/tags/*:refs/tsbuild-all/tags/*']]
+    let lastError: unknown
+    for (const args of attempts) {
+      try {
+        await runGit(tools, ['--git-dir', bare, 'fetch', '-q', '--no-tags', '--', ...args])
+        if (await hasCommit(bare, commit, tools)) break
+      } catch (err) {
+        lastError = err
+      }
+    }
+    if (!(await hasCommit(bare, commit, tools))) {
+      const cause = lastError instanceof Error ? `: ${redactUrl(lastError.message).split('\n').at(-1) ?? ''}` : ''
+      throw new TsbuildError('NOT_FOUND', `commit ${commit} not found in ${redactUrl(remote)}${ref !== undefined ? ` (${ref} may have moved)` : ''}${cause}`)
+    }
+    await runGit(tools, ['--git-dir', bare, 'update-ref', pin, commit])
+  }, { timeoutMs: REPO_LOCK_WAIT_MS, signal: tools.signal })
+  return bare
+}
+
+async function hasCommit (bare: string, commit: string, tools: GitTools): Promise<boolean> {
+  return await runGit(tools, ['--git-dir', bare, 'cat-file', '-e', `${commit}^{commit}`]).then(() => true, () => false)
+}
+
+async function checkSubdir (remote: string, bare: string, commit: string, subdir: string, tools: GitTools): Promise<void> {
+  if (subdir === '') return
+  const kind = await runGit(tools, ['--git-dir', bare, 'cat-file', '-t', `${commit}:${subdir}`]).catch(() => '')
+  if (kind.trim() !== 'tree') throw new TsbuildError('NOT_FOUND', `subdirectory ${JSON.stringify(subdir)} not found in ${redactUrl(remote)} at ${commit}`)
+}
+
+/** Write the tree of `commit` (or of its `subdir`) into the existing directory `dest`. */
+async function writeGitTree (o: { remote: string; bare: string; commit: string; subdir: string; keepGitDir: boolean; dest: string }, tools: GitTools): Promise<void> {
+  await checkSubdir(o.remote, o.bare, o.commit, o.subdir, tools)
+  if (o.keepGitDir && o.subdir === '') {
+    await runGit(tools, ['init', '-q', o.dest])
+    await runGit(tools, ['-C', o.dest, 'fetch', '-q', '--depth=1', '--no-tags', `file://${o.bare}`, `refs/tsbuild/${o.commit}`])
+    await runGit(tools, ['-C', o.dest, '-c', 'advice.detachedHead=false', 'checkout', '-q', o.commit])
+    await runGit(tools, ['-C', o.dest, 'remote', 'add', 'origin', o.remote])
+  } else {
+    // archive keeps modes and links and stamps files with the commit time, so rebuilds are byte-identical.
+    const treeish = o.subdir === '' ? o.commit : `${o.commit}:${o.subdir}`
+    await pipeToTar(tools, ['--git-dir', o.bare, '-c', 'tar.umask=022', 'archive', '--format=tar', treeish], o.dest)
+  }
+}
+
+async function runGit (tools: GitTools, args: readonly string[]): Promise<string> {
+  const { signal } = tools
   return await new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env, signal })
+    const child = spawn(tools.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
     let out = ''
     let errOut = ''
     child.stdout.on('data', (c: Buffer) => { out += c.toString() })
@@ -170,9 +226,10 @@ async function runGit (bin: string, args: readonly string[], env: NodeJS.Process
   })
 }
 
-async function pipeToTar (bin: string, args: readonly string[], dest: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<void> {
+async function pipeToTar (tools: GitTools, args: readonly string[], dest: string): Promise<void> {
+  const { signal } = tools
   await new Promise<void>((resolve, reject) => {
-    const archive = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env, signal })
+    const archive = spawn(tools.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
     const tar = spawn('tar', ['-x', '-p', '--same-owner', '-C', dest], { stdio: ['pipe', 'ignore', 'pipe'], signal })
     archive.stdout.pipe(tar.stdin)
     let errOut = ''
