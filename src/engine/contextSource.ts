@@ -130,9 +130,20 @@ async function dockerfileIn (contextDir: string, dockerfile: string, what: strin
 /** Stream `url` into `dest`, following redirects; a non-2xx answer or a network failure is a TsbuildError naming the URL. */
 async function download (url: string, dest: string, fetchFn: typeof globalThis.fetch, signal: AbortSignal): Promise<void> {
   const shown = redactUrl(url)
+  // fetch refuses a URL with credentials in it: they become a Basic authorization header, as curl sends them.
+  let target: URL
+  try { target = new URL(url) } catch { throw new TsbuildError('USAGE', `invalid build context URL ${shown}`) }
+  const headers: Record<string, string> = {}
+  if (target.username !== '' || target.password !== '') {
+    const user = decodeURIComponent(target.username)
+    const password = decodeURIComponent(target.password)
+    headers['authorization'] = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+    target.username = ''
+    target.password = ''
+  }
   let res: Response
   try {
-    res = await fetchFn(url, { redirect: 'follow', signal })
+    res = await fetchFn(target, { redirect: 'follow', signal, headers })
   } catch (err) {
     if (signal.aborted) throw new TsbuildError('CANCELLED', `download of ${shown} was cancelled`, { cause: err })
     if (isFetchBadPort(err)) throw new TsbuildError('UNAVAILABLE', `cannot download the build context ${shown}: bad port`, { hint: badPortHint(new URL(url).port) })
