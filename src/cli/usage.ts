@@ -1,6 +1,6 @@
 export const usage = `Usage: tsbuild [build] [OPTIONS] CONTEXT
        tsbuild COMMAND [ARGS]
-CONTEXT is a directory, or "-" for a tar (or just a Dockerfile) on stdin.
+CONTEXT is a directory, "-" for a tar (or just a Dockerfile) on stdin, a git URL (REPO.git#REF:SUBDIR) or an http(s) URL of a tar or a Dockerfile.
 
 Build an image from a Dockerfile:
   -f, --file FILE            Name of the Dockerfile (default: CONTEXT/Dockerfile, "-" reads stdin)
