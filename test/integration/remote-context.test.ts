@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join, normalize } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
-import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, runTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', HOME: '/nonexistent', PATH: process.env['PATH'] ?? '' }
@@ -166,6 +166,13 @@ describe('git contexts', () => {
     expect(await readFile(join(await buildTo(`${gitUrl}#main`, [], root), 'ctx/a.txt'), 'utf8')).toBe('three\n')
     const inspect = await buildOk(['history', 'inspect', '^1', '--format', 'json'], { root })
     expect(inspect.stdout).toContain(`"context": "${gitUrl}#main"`)
+  })
+
+  test('a rebuild of the same commit is cached, though each checkout is a new temp dir', async () => {
+    const root = await freshDir('tsb-remote-root-')
+    await buildTo(`${gitUrl}#v1`, [], root)
+    const r = await buildOk(['build', '--progress=rawjson', `${gitUrl}#v1`], { root })
+    expect(cachedSteps(parseEvents(r.stderr))).toContainEqual(expect.stringContaining('COPY . /ctx/'))
   })
 
   test('a dumb-HTTP remote (http://…/repo.git) is git, not a download', async () => {
