@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { hasCode } from './errors.js'
-import { parseGitRef, parseGoBool, redactUrl } from './gitRef.js'
+import { parseGitRef, parseGoBool, redactUrl, stripUrlCredentials } from './gitRef.js'
 
 describe('parseGitRef', () => {
   test.each([
@@ -86,4 +86,13 @@ test.each([
   ['1', true], ['true', true], ['T', true], ['0', false], ['False', false], ['yes', undefined], ['', undefined],
 ])('parseGoBool(%j)', (input, want) => {
   expect(parseGoBool(input)).toBe(want)
+})
+
+test.each([
+  ['https://user:pa55@host/repo.git', 'https://user@host/repo.git'],
+  ['https://ghp_token@host/repo.git', 'https://host/repo.git'],
+  ['ssh://git@host/repo.git', 'ssh://git@host/repo.git'],
+  ['git://host/repo.git', 'git://host/repo.git'],
+])('stripUrlCredentials(%s)', (input, want) => {
+  expect(stripUrlCredentials(input)).toBe(want)
 })

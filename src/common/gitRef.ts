@@ -163,3 +163,8 @@ export function redactUrl (text: string): string {
     return /^https?:\/\/$/i.test(scheme) ? `${scheme}xxxxx@` : `${scheme}${info}@`
   })
 }
+
+/** `url` with the credentials redactUrl would mask removed, for places that keep it (a kept `.git/config`). */
+export function stripUrlCredentials (url: string): string {
+  return redactUrl(url).replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)(?:xxxxx@|([^@/?#:]*):xxxxx@)/, (_m, scheme: string, user?: string) => user !== undefined ? `${scheme}${user}@` : scheme)
+}

@@ -6,7 +6,7 @@ import type { CacheRecord } from '../../../cache/records/index.js'
 import { snapshotName, type Snapshotter } from '../../../cache/snapshots/index.js'
 import { canonicalJson, digestHex, sha256 } from '../../../common/digest.js'
 import { TsbuildError } from '../../../common/errors.js'
-import { redactUrl } from '../../../common/gitRef.js'
+import { redactUrl, stripUrlCredentials } from '../../../common/gitRef.js'
 import type { GitSourceAttrs } from '../../../llb/index.js'
 import type { CacheMap, OpContext, OpRunner, Result } from '../../scheduler/types.js'
 
@@ -201,7 +201,8 @@ async function writeGitTree (o: { remote: string; bare: string; commit: string; 
     await runGit(tools, ['init', '-q', o.dest])
     await runGit(tools, ['-C', o.dest, 'fetch', '-q', '--depth=1', '--no-tags', `file://${o.bare}`, `refs/tsbuild/${o.commit}`])
     await runGit(tools, ['-C', o.dest, '-c', 'advice.detachedHead=false', 'checkout', '-q', o.commit])
-    await runGit(tools, ['-C', o.dest, 'remote', 'add', 'origin', o.remote])
+    // The kept .git may end up in an image: its origin never holds a password or token.
+    await runGit(tools, ['-C', o.dest, 'remote', 'add', 'origin', stripUrlCredentials(o.remote)])
   } else {
     // archive keeps modes and links and stamps files with the commit time, so rebuilds are byte-identical.
     const treeish = o.subdir === '' ? o.commit : `${o.commit}:${o.subdir}`
