@@ -183,7 +183,7 @@ describe('git contexts', () => {
   test.each([
     ['a missing ref', () => `${gitUrl}#nope`, /^ERROR: git ref "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git\n/],
     ['a missing subdir', () => `${gitUrl}#main:nope`, /^ERROR: subdirectory "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git at [0-9a-f]{40}\n/],
-    ['an unreachable host', () => 'git://127.0.0.1:1/repo.git', /^ERROR: cannot reach git remote git:\/\/127\.0\.0\.1:1\/repo\.git: /],
+    ['an unreachable host', () => 'git://127.0.0.1:1/repo.git', /^ERROR: cannot reach git remote git:\/\/127\.0\.0\.1:1\/repo\.git: fatal: unable to connect[^\n]*Connection refused\n/],
     ['a commit the query pins that the ref is not', () => `${gitUrl}?ref=v1&checksum=${commits['two']}`, /^ERROR: git:\/\/.*repo\.git at v1 is commit [0-9a-f]{40}, expected [0-9a-f]{40}\n/],
     ['a Dockerfile missing from the repository', () => `${gitUrl}#main:ci`, /^ERROR: the git context git:\/\/.*#main:ci has no Dockerfile\n/],
   ])('%s is a one-screen error naming the URL', async (_what, url, message) => {

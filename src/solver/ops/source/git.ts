@@ -136,7 +136,7 @@ export async function resolveGitRef (remote: string, refOrCommit: string | undef
   if (COMMIT_RE.test(ref)) return { commit: ref }
   const out = await runGit(tools, ['ls-remote', '--', remote, ref, `${ref}^{}`]).catch((err: unknown) => {
     if (err instanceof TsbuildError) throw err
-    throw new TsbuildError('UNAVAILABLE', `cannot reach git remote ${redactUrl(remote)}: ${redactUrl((err as Error).message)}`, { cause: err })
+    throw new TsbuildError('UNAVAILABLE', `cannot reach git remote ${redactUrl(remote)}: ${gitSaid(err)}`)
   })
   const refs = new Map<string, string>()
   for (const line of out.split('\n')) {
@@ -176,7 +176,7 @@ async function fetchGitCommit (remote: string, commit: string, ref: string | und
       }
     }
     if (!(await hasCommit(bare, commit, tools))) {
-      const cause = lastError instanceof Error ? `: ${redactUrl(lastError.message).split('\n').at(-1) ?? ''}` : ''
+      const cause = lastError instanceof Error ? `: ${gitSaid(lastError)}` : ''
       throw new TsbuildError('NOT_FOUND', `commit ${commit} not found in ${redactUrl(remote)}${ref !== undefined ? ` (${ref} may have moved)` : ''}${cause}`)
     }
     await runGit(tools, ['--git-dir', bare, 'update-ref', pin, commit])
@@ -210,6 +210,17 @@ async function writeGitTree (o: { remote: string; bare: string; commit: string; 
   }
 }
 
+/** A git command that exited non-zero; `stderr` is what git said, for messages. */
+class GitCommandError extends Error {
+  constructor (message: string, readonly stderr: string) { super(message) }
+}
+
+/** What git said, on one line, credentials masked. */
+function gitSaid (err: unknown): string {
+  const text = err instanceof GitCommandError && err.stderr !== '' ? err.stderr : (err as Error).message
+  return redactUrl(text.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' '))
+}
+
 async function runGit (tools: GitTools, args: readonly string[]): Promise<string> {
   const { signal } = tools
   return await new Promise((resolve, reject) => {
@@ -223,7 +234,7 @@ async function runGit (tools: GitTools, args: readonly string[]): Promise<string
       else if (signal.aborted) reject(new TsbuildError('CANCELLED', 'git was cancelled', { cause: err }))
       else reject(err)
     })
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`git ${args.join(' ')}: exit ${code}: ${errOut.trim()}`)))
+    child.on('close', (code) => code === 0 ? resolve(out) : reject(new GitCommandError(`git ${args.join(' ')}: exit ${code}: ${errOut.trim()}`, errOut.trim())))
   })
 }
 
