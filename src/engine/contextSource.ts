@@ -58,7 +58,8 @@ export interface MaterializeOptions {
 export async function materializeContext (source: RemoteContextArg, opts: MaterializeOptions): Promise<MaterializedContext> {
   const tmp = join(opts.stateDir, 'tmp')
   await mkdir(tmp, { recursive: true })
-  const dir = await mkdtemp(join(tmp, `${source.kind}-context-`))
+  // The pid in the name keeps garbage collection off it while this build runs, however long (see sweepTemp).
+  const dir = await mkdtemp(join(tmp, `${source.kind}-context-${process.pid}-`))
   const remove = async (): Promise<void> => { await rm(dir, { recursive: true, force: true }) }
   try {
     const contextDir = join(dir, 'context')

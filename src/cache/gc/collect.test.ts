@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, utimes, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
@@ -136,6 +136,18 @@ describe('collectGarbage', () => {
     const report = await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
     expect(report.records.map((r) => r.key)).toEqual([broken])
     expect(await s.exists('fresh')).toBe(true)
+  })
+
+  test('old temp dirs go, but not a build context a running build unpacked there', async () => {
+    const s = await store()
+    await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
+    const twoHours = new Date(Date.now() - 2 * HOUR)
+    for (const name of [`git-context-${process.pid}-abc`, 'stdin-context-4194305-abc', 'leftover']) {
+      await mkdir(join(s.root, 'tmp', name))
+      await utimes(join(s.root, 'tmp', name), twoHours, twoHours)
+    }
+    await collectGarbage(s.root, { targetBytes: Number.MAX_SAFE_INTEGER })
+    expect(await readdir(join(s.root, 'tmp'))).toEqual([`git-context-${process.pid}-abc`])
   })
 
   test('cache-key locks left by dead builds go once old; live or young ones stay', async () => {

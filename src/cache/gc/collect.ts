@@ -152,6 +152,9 @@ async function sweepTemp (root: string, now: number): Promise<number> {
   }
   for (const name of await readdir(join(root, 'tmp')).catch(() => [] as string[])) {
     const p = join(root, 'tmp', name)
+    // A build context unpacked from stdin, git or a URL stays while its build runs, however long.
+    const owner = /^[a-z]+-context-(\d+)-/.exec(name)
+    if (owner !== null && isProcessAlive(Number(owner[1]))) continue
     if (await old(p)) { await rm(p, { recursive: true, force: true }); removed++ }
   }
   for (const sub of ['records', 'layers', 'leases']) {
