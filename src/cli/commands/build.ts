@@ -74,6 +74,11 @@ async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string):
     return req.progress === 'rawjson'
   }
   const history = await startHistory({ ...req, outputs: givenOutputs }, stateDir)
+  for (const message of req.flagWarnings ?? []) {
+    const e: SolveEvent = { type: 'warning', message, time: Date.now() }
+    history?.handle(e)
+    progress.handle(e)
+  }
   let result
   try {
     result = await build(req, { stateDir, env: io.env, onEvent: (e: SolveEvent) => { history?.handle(e); if (isShown(e)) progress.handle(e) }, ...(io.signal !== undefined ? { signal: io.signal } : {}) })

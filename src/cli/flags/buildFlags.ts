@@ -6,6 +6,7 @@ import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } f
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { checkAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
+import { LEGACY_BUILD_FLAGS, legacyFlagWarnings } from './legacyFlags.js'
 import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
 
@@ -48,6 +49,7 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   { long: 'annotation', kind: 'list' },
   { long: 'builder', kind: 'string' },
   { long: 'help', short: 'h', kind: 'bool' },
+  ...LEGACY_BUILD_FLAGS,
 ]
 
 /**
@@ -55,7 +57,7 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
  * URL in `remoteContext` (and `contextDir` is empty) until the CLI writes
  * it to a temp dir before the build.
  */
-export type CliBuildRequest = BuildRequest & { help: boolean; load: boolean; remoteContext?: Extract<ContextArg, { kind: 'git' | 'url' }> }
+export type CliBuildRequest = BuildRequest & { help: boolean; load: boolean; /** Printed as warnings when the build starts. */ flagWarnings?: string[]; remoteContext?: Extract<ContextArg, { kind: 'git' | 'url' }> }
 
 const PROGRESS: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'rawjson', 'quiet']
 const NETWORKS: readonly NetworkMode[] = ['default', 'none', 'host']
@@ -95,7 +97,12 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     try { return parsePlatform(s) } catch (e) { throw new TsbuildError('USAGE', `--platform: ${(e as Error).message}`) }
   })
 
-  const progress = oneOf(getString(p, 'progress') ?? (getBool(p, 'quiet') ? 'quiet' : 'auto'), PROGRESS, '--progress')
+  // As buildx: BUILDKIT_PROGRESS sets the mode when neither --progress nor --quiet does.
+  const progressEnv = env.BUILDKIT_PROGRESS !== undefined && env.BUILDKIT_PROGRESS !== '' ? env.BUILDKIT_PROGRESS : undefined
+  const progress = getString(p, 'progress') !== undefined || getBool(p, 'quiet') || progressEnv === undefined
+    ? oneOf(getString(p, 'progress') ?? (getBool(p, 'quiet') ? 'quiet' : 'auto'), PROGRESS, '--progress')
+    : oneOf(progressEnv, PROGRESS, 'BUILDKIT_PROGRESS')
+  const flagWarnings = legacyFlagWarnings(p)
   const network = oneOf(getString(p, 'network') ?? 'default', NETWORKS, '--network')
   const allow = new Set(getList(p, 'allow').map((a) => oneOf(a, ENTITLEMENTS, '--allow')))
   // Asking for the host network for the whole build grants it, as buildx does;
@@ -137,6 +144,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     help,
     load,
     contextDir,
+    ...(flagWarnings.length > 0 ? { flagWarnings } : {}),
     ...(contextFromStdin ? { contextFromStdin } : {}),
     ...(contextArg.kind === 'git' || contextArg.kind === 'url' ? { remoteContext: contextArg } : {}),
     dockerfile,
