@@ -82,4 +82,23 @@ describe('build context follow paths', () => {
     expect(await readFile(join(out, 'json/b.json'), 'utf8')).toBe('B2\n')
     expect(await readFile(join(out, 'dotdot'), 'utf8')).toBe('DEEP2\n')
   })
+
+  test('a COPY source Go rejects as a pattern fails on its own line; a reversed range matches nothing', async () => {
+    const dir = await writeContext(await freshDir('tsb-ctx-'), {
+      '[abc': 'a file named like an unclosed class\n',
+      'b.txt': 'b\n',
+      'Dockerfile': `FROM ${busybox}\nCOPY [abc /x/\n`,
+    })
+    const root = await freshDir('tsb-root-')
+    const r = await runTsbuild(['build', '--progress=plain', dir], { root })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(' 2 | >>> COPY [abc /x/')
+    expect(r.stderr).toMatch(/ERROR: \[2\/2\] COPY \[abc \/x\/: syntax error in pattern "\[abc"/)
+    // Written as the Dockerfile docs say (a class holding `[`), it is that name.
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${busybox}\nCOPY [[]abc [z-a]* /x/\n`)
+    const out = await freshDir('tsb-out-')
+    await buildOk(['build', '-o', `type=local,dest=${out}`, dir], { root })
+    expect(await readdir(join(out, 'x'))).toEqual(['[abc'])
+  })
 })
+

@@ -57,7 +57,9 @@ export function includePatternsFor (root: string, followPaths: readonly string[]
     if (!hasGlobChars(head)) { enter(dir, head, tail, hops, entered); return }
     let entries: Dirent[]
     try { entries = readdirSync(path.join(root, dir), { withFileTypes: true }) } catch { take(dir); return }
-    const re = compileGoPattern(head)
+    let re: RegExp
+    // A pattern Go rejects fails the COPY that reads it, on its own line; the scan just takes the directory.
+    try { re = compileGoPattern(head) } catch { take(dir); return }
     const matches = entries.filter((e) => re.test(e.name))
     if (matches.length > MAX_MATCHES_PER_GLOB) { take(dir); return }
     for (const e of matches) enter(dir, e.name, tail, hops, entered, e.isSymbolicLink())

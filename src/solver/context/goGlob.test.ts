@@ -13,8 +13,14 @@ describe('compileGoPattern', () => {
     ['[!a].json', '!.json', true],
     ['[^a].json', 'a.json', false],
     ['[a-c]x', 'bx', true],
-    ['[]a]', ']', true], // a leading `]` is a member
-    ['[]a]', 'a', true],
+    ['arr[[]0].txt', 'arr[0].txt', true], // the Dockerfile docs' way to name a `[`
+    ['[z-a]', 'b', false], // a reversed range is valid and holds nothing
+    ['[^z-a]', 'b', true],
+    ['[a-cx-z]', 'y', true],
+    ['[\\\\-\\]]', ']', true], // escaped range ends: \ to ]
+    ['[\\\\-\\]]', '^', false],
+    ['[\\-\\]]', '-', true], // escaped members, no range
+    ['[😀-😂]', '😁', true],
     ['[\\]]', ']', true],
     ['[\\a]', 'a', true],
     ['a\\*b', 'a*b', true],
@@ -28,5 +34,10 @@ describe('compileGoPattern', () => {
     ['new?line', 'new\nline', true],
   ])('%s matches %j: %s', (pattern, name, want) => {
     expect(compileGoPattern(pattern).test(name)).toBe(want)
+  })
+
+  // Go's filepath.Match returns ErrBadPattern for these; BuildKit's COPY fails with it.
+  test.each(['[', '[abc', '[]', '[^]', '[]a]', '[a-]', '[-a]', '[a--]', 'a\\', '[a\\'])('%s is a syntax error, not a literal', (pattern) => {
+    expect(() => compileGoPattern(pattern)).toThrow(`syntax error in pattern ${JSON.stringify(pattern)}`)
   })
 })
