@@ -163,13 +163,14 @@ async function fetchGitCommit (remote: string, commit: string, ref: string | und
     if (await hasCommit(bare, commit, tools)) return
     const pin = `refs/tsbuild/${commit}`
     // Shallow first; dumb-http remotes cannot do shallow, and some servers refuse to serve a bare SHA.
-    const attempts: string[][] = ref !== undefined
-      ? [['--depth=1', remote, `+${ref}:${pin}`], [remote, `+${ref}:${pin}`]]
-      : [['--depth=1', remote, `+${commit}:${pin}`], [remote, '+refs/heads/*:refs/tsbuild-all/heads/*', '+refs/tags/*:refs/tsbuild-all/tags/*']]
+    // Options go before `--`: after it git takes every word as the remote or a refspec.
+    const attempts: Array<{ options: string[]; args: string[] }> = ref !== undefined
+      ? [{ options: ['--depth=1'], args: [remote, `+${ref}:${pin}`] }, { options: [], args: [remote, `+${ref}:${pin}`] }]
+      : [{ options: ['--depth=1'], args: [remote, `+${commit}:${pin}`] }, { options: [], args: [remote, '+refs/heads/*:refs/tsbuild-all/heads/*', '+refs/tags/*:refs/tsbuild-all/tags/*'] }]
     let lastError: unknown
-    for (const args of attempts) {
+    for (const { options, args } of attempts) {
       try {
-        await runGit(tools, ['--git-dir', bare, 'fetch', '-q', '--no-tags', '--', ...args])
+        await runGit(tools, ['--git-dir', bare, 'fetch', '-q', '--no-tags', ...options, '--', ...args])
         if (await hasCommit(bare, commit, tools)) break
       } catch (err) {
         lastError = err

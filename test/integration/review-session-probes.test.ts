@@ -1,0 +1,36 @@
+// Hostile and careless uses of remote build contexts, key locks and the
+// run flags, each pinned after it was found to misbehave.
+import { execFile } from 'node:child_process'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { checkoutGit, gitTools } from '../../src/solver/ops/source/git.js'
+import { freshDir, writeContext } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
+const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', HOME: '/nonexistent', PATH: process.env['PATH'] ?? '' }
+
+async function sh (cwd: string, script: string): Promise<string> {
+  return (await run('sh', ['-ec', script], { cwd, env: gitEnv })).stdout.trim()
+}
+
+describe('git checkouts', () => {
+  let remote = ''
+  beforeAll(async () => {
+    const dir = await freshDir('tsb-probe-git-')
+    await writeContext(join(dir, 'work'), { 'a.txt': 'one\n' })
+    await sh(join(dir, 'work'), 'git init -q -b main && git add -A && git commit -q -m one && echo two > a.txt && git commit -q -am two && git clone -q --bare . ../repo.git')
+    remote = `file://${dir}/repo.git`
+  })
+
+  test.each([['a branch', 'main'], ['the remote HEAD', undefined]])('%s is fetched shallow: one commit, not the whole history', async (_what, ref) => {
+    const stateDir = await freshDir('tsb-probe-state-')
+    const dest = join(stateDir, 'out')
+    await mkdir(dest)
+    await checkoutGit({ remote, ...(ref !== undefined ? { ref } : {}), keepGitDir: false, stateDir, dest }, gitTools({ env: gitEnv, signal: new AbortController().signal }))
+    expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('two\n')
+    const [bare] = (await readdir(join(stateDir, 'git'))).filter((n) => n.endsWith('.git'))
+    expect(await sh(stateDir, `git --git-dir git/${bare} rev-list --all --count`)).toBe('1')
+  })
+})
