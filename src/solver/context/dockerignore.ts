@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
+import { resolveInRoot } from '../../common/pathInRoot.js'
 import { cleanPath } from './cleanPath.js'
 import { Pattern } from './pattern.js'
 
@@ -53,10 +54,15 @@ export async function loadDockerignore (opts: { contextDir: string; dockerfilePa
   const candidates: string[] = []
   if (opts.dockerfilePath !== undefined) candidates.push(path.resolve(opts.contextDir, opts.dockerfilePath) + '.dockerignore')
   candidates.push(path.join(path.resolve(opts.contextDir), '.dockerignore'))
+  const root = path.resolve(opts.contextDir)
   for (const file of candidates) {
     let text: string
     try {
-      text = await readFile(file, 'utf8')
+      // A context from a tar or a repository is not the user's: an ignore file
+      // there that links to /etc/… or /dev/zero is read inside the context.
+      const relative = path.relative(root, file)
+      const isInContext = relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
+      text = await readFile(isInContext ? await resolveInRoot(root, relative, { followFinal: true }) : file, 'utf8')
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') continue
