@@ -78,6 +78,8 @@ test.each([
   ['git@host:repo.git', 'git@host:repo.git'],
   ["fatal: unable to access 'http://a:b@h/x.git/': refused", "fatal: unable to access 'http://a:xxxxx@h/x.git/': refused"],
   ['https://host/a@b', 'https://host/a@b'],
+  ['https://user:se@cr3t@host/repo.git', 'https://user:xxxxx@host/repo.git'],
+  ['https://tok@en@host/x and http://a:b@c@h/y', 'https://xxxxx@host/x and http://a:xxxxx@h/y'],
 ])('redactUrl(%s)', (input, want) => {
   expect(redactUrl(input)).toBe(want)
 })
@@ -93,6 +95,7 @@ test.each([
   ['https://ghp_token@host/repo.git', 'https://host/repo.git'],
   ['ssh://git@host/repo.git', 'ssh://git@host/repo.git'],
   ['git://host/repo.git', 'git://host/repo.git'],
+  ['https://user:se@cr3t@host/repo.git', 'https://user@host/repo.git'],
 ])('stripUrlCredentials(%s)', (input, want) => {
   expect(stripUrlCredentials(input)).toBe(want)
 })

@@ -148,7 +148,8 @@ export function parseGoBool (s: string): boolean | undefined {
   return undefined
 }
 
-const USERINFO_RE = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^@/?#\s'"]*)@/g
+// Up to the last @ of the authority, as URL parsers read it: a password may hold an unescaped @.
+const USERINFO_RE = /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#\s'"]*)@/g
 
 /**
  * Text with the credentials of every URL in it masked, for messages and the
