@@ -1,10 +1,11 @@
 // Hostile and careless uses of remote build contexts, key locks and the
 // run flags, each pinned after it was found to misbehave.
 import { execFile } from 'node:child_process'
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, test } from 'vitest'
+import { hasCode } from '../../src/common/errors.js'
 import { checkoutGit, gitTools } from '../../src/solver/ops/source/git.js'
 import { freshDir, writeContext } from '../helpers/tsbuild.js'
 
@@ -32,5 +33,20 @@ describe('git checkouts', () => {
     expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('two\n')
     const [bare] = (await readdir(join(stateDir, 'git'))).filter((n) => n.endsWith('.git'))
     expect(await sh(stateDir, `git --git-dir git/${bare} rev-list --all --count`)).toBe('1')
+  })
+
+  test('a checkout cancelled while git fetches is a cancellation, not a missing commit', async () => {
+    const stateDir = await freshDir('tsb-probe-state-')
+    const dest = join(stateDir, 'out')
+    await mkdir(dest)
+    // A remote as slow as a big repository on a slow link: every fetch hangs until killed.
+    const slowGit = join(stateDir, 'slow-git')
+    await writeFile(slowGit, '#!/bin/sh\nfor a in "$@"; do [ "$a" = fetch ] && exec sleep 30; done\nexec git "$@"\n')
+    await chmod(slowGit, 0o755)
+    const abort = new AbortController()
+    setTimeout(() => abort.abort(), 300)
+    const err = await checkoutGit({ remote, ref: 'main', keepGitDir: false, stateDir, dest }, gitTools({ git: slowGit, env: gitEnv, signal: abort.signal })).catch((e: unknown) => e)
+    expect(hasCode(err, 'CANCELLED')).toBe(true)
+    expect(hasCode(err, 'NOT_FOUND')).toBe(false)
   })
 })

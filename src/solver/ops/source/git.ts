@@ -173,6 +173,7 @@ async function fetchGitCommit (remote: string, commit: string, ref: string | und
         await runGit(tools, ['--git-dir', bare, 'fetch', '-q', '--no-tags', ...options, '--', ...args])
         if (await hasCommit(bare, commit, tools)) break
       } catch (err) {
+        if (tools.signal.aborted) throw err
         lastError = err
       }
     }
