@@ -5,9 +5,10 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, test } from 'vitest'
+import { isProcessAlive } from '../../src/common/process.js'
 import { hasCode } from '../../src/common/errors.js'
 import { checkoutGit, gitTools } from '../../src/solver/ops/source/git.js'
-import { freshDir, writeContext } from '../helpers/tsbuild.js'
+import { ensureBuilt, freshDir, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', HOME: '/nonexistent', PATH: process.env['PATH'] ?? '' }
@@ -49,4 +50,32 @@ describe('git checkouts', () => {
     expect(hasCode(err, 'CANCELLED')).toBe(true)
     expect(hasCode(err, 'NOT_FOUND')).toBe(false)
   })
+})
+
+describe('a build killed while git fetches', () => {
+  test('leaves no git running on in the shared bare repository', async () => {
+    await ensureBuilt()
+    const root = await freshDir('tsb-probe-root-')
+    const bin = await freshDir('tsb-probe-bin-')
+    const realGit = (await run('sh', ['-c', 'command -v git'])).stdout.trim()
+    // The fetch of a big repository: slow enough to be killed in the middle of it.
+    await writeFile(join(bin, 'git'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = fetch ] && echo $$ > ${bin}/fetch.pid && exec sleep 30; done\nexec ${realGit} "$@"\n`)
+    await chmod(join(bin, 'git'), 0o755)
+    const build = spawnTsbuild(['build', `git://127.0.0.1:1/repo.git#${'a'.repeat(40)}`], { root, env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` } })
+    let fetchPid: number | undefined
+    for (let i = 0; i < 200 && fetchPid === undefined; i++) {
+      fetchPid = await readFile(join(bin, 'fetch.pid'), 'utf8').then((t) => Number(t.trim()), () => undefined)
+      if (fetchPid === undefined) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(fetchPid).toBeDefined()
+    build.child.kill('SIGKILL')
+    await build.done
+    let isAlive = true
+    for (let i = 0; i < 40 && isAlive; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      isAlive = isProcessAlive(fetchPid!)
+    }
+    if (isAlive) process.kill(fetchPid!, 'SIGKILL')
+    expect(isAlive).toBe(false)
+  }, 30_000)
 })

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { withFileLock } from '../../../cache/index.js'
@@ -223,20 +224,41 @@ function gitSaid (err: unknown): string {
   return redactUrl(text.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' '))
 }
 
+/**
+ * util-linux's setpriv, when present: a git (a long fetch) left running by a
+ * tsbuild killed with SIGKILL would go on writing into the shared bare
+ * repository while the next build, finding the lock's owner dead, fetches
+ * into it too; run under `setpriv --pdeathsig KILL` it dies with tsbuild.
+ */
+let setprivPath: string | undefined | null = null
+function findSetpriv (): string | undefined {
+  if (setprivPath === null) setprivPath = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p))
+  return setprivPath
+}
+
+const missingGit = (): TsbuildError => new TsbuildError('MISSING_DEPENDENCY', 'git is required for git sources but was not found', { hint: 'apt-get install git' })
+
 async function runGit (tools: GitTools, args: readonly string[]): Promise<string> {
   const { signal } = tools
+  const setpriv = findSetpriv()
   return await new Promise((resolve, reject) => {
-    const child = spawn(tools.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
+    const child = setpriv !== undefined
+      ? spawn(setpriv, ['--pdeathsig', 'KILL', tools.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
+      : spawn(tools.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
     let out = ''
     let errOut = ''
     child.stdout.on('data', (c: Buffer) => { out += c.toString() })
     child.stderr.on('data', (c: Buffer) => { errOut += c.toString() })
     child.on('error', (err) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') reject(new TsbuildError('MISSING_DEPENDENCY', 'git is required for git sources but was not found', { hint: 'apt-get install git' }))
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') reject(missingGit())
       else if (signal.aborted) reject(new TsbuildError('CANCELLED', 'git was cancelled', { cause: err }))
       else reject(err)
     })
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new GitCommandError(`git ${args.join(' ')}: exit ${code}: ${errOut.trim()}`, errOut.trim())))
+    child.on('close', (code) => {
+      if (code === 0) resolve(out)
+      else if (setpriv !== undefined && code === 127 && errOut.startsWith('setpriv: failed to execute')) reject(missingGit())
+      else reject(new GitCommandError(`git ${args.join(' ')}: exit ${code}: ${errOut.trim()}`, errOut.trim()))
+    })
   })
 }
 
