@@ -1,11 +1,14 @@
 // Hostile and careless uses of remote build contexts, key locks and the
 // run flags, each pinned after it was found to misbehave.
 import { execFile } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { isProcessAlive } from '../../src/common/process.js'
+import { digestHex, sha256 } from '../../src/common/digest.js'
 import { hasCode } from '../../src/common/errors.js'
 import { checkoutGit, gitTools } from '../../src/solver/ops/source/git.js'
 import { ensureBuilt, freshDir, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
@@ -78,4 +81,32 @@ describe('a build killed while git fetches', () => {
     if (isAlive) process.kill(fetchPid!, 'SIGKILL')
     expect(isAlive).toBe(false)
   }, 30_000)
+})
+
+describe('a dumb-HTTP git remote', () => {
+  let server: Server | undefined
+  afterAll(async () => { await new Promise((resolve) => server?.close(resolve)) })
+
+  test('a partial pack left by a fetch killed midway does not break the next fetch', async () => {
+    const dir = await freshDir('tsb-probe-dumb-')
+    await writeContext(join(dir, 'work'), { 'a.txt': 'packed\n' })
+    await sh(join(dir, 'work'), 'git init -q -b main && git add -A && git commit -q -m one && git clone -q --bare . ../repo.git && git -C ../repo.git repack -adq && git -C ../repo.git update-server-info')
+    // A static file server that, like python's http.server, ignores Range and always sends the whole file.
+    server = createServer((req, res) => {
+      readFile(join(dir, new URL(req.url ?? '/', 'http://x').pathname)).then((b) => res.writeHead(200).end(b), () => res.writeHead(404).end())
+    })
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+    const remote = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo.git`
+    const stateDir = await freshDir('tsb-probe-state-')
+    const bare = join(stateDir, 'git', `${digestHex(sha256(remote)).slice(0, 32)}.git`)
+    await mkdir(join(stateDir, 'git'))
+    await run('git', ['init', '-q', '--bare', bare])
+    const [pack] = (await readdir(join(dir, 'repo.git/objects/pack'))).filter((n) => n.endsWith('.pack'))
+    const whole = await readFile(join(dir, 'repo.git/objects/pack', pack!))
+    await writeFile(join(bare, 'objects/pack', `${pack!}.temp`), whole.subarray(0, 100))
+    const dest = join(stateDir, 'out')
+    await mkdir(dest)
+    await checkoutGit({ remote, keepGitDir: false, stateDir, dest }, gitTools({ env: gitEnv, signal: new AbortController().signal }))
+    expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('packed\n')
+  })
 })

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join, posix } from 'node:path'
 import { withFileLock } from '../../../cache/index.js'
 import type { CacheRecord } from '../../../cache/records/index.js'
@@ -162,6 +162,7 @@ async function fetchGitCommit (remote: string, commit: string, ref: string | und
   await withFileLock(`${bare}.lock`, async () => {
     await runGit(tools, ['init', '-q', '--bare', bare])
     if (await hasCommit(bare, commit, tools)) return
+    await removePartialPacks(bare)
     const pin = `refs/tsbuild/${commit}`
     // Shallow first; dumb-http remotes cannot do shallow, and some servers refuse to serve a bare SHA.
     // Options go before `--`: after it git takes every word as the remote or a refspec.
@@ -185,6 +186,18 @@ async function fetchGitCommit (remote: string, commit: string, ref: string | und
     await runGit(tools, ['--git-dir', bare, 'update-ref', pin, commit])
   }, { timeoutMs: REPO_LOCK_WAIT_MS, signal: tools.signal })
   return bare
+}
+
+/**
+ * A fetch over dumb HTTP killed midway leaves `objects/pack/*.pack.temp`,
+ * which the next fetch resumes with a Range request; a server that answers
+ * with the whole file makes that pack corrupt and the fetch fail. Called
+ * under the repository's lock, so no git of ours is writing them.
+ */
+async function removePartialPacks (bare: string): Promise<void> {
+  const packDir = join(bare, 'objects', 'pack')
+  const names = await readdir(packDir).catch(() => [])
+  await Promise.all(names.filter((n) => n.endsWith('.temp')).map(async (n) => { await rm(join(packDir, n), { force: true }) }))
 }
 
 async function hasCommit (bare: string, commit: string, tools: GitTools): Promise<boolean> {
