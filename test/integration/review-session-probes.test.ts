@@ -56,13 +56,14 @@ describe('git checkouts', () => {
 })
 
 describe('a build killed while git fetches', () => {
-  test('leaves no git running on in the shared bare repository', async () => {
+  test('leaves no git (nor a helper of git\'s) running on in the shared bare repository', async () => {
     await ensureBuilt()
     const root = await freshDir('tsb-probe-root-')
     const bin = await freshDir('tsb-probe-bin-')
     const realGit = (await run('sh', ['-c', 'command -v git'])).stdout.trim()
-    // The fetch of a big repository: slow enough to be killed in the middle of it.
-    await writeFile(join(bin, 'git'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = fetch ] && echo $$ > ${bin}/fetch.pid && exec sleep 30; done\nexec ${realGit} "$@"\n`)
+    // The fetch of a big repository, slow enough to be killed in the middle of
+    // it, done by a child of git's as git-remote-http does for a dumb-HTTP remote.
+    await writeFile(join(bin, 'git'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = fetch ] && { sleep 30 & echo $! > ${bin}/fetch.pid; wait; exit 1; }; done\nexec ${realGit} "$@"\n`)
     await chmod(join(bin, 'git'), 0o755)
     const build = spawnTsbuild(['build', `git://127.0.0.1:1/repo.git#${'a'.repeat(40)}`], { root, env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` } })
     let fetchPid: number | undefined

@@ -238,10 +238,12 @@ function gitSaid (err: unknown): string {
 }
 
 /**
- * util-linux's setpriv, when present: a git (a long fetch) left running by a
+ * util-linux's setpriv, when present. A git (a long fetch) left running by a
  * tsbuild killed with SIGKILL would go on writing into the shared bare
  * repository while the next build, finding the lock's owner dead, fetches
- * into it too; run under `setpriv --pdeathsig KILL` it dies with tsbuild.
+ * into it too. So git runs in a process group of its own under a shell that
+ * setpriv signals when tsbuild dies, and the shell kills the whole group:
+ * git's helpers too (git-remote-http downloads a dumb-HTTP pack itself).
  */
 let setprivPath: string | undefined | null = null
 function findSetpriv (): string | undefined {
@@ -249,14 +251,17 @@ function findSetpriv (): string | undefined {
   return setprivPath
 }
 
+const GROUP_GUARD = 'trap "kill -KILL 0" TERM; "$@" & wait $!'
+
 const missingGit = (): TsbuildError => new TsbuildError('MISSING_DEPENDENCY', 'git is required for git sources but was not found', { hint: 'apt-get install git' })
 
 async function runGit (tools: GitTools, args: readonly string[]): Promise<string> {
   const { signal } = tools
   const setpriv = findSetpriv()
   return await new Promise((resolve, reject) => {
+    // The abort signal sends the shell SIGTERM too, so a cancelled fetch takes its helpers with it.
     const child = setpriv !== undefined
-      ? spawn(setpriv, ['--pdeathsig', 'KILL', tools.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
+      ? spawn(setpriv, ['--pdeathsig', 'TERM', 'sh', '-c', GROUP_GUARD, 'sh', tools.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal, detached: true })
       : spawn(tools.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: tools.env, signal })
     let out = ''
     let errOut = ''
@@ -269,7 +274,7 @@ async function runGit (tools: GitTools, args: readonly string[]): Promise<string
     })
     child.on('close', (code) => {
       if (code === 0) resolve(out)
-      else if (setpriv !== undefined && code === 127 && errOut.startsWith('setpriv: failed to execute')) reject(missingGit())
+      else if (setpriv !== undefined && code === 127) reject(missingGit())
       else reject(new GitCommandError(`git ${args.join(' ')}: exit ${code}: ${errOut.trim()}`, errOut.trim()))
     })
   })
