@@ -159,7 +159,12 @@ async function handleEntry (h: tar.Header, stream: NodeJS.ReadableStream & Async
     await symlink(h.linkname ?? '', target)
     stream.resume()
   } else if (h.type === 'link') {
-    await link(await resolveInRoot(destDir, entryPath(h.linkname ?? '', archive), { followFinal: false }), target)
+    const from = await resolveInRoot(destDir, entryPath(h.linkname ?? '', archive), { followFinal: false })
+    await link(from, target).catch((err: NodeJS.ErrnoException) => {
+      // Named after the archive's entries, not the host paths they were written to.
+      if (err.code === 'ENOENT') throw new TsbuildError('IO', `cannot extract ${posix.basename(archive)}: ${JSON.stringify(h.name)} is a hard link to ${JSON.stringify(h.linkname ?? '')}, which the archive does not hold before it`)
+      throw err
+    })
     stream.resume()
     return
   } else if (h.type === 'character-device' || h.type === 'block-device' || h.type === 'fifo') {
