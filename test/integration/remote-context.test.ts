@@ -181,15 +181,16 @@ describe('git contexts', () => {
   })
 
   test.each([
-    ['a missing ref', () => `${gitUrl}#nope`, /^ERROR: git ref "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git\n/],
-    ['a missing subdir', () => `${gitUrl}#main:nope`, /^ERROR: subdirectory "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git at [0-9a-f]{40}\n/],
-    ['an unreachable host', () => 'git://127.0.0.1:1/repo.git', /^ERROR: cannot reach git remote git:\/\/127\.0\.0\.1:1\/repo\.git: fatal: unable to connect[^\n]*Connection refused\n/],
-    ['a commit the query pins that the ref is not', () => `${gitUrl}?ref=v1&checksum=${commits['two']}`, /^ERROR: git:\/\/.*repo\.git at v1 is commit [0-9a-f]{40}, expected [0-9a-f]{40}\n/],
-    ['a Dockerfile missing from the repository', () => `${gitUrl}#main:ci`, /^ERROR: the git context git:\/\/.*#main:ci has no Dockerfile\n/],
+    ['a missing ref', () => `${gitUrl}#nope`, /^ERROR: git ref "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git\n/m],
+    ['a missing subdir', () => `${gitUrl}#main:nope`, /^ERROR: subdirectory "nope" not found in git:\/\/127\.0\.0\.1:\d+\/repo\.git at [0-9a-f]{40}\n/m],
+    ['an unreachable host', () => 'git://127.0.0.1:1/repo.git', /^ERROR: cannot reach git remote git:\/\/127\.0\.0\.1:1\/repo\.git: fatal: unable to connect[^\n]*Connection refused\n/m],
+    ['a commit the query pins that the ref is not', () => `${gitUrl}?ref=v1&checksum=${commits['two']}`, /^ERROR: git:\/\/.*repo\.git at v1 is commit [0-9a-f]{40}, expected [0-9a-f]{40}\n/m],
+    ['a Dockerfile missing from the repository', () => `${gitUrl}#main:ci`, /^ERROR: the git context git:\/\/.*#main:ci has no Dockerfile\n/m],
   ])('%s is a one-screen error naming the URL', async (_what, url, message) => {
     const root = await freshDir('tsb-remote-root-')
     const r = await runTsbuild(['build', url()], { root })
     expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^loading the build context from git:\/\/127\.0\.0\.1:\d+\/repo\.git/)
     expect(r.stderr).toMatch(message)
     expect(r.stderr).not.toMatch(/\n\s+at /)
     expect((await readdir(join(root, 'tmp'))).filter((n) => n.includes('-context-'))).toEqual([])
@@ -217,11 +218,12 @@ describe('URL contexts', () => {
   })
 
   test.each([
-    ['a 404', '/missing.tar.gz', '', /^ERROR: cannot download the build context http:\/\/127\.0\.0\.1:\d+\/missing\.tar\.gz: HTTP 404 Not Found\n/],
-    ['a 401, credentials masked', '/private/Dockerfile', 'user:wrong@', /^ERROR: cannot download the build context http:\/\/user:xxxxx@127\.0\.0\.1:\d+\/private\/Dockerfile: HTTP 401 Unauthorized\n/],
+    ['a 404', '/missing.tar.gz', '', /^ERROR: cannot download the build context http:\/\/127\.0\.0\.1:\d+\/missing\.tar\.gz: HTTP 404 Not Found\n/m],
+    ['a 401, credentials masked', '/private/Dockerfile', 'user:wrong@', /^ERROR: cannot download the build context http:\/\/user:xxxxx@127\.0\.0\.1:\d+\/private\/Dockerfile: HTTP 401 Unauthorized\n/m],
   ])('%s is a one-screen error naming the URL', async (_what, path, creds, message) => {
     const r = await runTsbuild(['build', `${httpBase.replace('http://', `http://${creds}`)}${path}`], { root: await freshDir('tsb-remote-root-') })
     expect(r.code).toBe(1)
+    expect(r.stderr.split('\n')[0]).toMatch(/^loading the build context from http:\/\/(user:xxxxx@)?127\.0\.0\.1:\d+\//)
     expect(r.stderr).toMatch(message)
     expect(r.stderr).not.toContain('wrong')
     expect(r.stderr).not.toMatch(/\n\s+at /)
@@ -231,7 +233,7 @@ describe('URL contexts', () => {
     const port = await freePort()
     const r = await runTsbuild(['build', `http://127.0.0.1:${port}/ctx.tar`], { root: await freshDir('tsb-remote-root-') })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(new RegExp(`^ERROR: cannot download the build context http://127\\.0\\.0\\.1:${port}/ctx\\.tar: .*ECONNREFUSED`))
+    expect(r.stderr).toMatch(new RegExp(`^ERROR: cannot download the build context http://127\\.0\\.0\\.1:${port}/ctx\\.tar: .*ECONNREFUSED`, 'm'))
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })
