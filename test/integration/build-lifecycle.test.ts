@@ -204,6 +204,9 @@ describe('concurrent builds', () => {
     const r = await second.done
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/#\d+ [\d.]+ start$/m)
+    // The next build sweeps what the killed one left (its sandbox's mounts): nothing stays mounted.
+    await buildOk(['build', ctx], { root })
+    expect(await mountsUnder(root)).toEqual([])
   })
 
   test('Ctrl-C while waiting for another build\'s step exits 130 at once and leaves that build running', async () => {
