@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { ContextArg } from '../common/contextArg.js'
 import { TsbuildError } from '../common/errors.js'
-import { badPortHint, isFetchBadPort } from '../common/fetchPorts.js'
+import { failOnHttpError, fetchForDownload } from '../common/fetchPorts.js'
 import { parseGoBool, redactUrl } from '../common/gitRef.js'
 import { resolveInRoot } from '../common/pathInRoot.js'
 import { detectArchive, unpackArchive } from '../solver/ops/file/unpack.js'
@@ -142,22 +142,10 @@ async function download (url: string, dest: string, fetchFn: typeof globalThis.f
     target.username = ''
     target.password = ''
   }
-  let res: Response
+  const res = await fetchForDownload(fetchFn, target, { redirect: 'follow', signal, headers }, { subject: `the build context ${shown}`, name: shown, redact: redactUrl })
+  await failOnHttpError(res, `the build context ${shown}`)
   try {
-    res = await fetchFn(target, { redirect: 'follow', signal, headers })
-  } catch (err) {
-    if (signal.aborted) throw new TsbuildError('CANCELLED', `download of ${shown} was cancelled`, { cause: err })
-    if (isFetchBadPort(err)) throw new TsbuildError('UNAVAILABLE', `cannot download the build context ${shown}: bad port`, { hint: badPortHint(new URL(url).port) })
-    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message
-    throw new TsbuildError('UNAVAILABLE', `cannot download the build context ${shown}: ${redactUrl(cause)}`)
-  }
-  if (!res.ok || res.body === null) {
-    await res.body?.cancel()
-    const code = res.status === 404 || res.status === 410 ? 'NOT_FOUND' : res.status === 401 || res.status === 403 ? 'UNAUTHORIZED' : 'UNAVAILABLE'
-    throw new TsbuildError(code, `cannot download the build context ${shown}: HTTP ${res.status} ${res.statusText}`.trimEnd())
-  }
-  try {
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(dest, { mode: 0o600 }), { signal })
+    await pipeline(Readable.fromWeb(res.body! as WebReadableStream<Uint8Array>), createWriteStream(dest, { mode: 0o600 }), { signal })
   } catch (err) {
     if (signal.aborted) throw new TsbuildError('CANCELLED', `download of ${shown} was cancelled`, { cause: err })
     throw new TsbuildError('UNAVAILABLE', `download of the build context ${shown} broke off: ${(err as Error).message}`, { cause: err })

@@ -164,15 +164,22 @@ describe('concurrent builds', () => {
     })
   }
 
+  /** Wait until a running build's stderr matches `pattern`; fails if it exits first. */
+  async function waitForOutput (build: ReturnType<typeof spawnTsbuild>, pattern: RegExp): Promise<void> {
+    while (!pattern.test(build.stderrSoFar())) {
+      if (build.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${build.stderrSoFar()}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  const STARTED = /#\d+ [\d.]+ start$/m
+  const WAITING = /waiting for its result/
+
   test('two builds reaching the same step at once run it once: the second waits and takes the first one\'s result', async () => {
     const root = await freshDir('tsb-root-')
     const ctx = await stampContext('2')
     const out = await freshDir('tsb-out-')
     const first = spawnTsbuild(['build', '--progress=plain', '-o', `type=local,dest=${join(out, 'a')}`, ctx], { root })
-    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
-      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitForOutput(first, STARTED)
     const second = await buildOk(['build', '--progress=rawjson', '-o', `type=local,dest=${join(out, 'b')}`, ctx], { root })
     expect((await first.done).code).toBe(0)
     const id = await readFile(join(out, 'a/id'), 'utf8')
@@ -188,15 +195,9 @@ describe('concurrent builds', () => {
     const root = await freshDir('tsb-root-')
     const ctx = await stampContext('7')
     const first = spawnTsbuild(['build', '--progress=plain', ctx], { root })
-    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
-      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitForOutput(first, STARTED)
     const second = spawnTsbuild(['build', '--progress=plain', ctx], { root })
-    while (!second.stderrSoFar().includes('waiting for its result')) {
-      if (second.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${second.stderrSoFar()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitForOutput(second, WAITING)
     first.child.kill('SIGKILL')
     await first.done
     // The killed build's container sleeps on; the waiting build must not wait for it.
@@ -213,15 +214,9 @@ describe('concurrent builds', () => {
     const root = await freshDir('tsb-root-')
     const ctx = await stampContext('4')
     const first = spawnTsbuild(['build', '--progress=plain', ctx], { root })
-    while (!/#\d+ [\d.]+ start$/m.test(first.stderrSoFar())) {
-      if (first.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${first.stderrSoFar()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitForOutput(first, STARTED)
     const second = spawnTsbuild(['build', '--progress=plain', ctx], { root })
-    while (!second.stderrSoFar().includes('waiting for its result')) {
-      if (second.child.exitCode !== null) throw new Error(`tsbuild exited early:\n${second.stderrSoFar()}`)
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitForOutput(second, WAITING)
     const interrupted = Date.now()
     second.child.kill('SIGINT')
     const r = await second.done

@@ -6,14 +6,15 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { access, readFile, readdir } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { join, normalize } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import { freePort } from '../setup/registry.js'
+import { gitSh as sh } from '../helpers/git.js'
 import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, runTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
-const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', HOME: '/nonexistent', PATH: process.env['PATH'] ?? '' }
 
 let busybox: string
 let daemon: ChildProcess
@@ -26,18 +27,6 @@ let httpBase = ''
 const commits: Record<string, string> = {}
 /** Files the http server serves, by path. */
 const files = new Map<string, Buffer>()
-
-async function sh (cwd: string, script: string): Promise<string> {
-  return (await run('sh', ['-ec', script], { cwd, env: gitEnv })).stdout.trim()
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise((resolve) => s.close(resolve))
-  return port
-}
 
 /** Commit everything in the work tree and publish it to the served bare repository. */
 async function publish (message: string): Promise<string> {

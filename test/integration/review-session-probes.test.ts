@@ -11,14 +11,10 @@ import { isProcessAlive } from '../../src/common/process.js'
 import { digestHex, sha256 } from '../../src/common/digest.js'
 import { hasCode } from '../../src/common/errors.js'
 import { checkoutGit, gitTools } from '../../src/solver/ops/source/git.js'
+import { gitEnv, gitSh as sh } from '../helpers/git.js'
 import { ensureBuilt, freshDir, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
-const gitEnv = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', HOME: '/nonexistent', PATH: process.env['PATH'] ?? '' }
-
-async function sh (cwd: string, script: string): Promise<string> {
-  return (await run('sh', ['-ec', script], { cwd, env: gitEnv })).stdout.trim()
-}
 
 describe('git checkouts', () => {
   let remote = ''

@@ -1,8 +1,7 @@
 import { readFile, readdir, readlink, rm, stat, unlink } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Digest } from '../../common/digest.js'
-import { withFileLock } from '../imageStore/index.js'
+import { isAbandonedLock, withFileLock } from '../imageStore/index.js'
 import { isProcessAlive } from '../../common/process.js'
 import { LeaseManager } from '../leases/index.js'
 import { openStateDir } from '../stateDir.js'
@@ -167,8 +166,7 @@ async function sweepTemp (root: string, now: number): Promise<number> {
   for (const name of await readdir(join(root, 'locks')).catch(() => [] as string[])) {
     const p = join(root, 'locks', name)
     if (!name.startsWith('key-') || !await old(p)) continue
-    const owner = await readFile(p, 'utf8').then((t) => JSON.parse(t) as { pid?: unknown; host?: unknown }, () => undefined)
-    if (owner !== undefined && owner.host === hostname() && typeof owner.pid === 'number' && !isProcessAlive(owner.pid)) {
+    if (await isAbandonedLock(p)) {
       await unlink(p).catch(() => undefined)
       removed++
     }

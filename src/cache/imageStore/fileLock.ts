@@ -74,6 +74,12 @@ async function readOwner (lockPath: string): Promise<LockOwner | undefined> {
   return undefined
 }
 
+/** A lock file whose owner was a process on this host that is gone (killed, say): safe to remove. */
+export async function isAbandonedLock (lockPath: string): Promise<boolean> {
+  const owner = await readOwner(lockPath)
+  return owner !== undefined && owner.host === hostname() && !isProcessAlive(owner.pid)
+}
+
 async function isStale (lockPath: string, staleMs: number): Promise<boolean> {
   const owner = await readOwner(lockPath)
   if (owner !== undefined && owner.host === hostname()) return !isProcessAlive(owner.pid)

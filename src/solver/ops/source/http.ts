@@ -1,4 +1,4 @@
-import { badPortHint, isFetchBadPort } from '../../../common/fetchPorts.js'
+import { failOnHttpError, fetchForDownload } from '../../../common/fetchPorts.js'
 import { createHash, randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { chmod, chown, copyFile, mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises'
@@ -94,23 +94,12 @@ export class HttpSource implements OpRunner {
       if (previous.etag !== undefined) headers['if-none-match'] = previous.etag
       if (previous.lastModified !== undefined) headers['if-modified-since'] = previous.lastModified
     }
-    let res: Response
-    try {
-      res = await this.deps.fetch(url, { headers, signal: ctx.signal, redirect: 'follow' })
-    } catch (err) {
-      if (ctx.signal.aborted) throw new TsbuildError('CANCELLED', `download of ${url} was cancelled`, { cause: err })
-      if (isFetchBadPort(err)) throw new TsbuildError('UNAVAILABLE', `cannot download ${url}: bad port`, { cause: err, hint: badPortHint(new URL(url).port) })
-      throw new TsbuildError('UNAVAILABLE', `cannot download ${url}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`, { cause: err })
-    }
+    const res = await fetchForDownload(this.deps.fetch, url, { headers, signal: ctx.signal, redirect: 'follow' }, { subject: url, name: url })
     if (res.status === 304 && previousIsUsable) {
       await res.body?.cancel()
       return { content: previous.content, snapshot: previous.snapshot }
     }
-    if (!res.ok || res.body === null) {
-      await res.body?.cancel()
-      throw new TsbuildError(res.status === 404 || res.status === 410 ? 'NOT_FOUND' : res.status === 401 || res.status === 403 ? 'UNAUTHORIZED' : 'UNAVAILABLE',
-        `cannot download ${url}: HTTP ${res.status} ${res.statusText}`.trimEnd())
-    }
+    await failOnHttpError(res, url)
     const tmpDir = join(this.deps.stateDir, 'tmp')
     await mkdir(tmpDir, { recursive: true })
     const tmp = join(tmpDir, `http-${randomBytes(8).toString('hex')}`)
@@ -119,7 +108,7 @@ export class HttpSource implements OpRunner {
       const total = Number(res.headers.get('content-length') ?? Number.NaN)
       let current = 0
       let lastEmit = 0
-      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)
+      const body = Readable.fromWeb(res.body! as WebReadableStream<Uint8Array>)
       body.on('data', (chunk: Buffer) => {
         hash.update(chunk)
         current += chunk.length
