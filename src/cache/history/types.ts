@@ -36,6 +36,15 @@ export interface RequestSummary {
   buildArgs: Record<string, string>
   secretIds: string[]
   sshIds: string[]
+  /** Absent in records older than these fields, and when not given. */
+  labels?: Record<string, string>
+  noCacheFilter?: string[]
+  /** `--network` when not the default. */
+  network?: string
+  /** `--add-host` as `host:ip`, `--shm-size` in bytes, `--ulimit` as `name=soft:hard`. */
+  addHosts?: string[]
+  shmSize?: number
+  ulimits?: string[]
 }
 
 export interface StepRecord {

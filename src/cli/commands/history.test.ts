@@ -36,3 +36,21 @@ test('inspect: request, first line of the error, warnings and steps with miss re
   expect(out).toContain('#1    CACHED             [1/2] FROM busybox\n')
   expect(out).toContain('#2    ERROR      2.1s    [2/2] RUN make\n                        (ran: no cache record for this step)\n')
 })
+
+test('inspect: labels, ssh ids, --no-cache(-filter), --network and the run flags, when the build had them', () => {
+  const out = formatInspect({
+    ...record,
+    request: {
+      ...record.request, labels: { team: 'core' }, sshIds: ['default'], noCacheFilter: ['build'], network: 'none',
+      addHosts: ['db:10.0.0.2'], shmSize: 134217728, ulimits: ['nofile=2048:4096'],
+    },
+  })
+  expect(out).toContain('Labels:     team=core\n')
+  expect(out).toContain('SSH:        default\n')
+  expect(out).toContain('No cache:   build\n')
+  expect(out).toContain('Network:    none\n')
+  expect(out).toContain('Add hosts:  db:10.0.0.2\n')
+  expect(out).toContain('Shm size:   134217728\n')
+  expect(out).toContain('Ulimits:    nofile=2048:4096\n')
+  expect(formatInspect(record)).not.toMatch(/Labels|No cache|Network|Add hosts|Shm size|Ulimits|SSH/)
+})

@@ -5,6 +5,7 @@ import { summarizeRequest } from './buildReport.js'
 
 const base = {
   dockerfile: { displayName: 'Dockerfile' }, tags: [], platforms: [], buildArgs: new Map(), outputs: [], push: false, noCache: false, secrets: [], ssh: [],
+  labels: new Map(), noCacheFilter: [], network: 'default',
 }
 
 test.each([

@@ -34,6 +34,12 @@ export function summarizeRequest (req: ReportedRequest): RequestSummary {
     buildArgs: Object.fromEntries(req.buildArgs),
     secretIds: req.secrets.map((s) => s.id),
     sshIds: req.ssh.map((s) => s.id),
+    ...(req.labels.size > 0 ? { labels: Object.fromEntries(req.labels) } : {}),
+    ...(req.noCacheFilter.length > 0 ? { noCacheFilter: [...req.noCacheFilter] } : {}),
+    ...(req.network !== 'default' ? { network: req.network } : {}),
+    ...(req.extraHosts !== undefined && req.extraHosts.length > 0 ? { addHosts: req.extraHosts.map((h) => `${h.host}:${h.ip}`) } : {}),
+    ...(req.shmSize !== undefined && req.shmSize > 0 ? { shmSize: req.shmSize } : {}),
+    ...(req.ulimits !== undefined && req.ulimits.length > 0 ? { ulimits: req.ulimits.map((u) => `${u.name}=${u.soft}:${u.hard}`) } : {}),
   }
 }
 

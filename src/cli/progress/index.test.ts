@@ -21,12 +21,21 @@ describe('resolveProgressMode', () => {
 test('summarizeRequest keeps secret and ssh ids, never their sources', () => {
   const req = {
     contextDir: '/ctx', dockerfile: { displayName: 'Dockerfile' }, tags: ['app'], platforms: [{ os: 'linux', architecture: 'arm64' }],
-    buildArgs: new Map([['V', '1']]), outputs: [], push: false, noCache: true,
+    buildArgs: new Map([['V', '1']]), outputs: [], push: false, noCache: true, labels: new Map(), noCacheFilter: [], network: 'default',
     secrets: [{ id: 'tok', kind: 'env', env: 'MY_TOKEN' }, { id: 'key', kind: 'file', src: '/home/me/.key' }], ssh: [{ id: 'default', paths: ['/run/agent.sock'] }],
   } as unknown as BuildRequest
   const s = summarizeRequest(req)
   expect(s).toEqual({ context: '/ctx', dockerfile: 'Dockerfile', platforms: ['linux/arm64'], tags: ['app'], outputs: [], push: false, noCache: true, buildArgs: { V: '1' }, secretIds: ['tok', 'key'], sshIds: ['default'] })
   expect(JSON.stringify(s)).not.toMatch(/MY_TOKEN|\.key|agent\.sock/)
+})
+
+test('summarizeRequest keeps labels, the no-cache filter, the network and the run flags when given', () => {
+  const req = {
+    contextDir: '/ctx', dockerfile: { displayName: 'Dockerfile' }, tags: [], platforms: [], buildArgs: new Map(), outputs: [], push: false, noCache: false,
+    secrets: [], ssh: [], labels: new Map([['team', 'core']]), noCacheFilter: ['build'], network: 'host',
+    extraHosts: [{ host: 'db', ip: '10.0.0.2' }], shmSize: 1024, ulimits: [{ name: 'nofile', soft: 10, hard: 20 }],
+  } as unknown as BuildRequest
+  expect(summarizeRequest(req)).toMatchObject({ labels: { team: 'core' }, noCacheFilter: ['build'], network: 'host', addHosts: ['db:10.0.0.2'], shmSize: 1024, ulimits: ['nofile=10:20'] })
 })
 
 test('buildMetadata: buildx keys, build ref and each vertex step with its cache outcome', () => {
