@@ -80,6 +80,8 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
       checkAnnotationLevels(spec.annotations, { type: spec.type, platforms })
     }
     if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
+    // A bad name (`-t Org/App`, often a CI variable) fails now, as buildx checks its tags, not after every step ran.
+    if ('names' in spec) for (const name of spec.names) parseReference(name)
     if ((spec.type === 'registry' || (spec.type === 'image' && spec.push)) && spec.names.length === 0) {
       throw new TsbuildError('USAGE', 'pushing to a registry needs an image name: add name=REGISTRY/REPO:TAG to the output, or -t')
     }

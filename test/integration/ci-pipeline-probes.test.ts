@@ -1,0 +1,39 @@
+// tsbuild run the way CI pipelines run `docker buildx build` (build-push-action,
+// shell scripts): tags from variables, pushes, caches on fresh runners, metadata
+// files read by later steps. Each case is a difference from buildx found by
+// running such a pipeline.
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+let registry: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  registry = inject('registry')
+  await ensureBuilt()
+})
+
+/** The lines of a failed run's stderr that are not progress. */
+const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('ERROR') || /^\s+at /.test(l))
+
+describe('image names are checked before the build, as buildx checks its tags', () => {
+  // `-t ghcr.io/${{ github.repository }}` keeps the owner's case: buildx refuses it before any
+  // step runs; a build that runs every step first wastes the whole job.
+  test.each([
+    ['an uppercase repository in -t, pushed', (r: string) => ['-t', `${r}/Org/App:1`, '--push'], 'must be lowercase'],
+    ['an uppercase repository in -t, stored', () => ['-t', 'ci/App:1'], 'must be lowercase'],
+    ['a tag with a character tags cannot hold', () => ['-t', 'ci/app:v1+build'], 'tag'],
+    ['an uppercase name= of an image output', (r: string) => ['-o', `type=image,name=${r}/Org/app:1,push=true`], 'must be lowercase'],
+    ['a bad second -t', (r: string) => ['-t', `${r}/ci/app:1`, '-t', `${r}/ci/App:1`, '--push'], 'must be lowercase'],
+  ])('%s: one ERROR line, exit 1, no step runs', async (_what, flags, cause) => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo STEP-RAN\n` })
+    const r = await runTsbuild(['build', '--progress=plain', ...flags(registry), ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain('STEP-RAN')
+    expect(r.stderr).not.toMatch(/^#\d+ /m)
+    const errors = errorLines(r.stderr)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^ERROR: invalid image reference ".*"/)
+    expect(errors[0]).toContain(cause)
+  })
+})
