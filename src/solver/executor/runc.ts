@@ -9,6 +9,8 @@ import type { Platform } from '../../common/platform.js'
 import { assertCanRunPlatform } from './binfmt.js'
 import { formatSpec, generateSpec, hostsFile, resolvConf, type SpecMount, type SpecUlimit } from './spec.js'
 import { findMountStubs, removeMountStubs } from './stubs.js'
+import { OutputRedactor } from './redact.js'
+import { OutputTail } from './outputTail.js'
 import { findExecutable, runCommand } from './command.js'
 import { sweepStaleSandboxes, type SweepResult } from './sweep.js'
 import { resolveUser, type ExecUser } from './user.js'
@@ -50,6 +52,8 @@ export interface ExecRequest {
    */
   onStdout?: (chunk: Buffer) => void | Promise<unknown>
   onStderr?: (chunk: Buffer) => void | Promise<unknown>
+  /** Secret values the process was given: masked as `****` in its output and in a failure's last lines. */
+  secrets?: readonly Uint8Array[]
   signal?: AbortSignal
 }
 
@@ -260,8 +264,8 @@ export class RuncExecutor {
     // runc's own messages go to a log, not into the step's output: a process
     // that could not even start is reported as such (see runcError).
     const child = spawn(this.runcBinary, ['--root', this.runcRoot, '--log', join(bundle, 'runc.log'), '--log-format', 'json', 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let tail = ''
-    const keep = (chunk: Buffer): void => { tail = (tail + chunk.subarray(-TAIL_BYTES).toString('utf8')).slice(-TAIL_BYTES) }
+    const tail = new OutputTail(TAIL_LINES, TAIL_BYTES)
+    const redactors = { out: new OutputRedactor(req.secrets ?? []), err: new OutputRedactor(req.secrets ?? []) }
     let aborted = false
     // Both pipes pause together while any consumer is behind: reading one
     // while the other waits would let a step that writes both grow memory.
@@ -272,14 +276,17 @@ export class RuncExecutor {
       child.stderr.resume()
     }
     const forward = (c: Buffer, to: ExecRequest['onStdout']): void => {
-      keep(c)
+      if (c.length === 0) return
+      tail.push(c)
       const wait = to?.(c)
       if (wait === undefined || aborted) return
       if (pauses++ === 0) { child.stdout.pause(); child.stderr.pause() }
       wait.then(resume, resume)
     }
-    child.stdout.on('data', (c: Buffer) => { forward(c, req.onStdout) })
-    child.stderr.on('data', (c: Buffer) => { forward(c, req.onStderr) })
+    child.stdout.on('data', (c: Buffer) => { forward(redactors.out.write(c), req.onStdout) })
+    child.stderr.on('data', (c: Buffer) => { forward(redactors.err.write(c), req.onStderr) })
+    child.stdout.on('end', () => { forward(redactors.out.end(), req.onStdout) })
+    child.stderr.on('end', () => { forward(redactors.err.end(), req.onStderr) })
     const onAbort = (): void => {
       aborted = true
       // A killed process's last output must not wait for a reader that may never come.
@@ -296,7 +303,7 @@ export class RuncExecutor {
         child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15)))
       })
       if (aborted) throw cancelled()
-      return { code, tail: tail.split('\n').filter((l, i, all) => !(i === all.length - 1 && l === '')).slice(-TAIL_LINES) }
+      return { code, tail: tail.lines() }
     } finally {
       req.signal?.removeEventListener('abort', onAbort)
     }

@@ -64,7 +64,7 @@ export class ExecRunner implements OpRunner {
     let committed = false
     try {
       const rootfs = await snapshotter.prepare(key, baseLayers as never)
-      const { mounts, env } = await this.extraMounts(ctx, inputs, cleanups)
+      const { mounts, env, secrets } = await this.extraMounts(ctx, inputs, cleanups)
       const meta = this.op.meta
       const emitLog = (stream: 1 | 2) => (chunk: Buffer): Promise<unknown> | undefined => {
         // Consumers that are behind say so while handling the event (see Backpressure); the executor then stops reading.
@@ -85,6 +85,7 @@ export class ExecRunner implements OpRunner {
         ...(meta.ulimits !== undefined && meta.ulimits.length > 0 ? { ulimits: meta.ulimits } : {}),
         mounts,
         ...(this.op.platform !== undefined ? { platform: this.op.platform } : {}),
+        secrets,
         onStdout: emitLog(1),
         onStderr: emitLog(2),
         signal: ctx.signal,
@@ -103,10 +104,12 @@ export class ExecRunner implements OpRunner {
     return { layers: record.layers ?? [] }
   }
 
-  private async extraMounts (ctx: OpContext, inputs: Result[], cleanups: Array<() => Promise<void> | void>): Promise<{ mounts: ExecMount[]; env: string[] }> {
+  private async extraMounts (ctx: OpContext, inputs: Result[], cleanups: Array<() => Promise<void> | void>): Promise<{ mounts: ExecMount[]; env: string[]; secrets: Uint8Array[] }> {
     const { snapshotter, mounts: providers } = this.deps
     const out: ExecMount[] = []
     const env: string[] = []
+    // Every secret value the process gets, masked in its output (an echoed secret must not reach a log or the history).
+    const secrets: Uint8Array[] = []
     for (const m of this.op.mounts as readonly LlbMount[]) {
       if (m.dest === '/') continue
       switch (m.type) {
@@ -135,6 +138,7 @@ export class ExecRunner implements OpRunner {
             throw new TsbuildError('NOT_FOUND', `secret ${m.secretId} not found`, { hint: `pass it with --secret id=${m.secretId},src=FILE or --secret id=${m.secretId},env=VAR` })
           }
           out.push({ type: 'secret', destination: m.dest, data, mode: m.mode, uid: m.uid, gid: m.gid })
+          secrets.push(data)
           break
         }
         case 'ssh': {
@@ -157,8 +161,9 @@ export class ExecRunner implements OpRunner {
         throw new TsbuildError('NOT_FOUND', `secret ${s.id} not found`, { hint: `pass it with --secret id=${s.id},env=VAR` })
       }
       env.push(`${s.name}=${Buffer.from(data).toString('utf8')}`)
+      secrets.push(data)
     }
-    return { mounts: out, env }
+    return { mounts: out, env, secrets }
   }
 
   /**

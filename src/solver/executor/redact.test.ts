@@ -1,0 +1,44 @@
+import { expect, test } from 'vitest'
+import { maskedForms, OutputRedactor } from './redact.js'
+
+/** Feed `chunks` through one redactor and return everything it passed on. */
+function run (secrets: string[], chunks: Array<string | Buffer>): string {
+  const r = new OutputRedactor(secrets.map((s) => Buffer.from(s)))
+  const out = chunks.map((c) => r.write(Buffer.isBuffer(c) ? c : Buffer.from(c)))
+  out.push(r.end())
+  return Buffer.concat(out).toString('utf8')
+}
+
+test.each([
+  ['whole in one chunk', ['s3cr3t-value'], ['token s3cr3t-value and s3cr3t-value\n'], 'token **** and ****\n'],
+  ['split across two chunks', ['s3cr3t-value'], ['token s3cr', '3t-value\n'], 'token ****\n'],
+  ['split across many one-byte chunks', ['s3cr3t'], [...'xs3cr3ty'], 'x****y'],
+  ['a prefix that turns out not to be the value', ['s3cr3t'], ['s3c', 'rap\n'], 's3crap\n'],
+  ['a prefix left at the end of the stream', ['s3cr3t'], ['ends with s3cr'], 'ends with s3cr'],
+  ['the longer of two values sharing a start, split', ['abcd', 'abcdefgh'], ['x abcd', 'efgh y'], 'x **** y'],
+  ['the shorter of two values sharing a start', ['abcd', 'abcdefgh'], ['x abcd', 'xyz'], 'x ****xyz'],
+  ['a file secret printed without its newline', ['file-token\n'], ['got file-token.\n'], 'got ****.\n'],
+  ['one line of a multi-line secret', ['line-one-key\nline-two-key\n'], ['line-two-key\n'], '****\n'],
+  ['values under 4 bytes stay (masking every "ab" hides nothing)', ['ab'], ['abc ab\n'], 'abc ab\n'],
+  ['no secrets', [], ['plain\n'], 'plain\n'],
+] as const)('%s', (_, secrets, chunks, want) => {
+  expect(run([...secrets], [...chunks])).toBe(want)
+})
+
+test('binary values and output are masked byte for byte', () => {
+  const secret = Buffer.from([0xff, 0x00, 0xfe, 0x01, 0x80])
+  const r = new OutputRedactor([secret])
+  const out = Buffer.concat([r.write(Buffer.from([0x41, 0xff, 0x00])), r.write(Buffer.from([0xfe, 0x01, 0x80, 0x42])), r.end()])
+  expect(out).toEqual(Buffer.from('A****B'))
+})
+
+test('only bytes that may begin a value wait; the rest passes on at once', () => {
+  const r = new OutputRedactor([Buffer.from('s3cr3t')])
+  expect(r.write(Buffer.from('progress 10%\rprogress 20%')).toString()).toBe('progress 10%\rprogress 20%')
+  expect(r.write(Buffer.from('x s3')).toString()).toBe('x ')
+  expect(r.end().toString()).toBe('s3')
+})
+
+test('maskedForms: longest first, without duplicates', () => {
+  expect(maskedForms([Buffer.from('  padded-token  \n')]).map(String)).toEqual(['  padded-token  \n', 'padded-token'])
+})
