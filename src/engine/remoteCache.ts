@@ -235,8 +235,9 @@ export class RemoteCache {
       } catch (err) {
         // A cache that cannot be read only makes the build slower, as in BuildKit.
         const why = findTsbuildError(err)?.message ?? (err as Error).message
-        // Registry errors start with the reference already: name it once.
-        this.opts.emit({ type: 'warning', message: `cannot import cache from ${target.name}: ${why.startsWith(`${target.name}: `) ? why.slice(target.name.length + 2) : why}`, time: Date.now() })
+        // Registry errors start with the reference already (`REF: registry … unreachable`): name it once.
+        const prefix = spec.type === 'registry' ? `${spec.ref}: ` : `${target.name}: `
+        this.opts.emit({ type: 'warning', message: `cannot import cache from ${target.name}: ${why.startsWith(prefix) ? why.slice(prefix.length) : why}`, time: Date.now() })
       }
     }
     if (importer.size > 0) this.importer = importer

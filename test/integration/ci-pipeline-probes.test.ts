@@ -37,3 +37,16 @@ describe('image names are checked before the build, as buildx checks its tags', 
     expect(errors[0]).toContain(cause)
   })
 })
+
+describe('a cache that cannot be read', () => {
+  // A fork's pull request has no registry credentials: its --cache-from fails and the build goes on.
+  test('--cache-from a registry that refuses us: one warning naming the cache once, and the build succeeds', async () => {
+    const auth = inject('authRegistry')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo built > /out\n` })
+    const ref = `${auth.host}/ci/cache:buildcache`
+    const r = await runTsbuild(['build', '--progress=plain', '--cache-from', `type=registry,ref=${ref}`, ctx], { root: await freshDir('tsb-root-'), env: { HOME: await freshDir('tsb-home-') } })
+    expect(r.code).toBe(0)
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('cannot import cache'))
+    expect(warnings).toEqual([`WARNING: cannot import cache from registry ${ref}: registry ${auth.host} requires authentication and no credentials are configured for it`])
+  })
+})
