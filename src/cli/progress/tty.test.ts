@@ -110,4 +110,33 @@ describe('TtyPrinter', () => {
     t.render()
     expect(lastFrame(writes)[2]).toMatch(/^ => => downloading \[=+>\s+\] +500.0kB \/ 1.00MB$/)
   })
+
+  test('an unfinished stdout line and a stderr line stay two lines', () => {
+    const { t, writes } = setup()
+    t.handle({ type: 'vertex', digest: B, name: '[2/2] RUN x', status: 'started', time: 10_000 })
+    t.handle({ type: 'log', digest: B, stream: 1, data: Buffer.from('downloading...'), time: 10_000 })
+    t.handle({ type: 'log', digest: B, stream: 2, data: Buffer.from('warning: slow mirror\n'), time: 10_000 })
+    t.render()
+    expect(lastFrame(writes).slice(2)).toEqual([' => => # warning: slow mirror', ' => => # downloading...'])
+  })
+
+  /** Terminal columns of a line: East Asian wide characters and emoji take two. */
+  const columns = (l: string): number => [...l].reduce((n, ch) => n + (/[\u4e00-\u9fff\u{1f300}-\u{1f64f}]/u.test(ch) ? 2 : 1), 0)
+
+  test.each([
+    ['CJK', '中文字符'.repeat(30)],
+    ['emoji', 'emoji 😀 '.repeat(20)],
+  ])('a line of %s is cut to the terminal\'s columns, never inside a character', (_, line) => {
+    const { t, writes } = setup({ columns: 40 })
+    t.handle({ type: 'vertex', digest: B, name: `[2/2] RUN echo ${line}`, status: 'started', time: 10_000 })
+    t.handle({ type: 'log', digest: B, stream: 1, data: Buffer.from(`${line}\n`), time: 10_000 })
+    t.render()
+    const frame = lastFrame(writes)
+    for (const l of frame) {
+      expect(columns(l), l).toBeLessThanOrEqual(39)
+      expect(l).not.toMatch(/[\ud800-\udfff]/u)
+    }
+    expect(frame[2]).toMatch(/^ => => # \S.*\.\.\.$/)
+    expect(columns(frame[1]!)).toBe(39)
+  })
 })

@@ -22,7 +22,8 @@ interface TtyStep {
   started?: number
   ended?: number
   tail: string[]
-  partial: string
+  /** Per output stream: the unfinished last line (the two streams' never merge). */
+  partials: string[]
   /** Per output stream: a character split between two chunks is decoded whole. */
   decoders: Array<StringDecoder | undefined>
   bytes?: { name: string; current: number; total?: number; done: boolean }
@@ -66,7 +67,7 @@ export class TtyPrinter {
   private apply (key: string, e: SolveEvent): void {
     let s = this.steps.get(key)
     if (s === undefined) {
-      s = { number: this.numbers.of(key), name: '', status: 'running', tail: [], partial: '', decoders: [] }
+      s = { number: this.numbers.of(key), name: '', status: 'running', tail: [], partials: [], decoders: [] }
       this.steps.set(key, s)
     }
     switch (e.type) {
@@ -77,9 +78,10 @@ export class TtyPrinter {
       case 'log': {
         const text = decodeChunk(s.decoders, e.stream, e.data)
         // An unfinished line only grows (see the plain printer); only its end is ever shown.
-        if (!text.includes('\n')) { s.partial = (s.partial + text).slice(-PARTIAL_SHOWN); break }
-        const lines = (s.partial + text).split('\n')
-        s.partial = lines.pop()!.slice(-PARTIAL_SHOWN)
+        const partial = s.partials[e.stream] ?? ''
+        if (!text.includes('\n')) { s.partials[e.stream] = (partial + text).slice(-PARTIAL_SHOWN); break }
+        const lines = (partial + text).split('\n')
+        s.partials[e.stream] = lines.pop()!.slice(-PARTIAL_SHOWN)
         s.tail = [...s.tail, ...lines.map(cleanLine)].slice(-TAIL_LINES)
         break
       }
@@ -141,7 +143,8 @@ export class TtyPrinter {
       if (final || s.status !== 'running') continue
       if (s.missReason !== undefined && s.missReason !== NEVER_CACHED) body.push(this.paint(fit(` => => cache miss: ${s.missReason}`, width), '2'))
       if (s.bytes !== undefined && s.bytes.total !== undefined && s.bytes.total > 0) body.push(row(` => => ${s.bytes.name} ${bar(s.bytes.current, s.bytes.total)}`, `${formatBytes(s.bytes.current)} / ${formatBytes(s.bytes.total)}`, width))
-      for (const l of s.partial !== '' ? [...s.tail, cleanLine(s.partial)].slice(-TAIL_LINES) : s.tail) body.push(this.paint(fit(` => => # ${l}`, width), '2'))
+      const unfinished = s.partials.filter((p) => p !== '').map(cleanLine)
+      for (const l of [...s.tail, ...unfinished].slice(-TAIL_LINES)) body.push(this.paint(fit(` => => # ${l}`, width), '2'))
     }
     if (!final) {
       // Keep the live frame on screen: a frame taller than the terminal cannot be redrawn in place.
@@ -163,11 +166,44 @@ function row (left: string, right: string, width: number): string {
   const room = width - right.length - 1
   if (room < 4) return fit(left, width)
   const l = fit(left, room)
-  return l + ' '.repeat(width - l.length - right.length) + right
+  return l + ' '.repeat(Math.max(0, width - displayWidth(l) - right.length)) + right
 }
 
+/** `text` cut to `width` terminal columns (a wide character takes two), with `...` when cut. */
 function fit (text: string, width: number): string {
-  return text.length <= width ? text : text.slice(0, Math.max(0, width - 3)) + '...'
+  const room = Math.max(0, width - 3)
+  let used = 0
+  let cut = -1
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i)!
+    const next = i + (cp > 0xffff ? 2 : 1)
+    used += charColumns(cp)
+    if (used > room && cut < 0) cut = i
+    if (used > width) return text.slice(0, cut) + '...'
+    i = next
+  }
+  return text
+}
+
+function displayWidth (text: string): number {
+  let w = 0
+  for (const ch of text) w += charColumns(ch.codePointAt(0)!)
+  return w
+}
+
+/**
+ * Columns a character takes on a terminal: 2 for East Asian wide characters
+ * and emoji (a frame that counted them as one wrapped and could no longer be
+ * redrawn in place), 0 for combining marks and variation selectors, else 1.
+ */
+function charColumns (cp: number): number {
+  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0
+  if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) || (cp >= 0x3041 && cp <= 0x33ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd)) return 2
+  return 1
 }
 
 function bar (current: number, total: number): string {
@@ -180,5 +216,5 @@ function bar (current: number, total: number): string {
 function cleanLine (line: string): string {
   const cr = line.replace(/\r$/, '').lastIndexOf('\r')
   // eslint-disable-next-line no-control-regex
-  return (cr >= 0 ? line.slice(cr + 1) : line).replace(/\r$/, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\t/g, '    ').replace(/[\x00-\x1f\x7f]/g, '')
+  return (cr >= 0 ? line.slice(cr + 1) : line).replace(/\r$/, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\t/g, '    ').replace(/[\x00-\x1f\x7f-\x9f]/g, '').replace(/^[\udc00-\udfff]/, '')
 }
