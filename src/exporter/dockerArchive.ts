@@ -13,6 +13,7 @@ import type { Descriptor, ImageConfig, ImageManifest } from '../common/oci.js'
 import { writeArchive } from './archive.js'
 import type { ArchiveMember } from './archive.js'
 import { openUncompressed } from './layer.js'
+import { familiarName, parseReference } from '../registry/index.js'
 
 export interface DockerArchiveOptions {
   names: readonly string[]
@@ -75,9 +76,12 @@ async function uncompressVerified (store: ContentProvider, layer: Descriptor, di
   if (got !== diffID) throw new TsbuildError('DIGEST_MISMATCH', `layer ${layer.digest} uncompresses to ${got}, but the image config lists ${diffID}`)
 }
 
-/** Docker needs a tag in RepoTags: `app` → `app:latest`; digests cannot be loaded as tags. */
+/**
+ * Docker needs a tag in RepoTags, in the familiar form `docker save` writes:
+ * `app` → `app:latest`, `docker.io/library/web:2` → `web:2`; digests cannot be loaded as tags.
+ */
 function withDefaultTag (name: string): string {
   if (name.includes('@')) throw new TsbuildError('USAGE', `image name ${name} has a digest; type=docker needs name:tag`)
-  return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : `${name}:latest`
+  return familiarName(parseReference(name))
 }
 

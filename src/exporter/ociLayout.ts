@@ -6,6 +6,7 @@ import { canonicalJson, digestHex } from '../common/digest.js'
 import type { Digest } from '../common/digest.js'
 import { ANNOTATION_REF_NAME, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType } from '../common/oci.js'
 import type { Descriptor, ImageIndex, ImageManifest } from '../common/oci.js'
+import { formatReference, parseReference } from '../registry/index.js'
 import { writeArchive } from './archive.js'
 import type { ArchiveMember } from './archive.js'
 
@@ -30,11 +31,18 @@ export async function reachableBlobs (store: ContentProvider, root: Descriptor):
   return [...seen.values()]
 }
 
-/** `index.json` of the layout: the root once per name (ref.name = the tag, as BuildKit writes it). */
+/**
+ * `index.json` of the layout: the root once per name. As BuildKit writes it, the containerd
+ * annotation holds the fully qualified name (`app:1` → `docker.io/library/app:1`), which is
+ * what `docker load` and `ctr import` name the image by, and ref.name holds the tag alone.
+ */
 export function layoutIndex (root: Descriptor, names: readonly string[]): ImageIndex {
   const manifests = names.length === 0
     ? [root]
-    : names.map((name) => ({ ...root, annotations: { ...root.annotations, [CONTAINERD_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: tagOf(name) } }))
+    : names.map((name) => {
+      const full = formatReference(parseReference(name))
+      return { ...root, annotations: { ...root.annotations, [CONTAINERD_IMAGE_NAME]: full, [ANNOTATION_REF_NAME]: tagOf(full) } }
+    })
   return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }
 }
 
