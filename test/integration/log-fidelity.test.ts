@@ -105,4 +105,44 @@ RUN for i in $(seq 1 25); do echo line$i; done; printf 'bar 10%%\\rbar 100%%\\n'
     expect(block, r.stderr).not.toBeNull()
     expect(block![1]!.split('\n')).toEqual([...Array.from({ length: 16 }, (_, i) => `line${i + 10}`), 'bar 100%', 'green', '€ euro', 'unterminated'])
   })
+
+  // BuildKit clips a step's log at 2 MiB ("[output clipped, log limit 2MiB reached]", BUILDKIT_STEP_LOG_MAX_SIZE)
+  // and drops the rest; tsbuild clips nothing, in any view.
+  test('2.7 MB of lines, binary bytes and a 100 KB last line without newline: every byte in plain, rawjson and history logs', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN seq 1 400000; printf 'bin:\\377\\376\\001\\n'; head -c 100000 /dev/zero | tr '\\0' x\n`)
+    let want = ''
+    for (let i = 1; i <= 400000; i++) want += `${i}\n`
+    const wantBytes = Buffer.concat([Buffer.from(want), Buffer.from([0x62, 0x69, 0x6e, 0x3a, 0xff, 0xfe, 0x01, 0x0a]), Buffer.from('x'.repeat(100000))])
+
+    const plain = await tsbuild(root, ctx, ['build', '--progress=plain', '.'])
+    expect(plain.code, plain.stderr.slice(-2000)).toBe(0)
+    expect(plain.stderr).not.toContain('clipped')
+    const n = /^#(\d+) \[2\/2\] RUN seq/m.exec(plain.stderr)![1]!
+    const printed = [...plain.stderr.matchAll(new RegExp(`^#${n} \\d+\\.\\d{3} (.*)$`, 'gm'))].map((m) => m[1])
+    expect(printed.length).toBe(400002)
+    expect(printed[0]).toBe('1')
+    expect(printed[399999]).toBe('400000')
+    expect(printed[400001]).toBe('x'.repeat(100000))
+
+    // `history logs BUILD N` prints this file as it is (read directly: the captured stdout is text).
+    const logs = await tsbuild(root, ctx, ['history', 'logs', '^1', n])
+    expect(logs.code).toBe(0)
+    expect(logs.stdout.endsWith('x'.repeat(100000))).toBe(true)
+    const stored = await readFile(join(root, 'history', (await readdir(join(root, 'history'))).find((d) => !d.startsWith('.'))!, 'logs', `${n}.log`))
+    expect(stored.equals(wantBytes)).toBe(true)
+
+    const raw = await tsbuild(root, ctx, ['build', '--no-cache', '--progress=rawjson', '.'])
+    expect(raw.code).toBe(0)
+    expect(rawjsonLogs(raw.stderr).equals(wantBytes)).toBe(true)
+  })
+
+  test('tty in a pseudo-terminal: no raw escape codes or carriage returns of the step reach the screen', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN printf 'pulling\\033[31m red\\033[0m'; printf ' 10%%\\r 100%%\\n'; sleep 0.5; echo done\n`)
+    const cmd = `stty cols 80 rows 30; node ${join(REPO, 'bin/tsbuild.js')} build ${ctx}`
+    const { stdout } = await run('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm', TSBUILD_ROOT: root, NO_COLOR: '1' }, maxBuffer: 64 << 20 })
+    expect(stdout).toMatch(/=> => # (pulling red 10%|\s*100%)/)
+    // With NO_COLOR every escape is tsbuild's own cursor control: up, clear line, clear below.
+    // eslint-disable-next-line no-control-regex
+    expect(stdout.match(/\x1b\[[0-9;?]*[A-Za-z]/g)?.every((e) => /^\x1b\[(\d+A|2K|J)$/.test(e))).toBe(true)
+  })
 })
