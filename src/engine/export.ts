@@ -67,9 +67,9 @@ export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDate
 export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean, annotations: readonly Annotation[] = [], platforms = 1): OutputSpec[] {
   const specs: OutputSpec[] = outputs.map(parseOutputSpec)
   if (specs.length === 0 && (tags.length > 0 || push)) {
-    specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [] })
+    specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [], pushByDigest: false, nameCanonical: false })
   } else if (push && !specs.some((s) => s.type === 'image' || s.type === 'registry')) {
-    specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [] })
+    specs.push({ type: 'registry', names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [], pushByDigest: false, nameCanonical: false })
   }
   if (annotations.length > 0 && !specs.some((s) => 'annotations' in s)) {
     throw new TsbuildError('USAGE', '--annotation needs an image output to write it on: -t, --push, or -o type=image|registry|oci', { hint: 'type=local and type=tar write files, not an image' })
@@ -82,6 +82,9 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
     if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
     // A bad name (`-t Org/App`, often a CI variable) fails now, as buildx checks its tags, not after every step ran.
     if ('names' in spec) for (const name of spec.names) parseReference(name)
+    // As BuildKit: a manifest pushed by digest has no tag, so a name that sets one is a mistake.
+    const tagged = 'pushByDigest' in spec && spec.pushByDigest ? spec.names.find((n) => n.slice(n.lastIndexOf('/') + 1).split('@')[0]!.includes(':')) : undefined
+    if (tagged !== undefined) throw new TsbuildError('USAGE', `push-by-digest=true pushes no tag, but the name ${JSON.stringify(tagged)} has one: name the repository alone`)
     if ((spec.type === 'registry' || (spec.type === 'image' && spec.push)) && spec.names.length === 0) {
       throw new TsbuildError('USAGE', 'pushing to a registry needs an image name: add name=REGISTRY/REPO:TAG to the output, or -t')
     }
@@ -124,8 +127,14 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         const beforeUpload = async (desc: Descriptor): Promise<void> => {
           if (await opts.services.content.info(desc.digest) === undefined) await opts.fetchBlob?.(desc)
         }
-        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, sources: opts.baseRefs, signal: opts.signal, beforeUpload, ...(opts.blobSource !== undefined ? { blobSource: opts.blobSource } : {}) })
+        const res = await exportToRegistry(prepared.root, { store: opts.services.content, client: opts.services.registry, names: spec.names, byDigest: spec.pushByDigest, sources: opts.baseRefs, signal: opts.signal, beforeUpload, ...(opts.blobSource !== undefined ? { blobSource: opts.blobSource } : {}) })
         out.pushed.push(...res.pushed)
+        if (spec.nameCanonical) {
+          for (const name of res.pushed) {
+            const canonical = formatReference(withDigest(parseReference(name), prepared.root.digest))
+            if (!out.pushed.includes(canonical)) out.pushed.push(canonical)
+          }
+        }
         pushedTo = res.pushed[0] !== undefined ? formatReference(withDigest(parseReference(res.pushed[0]), prepared.root.digest)) : undefined
       }
       if (spec.type === 'image') {

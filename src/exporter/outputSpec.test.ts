@@ -20,6 +20,9 @@ describe('parseOutputSpec', () => {
     ['type=registry,name=r/x', { type: 'registry', ociMediaTypes: true }],
     ['type=image,name=r/x,push=true', { type: 'image', push: true, ociMediaTypes: true }],
     ['type=image,name=r/x,oci-mediatypes=false', { type: 'image', ociMediaTypes: false }],
+    // The multi-runner CI pattern: each runner pushes its platform untagged, a later job makes the index.
+    ['type=image,name=r/x,push-by-digest=true,name-canonical=true,push=true', { type: 'image', push: true, pushByDigest: true, nameCanonical: true }],
+    ['type=registry,name=r/x', { type: 'registry', pushByDigest: false, nameCanonical: false }],
   ])('%s', (spec, want) => {
     expect(parseOutputSpec(spec)).toMatchObject(want)
   })
@@ -36,6 +39,8 @@ describe('parseOutputSpec', () => {
     ['type=oci,dest=x,rewrite-timestamp=yes please', /rewrite-timestamp=yes please is not a boolean/],
     ['type=docker,dest=x,compression=zstd,oci-mediatypes=false', /needs oci-mediatypes=true/],
     ['type=local,dest=x,compression=gzip', /unknown key "compression" for type=local/],
+    ['type=oci,dest=x,push-by-digest=true', /unknown key "push-by-digest" for type=oci/],
+    ['type=image,name=r/x,push-by-digest=maybe', /push-by-digest=maybe is not a boolean/],
     ['type=oci,type=docker,dest=x', /given twice/],
     ['type=oci,tar=false,dest=-', /tar=false writes a directory, and stdout \(dest=-\) is not one/],
     ['type=local,dest=-', /type=local writes a directory, and stdout \(dest=-\) is not one; use type=tar/],

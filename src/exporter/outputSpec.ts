@@ -15,12 +15,20 @@ export interface ImageOutputOptions {
   annotations: Annotation[]
 }
 
+/** How an image output pushes (`type=image,push=true` and `type=registry`). */
+export interface ImagePushOptions {
+  /** `push-by-digest=true`: the manifest goes under its digest, no tag (the names are repositories). */
+  pushByDigest: boolean
+  /** `name-canonical=true`: `NAME@DIGEST` is reported among the pushed names too. */
+  nameCanonical: boolean
+}
+
 /** One `-o` output, parsed once at the command-line edge. */
 export type OutputSpec =
   | ({ type: 'oci'; dest: string; tar: boolean } & ImageOutputOptions)
   | ({ type: 'docker'; dest: string } & ImageOutputOptions)
-  | ({ type: 'image'; push: boolean } & ImageOutputOptions)
-  | ({ type: 'registry' } & ImageOutputOptions)
+  | ({ type: 'image'; push: boolean } & ImageOutputOptions & ImagePushOptions)
+  | ({ type: 'registry' } & ImageOutputOptions & ImagePushOptions)
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string }
 
@@ -28,11 +36,12 @@ const TYPES = ['oci', 'docker', 'image', 'registry', 'local', 'tar'] as const
 // rewrite-timestamp is accepted for buildx's spelling: with SOURCE_DATE_EPOCH,
 // tsbuild always clamps layer times to it (see layerTar.ts), so true is what it does anyway.
 const IMAGE_KEYS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp']
+const PUSH_KEYS = ['push-by-digest', 'name-canonical']
 const KEYS: Record<OutputSpec['type'], readonly string[]> = {
   oci: ['dest', 'tar', ...IMAGE_KEYS],
   docker: ['dest', ...IMAGE_KEYS],
-  image: ['push', ...IMAGE_KEYS],
-  registry: IMAGE_KEYS,
+  image: ['push', ...IMAGE_KEYS, ...PUSH_KEYS],
+  registry: [...IMAGE_KEYS, ...PUSH_KEYS],
   local: ['dest'],
   tar: ['dest'],
 }
@@ -85,8 +94,8 @@ export function parseOutputSpec (spec: string): OutputSpec {
     case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false, annotations) }
     // One media type family for every way of naming or pushing an image (-t, --push,
     // type=image, type=registry): OCI, as buildx pushes by default; type=docker is for docker load.
-    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true, annotations) }
-    case 'registry': return { type: t, ...imageOptions(spec, fields, true, annotations) }
+    case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true, annotations), ...pushOptions(spec, fields) }
+    case 'registry': return { type: t, ...imageOptions(spec, fields, true, annotations), ...pushOptions(spec, fields) }
   }
 }
 
@@ -117,6 +126,10 @@ function imageOptions (spec: string, fields: Map<string, string>, ociDefault: bo
     out.compressionLevel = n
   }
   return out
+}
+
+function pushOptions (spec: string, fields: Map<string, string>): ImagePushOptions {
+  return { pushByDigest: parseBool(spec, fields, 'push-by-digest', false), nameCanonical: parseBool(spec, fields, 'name-canonical', false) }
 }
 
 function parseBool (spec: string, fields: Map<string, string>, key: string, dflt: boolean): boolean {

@@ -1,7 +1,7 @@
 import type { ContentProvider } from '../cache/content/index.js'
 import { TsbuildError } from '../common/errors.js'
 import type { Descriptor } from '../common/oci.js'
-import { familiarName, formatReference, parseReference, type ImageReference, type RegistryClient } from '../registry/index.js'
+import { familiarName, formatReference, parseReference, withDigest, type ImageReference, type RegistryClient } from '../registry/index.js'
 
 export interface RegistryExportOptions {
   /** Holds the root and everything it references. */
@@ -9,6 +9,8 @@ export interface RegistryExportOptions {
   client: RegistryClient
   /** Where to push (`name=` of `-o type=image,push=true` / `type=registry`); each gets the whole image. */
   names: readonly string[]
+  /** Push the root under its digest only (`push-by-digest=true`); the names are repositories. */
+  byDigest?: boolean
   /**
    * References the image's blobs may already sit under (its base images, or
    * the name it was pulled as). One in the same registry as a target is used
@@ -41,7 +43,7 @@ export async function exportToRegistry (root: Descriptor, opts: RegistryExportOp
   const sources = (opts.sources ?? []).flatMap((s) => { try { return [parseReference(s)] } catch { return [] } })
   const pushed: string[] = []
   for (const name of opts.names) {
-    const target = parseReference(name)
+    const target = opts.byDigest === true ? withDigest(parseReference(name), root.digest) : parseReference(name)
     const mountFrom = mountSourceFor(target, sources)
     const blobSource = opts.blobSource
     const mountFromFor = blobSource === undefined ? undefined : (desc: Descriptor): string | undefined => {
