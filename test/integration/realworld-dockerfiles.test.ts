@@ -47,3 +47,31 @@ describe('names recorded in exported archives', () => {
     expect(manifest[0]!.RepoTags).toEqual([repoTag])
   })
 })
+
+describe('an ONBUILD base image, as language images once shipped them', () => {
+  // A team builds its own base with ONBUILD triggers into an OCI layout, and apps
+  // start FROM it through --build-context: BuildKit runs the triggers before the
+  // app's own instructions, and a --build-arg reaches an ARG that a trigger declares.
+  test('FROM a context image runs its triggers, which read the app\'s context', async () => {
+    const layout = join(await freshDir('tsb-rw-out-'), 'layout')
+    const baseCtx = await writeContext(await freshDir('tsb-rw-ctx-'), {
+      Dockerfile: [
+        'ARG BASE', 'FROM ${BASE}', 'WORKDIR /app',
+        'ONBUILD COPY app.txt /app/', 'ONBUILD RUN echo "onbuild ran" > /app/onbuild.txt',
+        'ONBUILD ARG GREETING=hi', 'ONBUILD ENV GREETING=${GREETING}', '',
+      ].join('\n'),
+    })
+    await buildOk(['build', '--build-arg', `BASE=${busybox}`, '-t', 'obbase:1', '-o', `type=oci,tar=false,dest=${layout}`, baseCtx], { root })
+    const appCtx = await writeContext(await freshDir('tsb-rw-ctx-'), {
+      Dockerfile: 'FROM obbase\nRUN cat app.txt onbuild.txt > all.txt\n',
+      'app.txt': 'from the app\n',
+    })
+    const out = await freshDir('tsb-rw-out-')
+    await buildOk(['build', '--build-context', `obbase=oci-layout://${layout}:1`, '--build-arg', 'GREETING=yo',
+      '-t', 'obapp:1', '-o', `type=docker,dest=${join(out, 'y.tar')}`, appCtx], { root })
+    await podman('load', '-i', join(out, 'y.tar'))
+    expect(await podman.run('obapp:1', 'sh', '-c', 'cat /app/all.txt; echo "$GREETING"')).toBe('from the app\nonbuild ran\nyo\n')
+    const config = JSON.parse(await podman('image', 'inspect', '--format', '{{json .Config}}', 'obapp:1')) as { OnBuild?: string[] | null }
+    expect(config.OnBuild ?? []).toEqual([])
+  })
+})

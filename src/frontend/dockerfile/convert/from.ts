@@ -52,7 +52,11 @@ export async function initStage (ctx: ConvertContext, node: StageNode, base: Sta
   if (nc !== undefined) {
     const loaded = await locateAsync(ctx.file, from.range, () => namedContextState(ctx, node.baseName, nc, platform))
     st.state = loaded.state.platform(platform)
-    if (loaded.image !== undefined) st.image = cloneImage(loaded.image)
+    if (loaded.image !== undefined) {
+      st.image = cloneImage(loaded.image)
+      // An image context brings its ONBUILD triggers, as the same image from a registry does.
+      triggers = parseTriggers(ctx, node, loaded.image)
+    }
   } else if (node.baseName.toLowerCase() !== 'scratch') {
     const resolved = await locateAsync(ctx.file, from.range, async () => {
       try {

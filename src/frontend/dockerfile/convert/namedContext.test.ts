@@ -92,3 +92,17 @@ describe('a named context with a stage\'s name replaces the whole stage', () => 
     expect(execs(def).map(e => e.meta.args.at(-1))).toEqual(['echo original > /s'])
   })
 })
+
+describe('a named context that no stage is named after', () => {
+  test.each([
+    ['a registry image', { kind: 'image', ref: 'example.com/obase:1' } as NamedContext],
+    ['an OCI layout', { kind: 'oci-layout', path: '/layouts/obase', ref: 'v1' } as NamedContext],
+  ])('FROM a name that only a context gives (%s) runs the image\'s ONBUILD triggers first', async (_, nc) => {
+    const config = { Env: ['PATH=/bin'], OnBuild: ['ARG GREETING=hi', 'RUN echo $GREETING > /t'] }
+    const resolver = fakeResolver({ 'example.com/obase:1': config, 'oci-layout:///layouts/obase:v1': config })
+    const { def, image } = await convert1('FROM obase\nRUN make\n', { obase: nc }, { imageResolver: resolver })
+    expect(execs(def).map(e => e.meta.args.at(-1))).toEqual(['echo $GREETING > /t', 'make'])
+    expect(execs(def)[0]!.meta.env).toContain('GREETING=hi')
+    expect(image.config?.OnBuild).toBeNull()
+  })
+})
