@@ -6,13 +6,15 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 import type { ContentProvider } from '../cache/content/index.js'
-import { digestHex } from '../common/digest.js'
+import { canonicalJson, digestHex, sha256 } from '../common/digest.js'
 import type { Digest } from '../common/digest.js'
 import { TsbuildError } from '../common/errors.js'
+import { MediaType } from '../common/oci.js'
 import type { Descriptor, ImageConfig, ImageManifest } from '../common/oci.js'
 import { writeArchive } from './archive.js'
 import type { ArchiveMember } from './archive.js'
 import { openUncompressed } from './layer.js'
+import { layoutIndex } from './ociLayout.js'
 import { familiarName, parseReference } from '../registry/index.js'
 
 export interface DockerArchiveOptions {
@@ -36,12 +38,15 @@ export async function writeDockerArchive (store: ContentProvider, manifestDesc: 
   const staging = await mkdtemp(join(tmpdir(), 'tsbuild-docker-archive-'))
   try {
     const layerMembers = new Map<Digest, ArchiveMember>()
+    const layerSizes = new Map<Digest, number>()
     for (const [i, layer] of manifest.layers.entries()) {
       const diffID = diffIDs[i]!
       if (layerMembers.has(diffID)) continue
       const path = join(staging, digestHex(diffID))
       await uncompressVerified(store, layer, diffID, path)
-      layerMembers.set(diffID, { name: `blobs/sha256/${digestHex(diffID)}`, kind: 'file', size: (await stat(path)).size, path })
+      const size = (await stat(path)).size
+      layerSizes.set(diffID, size)
+      layerMembers.set(diffID, { name: `blobs/sha256/${digestHex(diffID)}`, kind: 'file', size, path })
     }
     const repoTags = opts.names.map(withDefaultTag)
     const manifestJson = [{
@@ -54,12 +59,29 @@ export async function writeDockerArchive (store: ContentProvider, manifestDesc: 
       const at = tag.lastIndexOf(':')
       ;(repositories[tag.slice(0, at)] ??= {})[tag.slice(at + 1)] = digestHex(diffIDs[diffIDs.length - 1] ?? manifest.config.digest)
     }
+    // As `docker save` (25+) and BuildKit's type=docker write it, the archive is an OCI
+    // layout too (oci-layout, index.json, a manifest naming the uncompressed layers), so
+    // tools that read OCI archives (skopeo oci-archive:, ctr import) take it as well.
+    const layerType = manifest.mediaType === MediaType.dockerManifest ? MediaType.dockerLayer : MediaType.ociLayer
+    const saved: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: manifest.mediaType ?? MediaType.ociManifest,
+      config: { mediaType: manifest.config.mediaType, digest: manifest.config.digest, size: manifest.config.size },
+      layers: diffIDs.map((d) => ({ mediaType: layerType, digest: d, size: layerSizes.get(d)! })),
+    }
+    const savedBytes = Buffer.from(JSON.stringify(saved))
+    const savedDigest = sha256(savedBytes)
+    const platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined && config.variant !== '' ? { variant: config.variant } : {}) }
+    const index = layoutIndex({ mediaType: saved.mediaType!, digest: savedDigest, size: savedBytes.length, platform }, opts.names)
     const members: ArchiveMember[] = [
       { name: 'blobs', kind: 'dir' },
       { name: 'blobs/sha256', kind: 'dir' },
       { name: `blobs/sha256/${digestHex(manifest.config.digest)}`, kind: 'file', size: manifest.config.size, path: store.path(manifest.config.digest) },
       ...layerMembers.values(),
+      { name: `blobs/sha256/${digestHex(savedDigest)}`, kind: 'bytes', data: savedBytes },
+      { name: 'index.json', kind: 'bytes', data: Buffer.from(canonicalJson(index)) },
       { name: 'manifest.json', kind: 'bytes', data: Buffer.from(JSON.stringify(manifestJson)) },
+      { name: 'oci-layout', kind: 'bytes', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
       { name: 'repositories', kind: 'bytes', data: Buffer.from(JSON.stringify(repositories)) },
     ]
     await writeArchive(dest, members, { mtime: opts.mtime, ...(opts.stdout !== undefined ? { stdout: opts.stdout } : {}) })

@@ -75,3 +75,74 @@ describe('an ONBUILD base image, as language images once shipped them', () => {
     expect(config.OnBuild ?? []).toEqual([])
   })
 })
+
+describe('a Node-style app: deps stage, --chown from ARGs, USER, .dockerignore exceptions', () => {
+  const DOCKERFILE = [
+    'ARG BASE',
+    'FROM ${BASE} AS deps',
+    'ARG UID=2000',
+    'ARG GID=2000',
+    'WORKDIR /app',
+    'RUN echo "node:x:$GID:" >> /etc/group && echo "node:x:$UID:$GID::/home/node:/bin/sh" >> /etc/passwd',
+    'COPY --chown=$UID:$GID package*.json ./',
+    'RUN mkdir node_modules && echo dep > node_modules/dep.js',
+    '',
+    'FROM deps AS runner',
+    'ENV NODE_ENV=production',
+    'ENV PATH=/app/node_modules/.bin:$PATH',
+    'COPY --chown=node:node . .',
+    'USER node',
+    'WORKDIR data',
+    'RUN id -u > whoami',
+    'HEALTHCHECK --interval=30s --timeout=3s CMD wget -qO- http://localhost:3000/health || exit 1',
+    'EXPOSE 3000 9229/udp',
+    'CMD ["node", "server.js"]',
+    '',
+  ].join('\n')
+  let out: string
+  beforeAll(async () => {
+    const ctx = await writeContext(await freshDir('tsb-rw-ctx-'), {
+      Dockerfile: DOCKERFILE,
+      '.dockerignore': 'node_modules\n*.log\n!keep.log\n',
+      'package.json': '{}\n',
+      'package-lock.json': '{}\n',
+      'server.js': 'serve\n',
+      'keep.log': 'kept\n',
+      'debug.log': 'dropped\n',
+      'node_modules/local.js': 'from the host\n',
+    })
+    out = await freshDir('tsb-rw-out-')
+    await buildOk(['build', '--build-arg', `BASE=${busybox}`, '-t', 'nodeapp:1', '-o', `type=docker,dest=${join(out, 'y.tar')}`, ctx], { root })
+    await podman('load', '-i', join(out, 'y.tar'))
+  })
+
+  test('files, owners and the user inside the image are what docker builds', async () => {
+    const listing = await podman.run('nodeapp:1', 'sh', '-c', 'cd /app && ls -an | awk \'NR>1 && $9 !~ /^\\.\\.?$/ {print $3":"$4, $9}\'; cat data/whoami; cat node_modules/dep.js')
+    expect(listing).toBe([
+      '2000:2000 .dockerignore', '2000:2000 Dockerfile', '2000:2000 data', '2000:2000 keep.log',
+      '0:0 node_modules', '2000:2000 package-lock.json', '2000:2000 package.json', '2000:2000 server.js',
+      '2000', 'dep', '',
+    ].join('\n'))
+  })
+
+  test('the config carries Env in order, User, WorkingDir, ports, healthcheck and Cmd', async () => {
+    const config = JSON.parse(await podman('image', 'inspect', '--format', '{{json .Config}}', 'nodeapp:1')) as Record<string, unknown>
+    expect(config).toMatchObject({
+      Env: ['PATH=/app/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'NODE_ENV=production'],
+      User: 'node',
+      WorkingDir: '/app/data',
+      ExposedPorts: { '3000/tcp': {}, '9229/udp': {} },
+      Cmd: ['node', 'server.js'],
+    })
+  })
+
+  test('the docker archive is an OCI layout too, as docker save and BuildKit write it', async () => {
+    const run2 = async (...args: string[]): Promise<string> => (await run('skopeo', args, { maxBuffer: 16 << 20 })).stdout
+    const viaOci = JSON.parse(await run2('inspect', '--config', `oci-archive:${join(out, 'y.tar')}`)) as { config: { Healthcheck?: unknown; User?: string }; rootfs: { diff_ids: string[] } }
+    const viaDocker = JSON.parse(await run2('inspect', '--config', `docker-archive:${join(out, 'y.tar')}`)) as typeof viaOci
+    expect(viaOci.rootfs.diff_ids).toEqual(viaDocker.rootfs.diff_ids)
+    expect(viaOci.config.User).toBe('node')
+    const index = JSON.parse(await tarMember(join(out, 'y.tar'), 'index.json')) as LayoutIndex
+    expect(index.manifests.map((m) => m.annotations?.['io.containerd.image.name'])).toEqual(['docker.io/library/nodeapp:1'])
+  })
+})
