@@ -146,3 +146,64 @@ describe('a Node-style app: deps stage, --chown from ARGs, USER, .dockerignore e
     expect(index.manifests.map((m) => m.annotations?.['io.containerd.image.name'])).toEqual(['docker.io/library/nodeapp:1'])
   })
 })
+
+describe('a Go-style multi-stage build: global ARGs, cache and secret mounts, heredocs, --link, --target', () => {
+  const DOCKERFILE = [
+    '# syntax=docker/dockerfile:1',
+    'ARG BASE',
+    'ARG APP_VERSION=1.2.3',
+    'FROM ${BASE} AS builder',
+    'ARG APP_VERSION',
+    'WORKDIR /src',
+    'COPY main.go .',
+    'RUN --mount=type=cache,id=gomod,target=/go/pkg/mod,sharing=locked \\',
+    '    --mount=type=secret,id=netrc,env=NETRC_TOKEN \\',
+    '    --mount=type=tmpfs,target=/tmp/build \\',
+    '    mkdir -p /out && echo "v${APP_VERSION} token=${#NETRC_TOKEN}" > /out/version',
+    'RUN <<-EOT',
+    '\t#!/usr/bin/env sh',
+    '\tprintf \'#!/bin/sh\\necho app\\n\' > /out/app && chmod 755 /out/app',
+    '\tEOT',
+    '',
+    'FROM ${BASE} AS release',
+    'ARG APP_VERSION',
+    'LABEL org.opencontainers.image.version=$APP_VERSION org.opencontainers.image.title="My App"',
+    'COPY --link --from=builder /out/app /out/version /usr/local/bin/',
+    'USER 65534:65534',
+    'ENTRYPOINT ["/usr/local/bin/app"]',
+    'CMD ["--help"]',
+    '',
+    'FROM release AS debug',
+    'USER root',
+    '',
+  ].join('\n')
+
+  test('--target release with a --build-arg override and a secret from the environment', async () => {
+    const ctx = await writeContext(await freshDir('tsb-rw-ctx-'), { Dockerfile: DOCKERFILE, 'main.go': 'package main\n' })
+    const out = await freshDir('tsb-rw-out-')
+    await buildOk(['build', '--build-arg', `BASE=${busybox}`, '--build-arg', 'APP_VERSION=2.0.0', '--secret', 'id=netrc,env=NETRC_SRC',
+      '--target', 'release', '-t', 'goapp:2', '-o', `type=docker,dest=${join(out, 'y.tar')}`, ctx], { root, env: { NETRC_SRC: 's3cr3t' } })
+    await podman('load', '-i', join(out, 'y.tar'))
+    expect(await podman.run('goapp:2')).toBe('app\n')
+    expect(await podman.run('--entrypoint', 'cat', 'goapp:2', '/usr/local/bin/version')).toBe('v2.0.0 token=6\n')
+    const image = JSON.parse((await run('skopeo', ['inspect', '--config', `docker-archive:${join(out, 'y.tar')}`])).stdout) as {
+      config: Record<string, unknown>; history: Array<{ created_by: string; empty_layer?: boolean }>; rootfs: { diff_ids: string[] }
+    }
+    expect(image.config).toMatchObject({
+      User: '65534:65534', Entrypoint: ['/usr/local/bin/app'], Cmd: ['--help'],
+      Labels: { 'org.opencontainers.image.version': '2.0.0', 'org.opencontainers.image.title': 'My App' },
+    })
+    // BuildKit's history lines for the release stage (base history first); one layer for the COPY.
+    const own = image.history.slice(-6).map((h) => h.created_by)
+    expect(own).toEqual([
+      'ARG APP_VERSION=2.0.0',
+      'LABEL org.opencontainers.image.version=2.0.0 org.opencontainers.image.title=My App',
+      'COPY /out/app /out/version /usr/local/bin/ # buildkit',
+      'USER 65534:65534',
+      'ENTRYPOINT ["/usr/local/bin/app"]',
+      'CMD ["--help"]',
+    ])
+    expect(image.rootfs.diff_ids.length).toBe(image.history.filter((h) => h.empty_layer !== true).length)
+    expect(JSON.stringify(image)).not.toContain('s3cr3t')
+  })
+})
