@@ -26,6 +26,8 @@ export interface ExportedImage {
   manifests: Array<{ platform: Platform; digest: Digest; config: Digest }>
   pushed: string[]
   stored: string[]
+  /** Names written into oci and docker archives, fully qualified as BuildKit reports them. */
+  archived: string[]
   outputs: string[]
 }
 
@@ -100,7 +102,7 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
  */
 export async function exportResults (images: PlatformImage[], opts: ExportOptions): Promise<ExportedImage> {
   const specs = opts.specs
-  const out: ExportedImage = { manifests: [], pushed: [], stored: [], outputs: [] }
+  const out: ExportedImage = { manifests: [], pushed: [], stored: [], archived: [], outputs: [] }
   for (const spec of specs) {
     const compression: Compression = 'compression' in spec ? spec.compression : 'gzip'
     const force = 'forceCompression' in spec ? spec.forceCompression : false
@@ -151,6 +153,7 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         out.manifests = await manifestsOf(res.descriptor, images, opts.services.content)
       }
       out.outputs.push(`${spec.type}:${spec.dest}`)
+      if ('names' in spec) for (const name of spec.names) out.archived.push(formatReference(parseReference(name)))
     }
     opts.emit({ type: 'progress', id: `export-${spec.type}`, name: `exporting to ${spec.type === 'image' ? 'image' : spec.type}`, current: 1, total: 1, done: true, time: Date.now() })
   }

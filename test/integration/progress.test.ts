@@ -119,6 +119,17 @@ describe.skipIf(!isRoot)('progress of real builds (RUN needs root for runc)', ()
     expect(pulls.some((e) => e.done === true && e.current === e.total && (e.total as number) > 0)).toBe(true)
   })
 
+  test('--metadata-file names an image that -t sends only into an oci or docker archive, fully qualified as BuildKit reports it', async () => {
+    const { root, ctx } = await project(`FROM ${busybox}\nRUN echo archived\n`)
+    const meta = join(ctx, 'meta.json')
+    const r = await tsbuild(root, ctx, 'build', '--progress=quiet', '--metadata-file', meta, '-t', 'app:1', '-o', `type=oci,dest=${join(ctx, 'x.tar')}`, '.')
+    expect(r.code, r.stderr).toBe(0)
+    const m = JSON.parse(await readFile(meta, 'utf8')) as Record<string, any>
+    expect(m['image.name']).toBe('docker.io/library/app:1')
+    const hist = await tsbuild(root, ctx, 'history', 'inspect', m['buildx.build.ref'])
+    expect(hist.stdout).toContain('Names:      docker.io/library/app:1\n')
+  })
+
   test('quiet: only the image digest on stdout; --metadata-file describes the result and each step', async () => {
     const { root, ctx } = await project(`FROM ${busybox}\nRUN echo quiet-run\n`)
     const meta = join(ctx, 'meta.json')

@@ -5,7 +5,7 @@ import { hasCode } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs, type CliBuildRequest } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
-import { buildMetadata, createProgress, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
+import { buildMetadata, createProgress, exportedNames, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
 import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
@@ -109,7 +109,7 @@ async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string):
     io.stderr.write(formatExplanations(result.explain.steps, result.explain.previousBuild))
   }
   const ex = result.exported !== undefined ? { ...result.exported, outputs: result.exported.outputs.map(stdoutOutput.shown) } : undefined
-  await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])] } })
+  await history?.finish({ result: { ...(ex?.descriptor !== undefined ? { digest: ex.descriptor.digest } : {}), names: ex === undefined ? [] : exportedNames(ex) } })
   if (req.metadataFile !== undefined) {
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
     await writeFileSafely(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n', { what: '--metadata-file' })

@@ -12,6 +12,8 @@ export interface ExportedSummary {
   manifests: ReadonlyArray<{ platform: Platform; digest: string; config: string }>
   pushed: readonly string[]
   stored: readonly string[]
+  /** Names given to oci and docker archives (absent: none). */
+  archived?: readonly string[]
   outputs: readonly string[]
 }
 
@@ -74,7 +76,7 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
   // The full miss explanation of each step that ran (old and new values), by step name.
   const explained = new Map((opts.explain?.steps ?? []).filter((s) => s.status === 'ran').map((s) => [s.name, s]))
   const ex = opts.exported
-  const names = ex === undefined ? [] : [...new Set([...ex.stored, ...ex.pushed])]
+  const names = ex === undefined ? [] : exportedNames(ex)
   const vertices = opts.steps.filter((s) => s.digest !== undefined)
   return {
     ...(ex?.manifests.length === 1 ? { 'containerimage.config.digest': ex.manifests[0]!.config } : {}),
@@ -97,4 +99,9 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
       ...(s.durationMs !== undefined && !s.cached ? { durationMs: s.durationMs } : {}),
     })),
   }
+}
+
+/** Every name the build gave its image: stored, pushed and written into archives, each once. */
+export function exportedNames (ex: ExportedSummary): string[] {
+  return [...new Set([...ex.stored, ...ex.pushed, ...(ex.archived ?? [])])]
 }

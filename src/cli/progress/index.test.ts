@@ -65,6 +65,11 @@ test('buildMetadata: buildx keys, build ref and each vertex step with its cache 
   })
 })
 
+test('buildMetadata: image.name also lists the names written into archives, each name once', () => {
+  const m = buildMetadata({ exported: { manifests: [], stored: ['app'], pushed: [], archived: ['docker.io/library/app:1', 'docker.io/library/app:1'], outputs: ['oci:x.tar'] }, durationMs: 1, steps: [] })
+  expect(m['image.name']).toBe('app,docker.io/library/app:1')
+})
+
 describe('createProgress', () => {
   test('tty on a pty that reports 0 columns is drawn 80 wide, as BuildKit does', () => {
     let text = ''
