@@ -28,6 +28,7 @@ import { CacheMountManager } from '../solver/mounts/index.js'
 import { Explainer, type StepExplanation } from '../solver/explain/index.js'
 import { snapshotName } from '../cache/snapshots/index.js'
 import type { Services } from './services.js'
+import { ProvenanceRecorder } from './provenance.js'
 
 // Kept here too for callers of the whole engine; --print/--call load ./frontend.js alone.
 export { frontend } from './frontend.js'
@@ -81,6 +82,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   for (const w of converted.warnings) if (w.rule !== 'NoEmptyContinuation') opts.onEvent(convertWarningEvent(w, req.dockerfile.displayName, Date.now()))
 
   const merged = mergeDefinitions(converted.platforms.map((p) => p.definition))
+  const provenance = req.provenance === undefined ? undefined : new ProvenanceRecorder(req.provenance, converted.platforms, req, { env: opts.env, dockerfileText: text, startedOn: new Date(started) })
   const localDirs = new Map<string, string>([['context', req.contextDir]])
   for (const [name, c] of req.buildContexts) if (c.kind === 'local') localDirs.set(name, c.path)
   const mounts = mountProviders(req, services.state.root, opts.env)
@@ -142,7 +144,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
       remoteOptions.onSolved?.(v, solved)
       if (solved.result.layers !== undefined && solved.result.layers.length > 0) lease?.add({ snapshots: solved.result.layers }).catch(() => undefined)
     },
-    onKey: (v, k) => explainer.onKey(v, k), explainMiss: (v, c) => explainer.missReason(v, c),
+    onKey: (v, k) => { explainer.onKey(v, k); provenance?.onKey(v.digest, merged.ops.get(v.digest), k.explain) }, explainMiss: (v, c) => explainer.missReason(v, c),
     ...(req.maxParallelism !== undefined ? { maxParallelism: req.maxParallelism } : {}), ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
   lease = await new LeaseManager(services.state.root).acquire()
   try {
@@ -168,6 +170,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
           services, pool, fetchBlob: remoteCache.fetchBlob, isImportedBlob: remoteCache.isImportedBlob, blobSource: remoteCache.blobSource, layerMemo: remoteCache.layerMemo, specs, emit: onEvent, signal: scheduler.signal,
           baseRefs: [...merged.ops.values()].flatMap((op) => (op.kind === 'source' && op.attrs.type === 'image' ? [op.attrs.ref] : [])),
           ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
+          ...(provenance !== undefined ? { attestations: provenance.source() } : {}),
         })
       } finally {
         await pool.destroy()

@@ -3,7 +3,7 @@ import type { ContentProvider } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
 import { checkAnnotationLevels, type Annotation } from '../exporter/annotations.js'
-import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, withLayerTimes, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec } from '../exporter/index.js'
+import { compressionOfMediaType, compressTarStream, createExporter, layerTarStream, exportToRegistry, parseOutputSpec, prepareImages, withLayerTimes, type Compression, type ExportPool, type ImageSource, type LayerSource, type OutputSpec, type AttestationSource } from '../exporter/index.js'
 import type { EventSink } from '../solver/events.js'
 import { INLINE_CACHE_FIELD, encodeCacheConfig } from '../cache/remote/index.js'
 import type { Services } from './services.js'
@@ -48,6 +48,8 @@ interface ExportOptions {
   blobSource?: (desc: Descriptor) => string | undefined
   /** Shared with the cache exporter, so a layer is archived once per build. */
   layerMemo?: Map<string, Promise<LayerSource>>
+  /** `--provenance`: attached to every output that carries attestations. */
+  attestations?: AttestationSource
 }
 
 export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDateEpoch' | 'signal' | 'fetchBlob' | 'isImportedBlob'> & {
@@ -119,6 +121,7 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
         ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
         annotations: spec.annotations,
         signal: opts.signal,
+        ...(opts.attestations !== undefined ? { attestations: opts.attestations, names: spec.names } : {}),
       })
       out.descriptor = prepared.root
       out.manifests = prepared.images.map((i) => ({ platform: i.platform, digest: i.manifest.digest, config: i.config.digest }))
@@ -147,6 +150,7 @@ export async function exportResults (images: PlatformImage[], opts: ExportOption
       const res = await createExporter(spec).export(sources, {
         store: opts.services.content, pool: opts.pool, signal: opts.signal,
         ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+        ...(opts.attestations !== undefined ? { attestations: opts.attestations } : {}),
       })
       if (res.descriptor !== undefined && out.descriptor === undefined) {
         out.descriptor = res.descriptor
@@ -172,7 +176,7 @@ async function manifestsOf (root: Descriptor, images: readonly PlatformImage[], 
     return [{ platform: images[0]!.platform, digest: root.digest, config: await configOf(root.digest) }]
   }
   const index = JSON.parse((await store.readBytes(root.digest)).toString('utf8')) as ImageIndex
-  return await Promise.all(index.manifests.flatMap((m) => m.platform === undefined ? [] : [{ platform: m.platform, digest: m.digest }])
+  return await Promise.all(index.manifests.flatMap((m) => m.platform === undefined || m.platform.os === 'unknown' ? [] : [{ platform: m.platform, digest: m.digest }])
     .map(async (m) => ({ ...m, config: await configOf(m.digest) })))
 }
 

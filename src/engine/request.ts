@@ -1,5 +1,6 @@
 import type { Platform } from '../common/platform.js'
 import type { Annotation } from '../exporter/annotations.js'
+import type { ProvenanceOptions } from '../exporter/provenance.js'
 import type { HostIp, Ulimit } from '../llb/index.js'
 
 /**
@@ -49,6 +50,8 @@ export interface BuildRequest {
   pull: boolean
   /** `--iidfile`: where to write the image ID (the config digest of a one-platform image, else the index digest). */
   iidFile?: string
+  /** `--provenance`/`--attest type=provenance`: a SLSA provenance attestation per platform image (off by default). */
+  provenance?: ProvenanceOptions
 }
 
 export interface DockerfileSource {

@@ -9,6 +9,7 @@ import { TsbuildError } from '../common/errors.js'
 import type { Descriptor } from '../common/oci.js'
 import { formatPlatform } from '../common/platform.js'
 import { annotationsFor } from './annotations.js'
+import type { AttestationSource } from './attestationManifest.js'
 import { writeDockerArchive } from './dockerArchive.js'
 import type { ExportPool } from './exportPool.js'
 import { layerTarStream } from './layerTar.js'
@@ -17,6 +18,7 @@ import type { OutputSpec } from './outputSpec.js'
 import { prepareImages } from './prepareImages.js'
 import type { ImageSource } from './prepareImages.js'
 import { unpackImage } from './rootfs.js'
+import { writeLocalAttestations } from './localAttestations.js'
 
 /** Everything an export needs from the caller; nothing is read from the process environment. */
 export interface ExportContext {
@@ -27,6 +29,13 @@ export interface ExportContext {
   signal?: AbortSignal
   /** Where `dest=-` writes. */
   stdout?: NodeJS.WritableStream
+  /**
+   * Attestations of the build. type=oci lists them in its index, local and
+   * tar write each as a file beside the root filesystem; inline-only ones go
+   * on image outputs alone. type=docker leaves them out: its archive holds
+   * the platform image only, as BuildKit's does (docker load keeps none).
+   */
+  attestations?: AttestationSource
 }
 
 export interface ExportResult {
@@ -74,6 +83,7 @@ async function runExport (spec: OutputSpec, images: readonly ImageSource[], ctx:
         ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
         annotations: spec.annotations,
         ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
+        ...(spec.type === 'oci' && ctx.attestations !== undefined && !ctx.attestations.isInlineOnly ? { attestations: ctx.attestations, names: spec.names } : {}),
       })
       if (spec.type === 'docker') {
         await writeDockerArchive(ctx.store, stored[0]!.manifest, spec.dest, { names: spec.names, mtime, ...stdout })
@@ -113,6 +123,9 @@ async function exportRootfs (type: 'local' | 'tar', dest: string, images: readon
       const root = stored.length === 1 ? target : join(target, formatPlatform(img.platform).replaceAll('/', '_'))
       // The tar's staging dir is private (mkdtemp), so its device nodes may keep the image's modes.
       await unpackImage(ctx.store, img.manifest, root, { exactDeviceModes: type === 'tar' })
+      if (ctx.attestations !== undefined && !ctx.attestations.isInlineOnly) {
+        await writeLocalAttestations(root, ctx.attestations, img.platform, ctx.sourceDateEpoch)
+      }
     }
     if (type === 'tar') {
       const body = Readable.from(layerTarStream(target, ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}))

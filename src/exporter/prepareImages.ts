@@ -2,6 +2,7 @@ import type { ContentStore } from '../cache/content/index.js'
 import type { Digest } from '../common/digest.js'
 import type { Descriptor, ImageConfig } from '../common/oci.js'
 import { annotationsFor, type Annotation } from './annotations.js'
+import { checkAttestationMediaTypes, imageSubjects, writeAttestationManifest, type AttestationSource } from './attestationManifest.js'
 import type { Compression } from './compression.js'
 import { compressionOfMediaType } from './compression.js'
 import type { ExportPool } from './exportPool.js'
@@ -31,6 +32,10 @@ export interface PrepareOptions {
   /** On the manifests, the index and the index's manifest descriptors (checked against the platforms beforehand). */
   annotations?: readonly Annotation[]
   signal?: AbortSignal
+  /** Attestations to attach: each platform image gets an attestation manifest, and the root is then always an index. */
+  attestations?: AttestationSource
+  /** The image's names, for the attestations' subjects. */
+  names?: readonly string[]
 }
 
 export interface PreparedImages {
@@ -47,6 +52,7 @@ export interface PreparedImages {
  */
 export async function prepareImages (sources: readonly ImageSource[], opts: PrepareOptions): Promise<PreparedImages> {
   if (sources.length === 0) throw new Error('prepareImages needs at least one image')
+  if (opts.attestations !== undefined) checkAttestationMediaTypes(opts.ociMediaTypes, 'provenance')
   const layerOpts = {
     compression: opts.compression, ociMediaTypes: opts.ociMediaTypes, store: opts.store, pool: opts.pool,
     ...(opts.compressionLevel !== undefined ? { level: opts.compressionLevel } : {}),
@@ -82,11 +88,18 @@ export async function prepareImages (sources: readonly ImageSource[], opts: Prep
       ...(annotations !== undefined ? { annotations } : {}),
     })
   }))
-  if (images.length === 1) return { root: images[0]!.manifest, images }
+  if (images.length === 1 && opts.attestations === undefined) return { root: images[0]!.manifest, images }
   const descriptors = images.map((i) => {
     const annotations = annotationsFor(opts.annotations, 'manifest-descriptor', i.platform)
     return annotations === undefined ? i.manifest : { ...i.manifest, annotations }
   })
+  // As BuildKit: the attestation manifests follow the platform manifests, in the same order.
+  const source = opts.attestations
+  if (source !== undefined) {
+    for (const i of images) {
+      descriptors.push(await writeAttestationManifest(opts.store, source.statements(i.platform, imageSubjects(opts.names ?? [], i.platform, i.manifest)), i.manifest))
+    }
+  }
   const indexAnnotations = annotationsFor(opts.annotations, 'index')
   const root = await writeImageIndex(opts.store, descriptors, { ociMediaTypes: opts.ociMediaTypes, ...(indexAnnotations !== undefined ? { annotations: indexAnnotations } : {}) })
   return { root, images }

@@ -4,7 +4,7 @@ import { TsbuildError } from '../../common/errors.js'
 import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
-import { checkAttestationFlags } from './attestFlags.js'
+import { parseAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
 import { LEGACY_BUILD_FLAGS, legacyFlagWarnings } from './legacyFlags.js'
 import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
@@ -116,7 +116,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
 
   const { call, callFormat } = parseCall(getString(p, 'call'), getBool(p, 'check'))
 
-  checkAttestationFlags(getString(p, 'provenance'), getString(p, 'sbom'), getList(p, 'attest'))
+  const provenance = parseAttestationFlags(getString(p, 'provenance'), getString(p, 'sbom'), getList(p, 'attest'))
   const annotations = getList(p, 'annotation').flatMap(parseAnnotationFlag)
   // --builder names a buildx builder instance; tsbuild is its own (only) builder, so the name is taken and not used.
 
@@ -177,6 +177,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     explain: getBool(p, 'explain'),
     pull: getBool(p, 'pull'),
     ...(getString(p, 'iidfile') !== undefined ? { iidFile: filePath(cwd, getString(p, 'iidfile')!) } : {}),
+    ...(provenance !== undefined ? { provenance } : {}),
   }
 }
 
