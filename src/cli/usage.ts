@@ -31,8 +31,9 @@ Build an image from a Dockerfile:
       --max-parallelism N    Concurrent RUN steps (default: twice the CPUs)
       --pull                 Resolve base images at their registry, not the local store
       --iidfile FILE         Write the image ID to a file
-      --provenance=false, --sbom=false
-                             Accepted as buildx takes them (tsbuild makes no attestations)
+      --provenance[=mode=min|max,…]
+                             Attach SLSA provenance (off by default; --attest type=provenance,… too)
+      --sbom=false           Accepted as buildx takes it (tsbuild makes no SBOMs)
 
 Commands:
   build       Build an image (the default command)
