@@ -70,19 +70,16 @@ export function annotationsFor (list: readonly Annotation[] | undefined, level: 
 /**
  * Refuse annotations for something the output will not write, before any
  * step runs (as BuildKit fails such a build): an index or its descriptors
- * need several platforms, `type=docker`'s archive has no manifest blob to
- * annotate, and only an OCI layout has an index descriptor.
+ * need several platforms, and only an OCI layout (type=oci, and type=docker,
+ * whose archive is one too) has an index descriptor.
  */
 export function checkAnnotationLevels (list: readonly Annotation[], output: { type: string; platforms: number }): void {
-  if (output.type === 'docker' && list.length > 0) {
-    throw new TsbuildError('USAGE', `annotation ${list[0]!.key} cannot be written to the type=docker output: its manifest.json has no annotations`, { hint: 'use type=oci, -t or --push for an annotated image' })
-  }
   const writesIndex = output.platforms > 1
   for (const a of list) {
     const fails = ((a.level === 'index' || a.level === 'manifest-descriptor') && !writesIndex) ||
-      (a.level === 'index-descriptor' && output.type !== 'oci')
+      (a.level === 'index-descriptor' && output.type !== 'oci' && output.type !== 'docker')
     if (fails) {
-      const why = a.level === 'index-descriptor' ? 'only type=oci writes an index descriptor (in its index.json)' : 'only a multi-platform image has an index'
+      const why = a.level === 'index-descriptor' ? 'only type=oci and type=docker write an index descriptor (in their index.json)' : 'only a multi-platform image has an index'
       throw new TsbuildError('USAGE', `annotation ${a.level}:${a.key} cannot be written to the type=${output.type} output: ${why}`)
     }
   }

@@ -19,6 +19,8 @@ import { familiarName, parseReference } from '../registry/index.js'
 
 export interface DockerArchiveOptions {
   names: readonly string[]
+  /** `index-descriptor:` annotations, for the image's entry in index.json. */
+  indexAnnotations?: Record<string, string>
   mtime: number
   stdout?: NodeJS.WritableStream
 }
@@ -68,11 +70,12 @@ export async function writeDockerArchive (store: ContentProvider, manifestDesc: 
       mediaType: manifest.mediaType ?? MediaType.ociManifest,
       config: { mediaType: manifest.config.mediaType, digest: manifest.config.digest, size: manifest.config.size },
       layers: diffIDs.map((d) => ({ mediaType: layerType, digest: d, size: layerSizes.get(d)! })),
+      ...(manifest.annotations !== undefined ? { annotations: manifest.annotations } : {}),
     }
     const savedBytes = Buffer.from(JSON.stringify(saved))
     const savedDigest = sha256(savedBytes)
     const platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined && config.variant !== '' ? { variant: config.variant } : {}) }
-    const index = layoutIndex({ mediaType: saved.mediaType!, digest: savedDigest, size: savedBytes.length, platform }, opts.names)
+    const index = layoutIndex({ mediaType: saved.mediaType!, digest: savedDigest, size: savedBytes.length, platform, ...(opts.indexAnnotations !== undefined ? { annotations: opts.indexAnnotations } : {}) }, opts.names)
     const members: ArchiveMember[] = [
       { name: 'blobs', kind: 'dir' },
       { name: 'blobs/sha256', kind: 'dir' },

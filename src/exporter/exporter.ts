@@ -85,12 +85,12 @@ async function runExport (spec: OutputSpec, images: readonly ImageSource[], ctx:
         ...(ctx.signal !== undefined ? { signal: ctx.signal } : {}),
         ...(spec.type === 'oci' && ctx.attestations !== undefined && !ctx.attestations.isInlineOnly ? { attestations: ctx.attestations, names: spec.names } : {}),
       })
-      if (spec.type === 'docker') {
-        await writeDockerArchive(ctx.store, stored[0]!.manifest, spec.dest, { names: spec.names, mtime, ...stdout })
-        return { descriptor: root }
-      }
       // index-descriptor annotations go on the root's entry in the layout's index.json (not part of any digest).
       const annotations = annotationsFor(spec.annotations, 'index-descriptor')
+      if (spec.type === 'docker') {
+        await writeDockerArchive(ctx.store, stored[0]!.manifest, spec.dest, { names: spec.names, mtime, ...(annotations !== undefined ? { indexAnnotations: annotations } : {}), ...stdout })
+        return { descriptor: root }
+      }
       const entry = annotations === undefined ? root : { ...root, annotations: { ...root.annotations, ...annotations } }
       if (spec.tar) {
         await writeOciArchive(ctx.store, entry, spec.dest, { names: spec.names, mtime, ...stdout })

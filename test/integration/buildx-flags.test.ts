@@ -1,9 +1,13 @@
 // buildx flags that CI tools pass: --pull, --iidfile, and the attestation
 // flags (taken when they turn attestations off; SBOMs refused when asked for).
+import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+const execFileP = promisify(execFile)
 
 let busybox: string
 let registry: string
@@ -76,12 +80,12 @@ describe('buildx flags for CI', () => {
     [['--attest', 'type=sbom'], /--attest type=sbom: tsbuild makes no SBOM attestations/],
     [['--attest', 'type=foo,disabled=true'], /--attest type=foo,disabled=true: unknown attestation type "foo": expected provenance or sbom/],
     [['--annotation', 'index:org.opencontainers.image.title=x', '-t', 'one-platform'], /annotation index:org.opencontainers.image.title cannot be written to the type=image output: only a multi-platform image has an index/],
-    [['--annotation', 'index-descriptor:a=b', '-o', 'type=registry,name=127.0.0.1:1/x'], /only type=oci writes an index descriptor/],
+    [['--annotation', 'index-descriptor:a=b', '-o', 'type=registry,name=127.0.0.1:1/x'], /only type=oci and type=docker write an index descriptor/],
     [['--annotation', 'manfest:a=b'], /invalid annotation "manfest:a=b": unknown annotation type "manfest"/],
     [['--annotation', 'novalue'], /invalid annotation "novalue": expected KEY=VALUE/],
     [['-o', 'type=local,dest=out,annotation.a=b'], /type=local writes files, not an image, so it takes no annotations/],
     [['--annotation', 'a=b', '-o', 'type=local,dest=out'], /--annotation needs an image output to write it on/],
-    [['--annotation', 'a=b', '-o', 'type=docker,dest=d.tar'], /annotation a cannot be written to the type=docker output: its manifest.json has no annotations/],
+    [['--annotation', 'index:a=b', '-o', 'type=docker,dest=d.tar'], /annotation index:a cannot be written to the type=docker output: only a multi-platform image has an index/],
   ])('%j is a usage error before anything runs', async (flags, message) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
     const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })
@@ -116,6 +120,18 @@ describe('--annotation', () => {
         ...(d.platform!.architecture === 'arm64' ? { 'org.opencontainers.image.url': 'https://example.com/arm64' } : {}),
       })
     }
+  })
+  test('type=docker takes manifest and index-descriptor annotations, as BuildKit\'s docker exporter does: on the OCI manifest and the index.json entry of the archive', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo hi > /hi\n` })
+    const dir = await freshDir('tsb-docker-')
+    const archive = join(dir, 'd.tar')
+    await buildOk(['build', '--progress=plain', '-t', 'annotated:1', '--annotation', 'org.opencontainers.image.title=Demo',
+      '--annotation', 'index-descriptor:com.example.note=entry', '-o', `type=docker,dest=${archive}`, ctx], { root: await freshDir('tsb-root-') })
+    await execFileP('tar', ['-xf', archive, '-C', dir])
+    const top = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations: Record<string, string> }> }
+    expect(top.manifests[0]!.annotations).toMatchObject({ 'com.example.note': 'entry', 'io.containerd.image.name': 'docker.io/library/annotated:1' })
+    const manifest = JSON.parse(await readFile(join(dir, 'blobs/sha256', top.manifests[0]!.digest.slice('sha256:'.length)), 'utf8')) as { annotations?: Record<string, string> }
+    expect(manifest.annotations).toEqual({ 'org.opencontainers.image.title': 'Demo' })
   })
 })
 
