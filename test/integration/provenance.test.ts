@@ -44,13 +44,16 @@ describe('provenance attestations', () => {
       Dockerfile: `FROM ${busybox}\nARG GREETING\nRUN --mount=type=secret,id=token test -s /run/secrets/token && echo "$GREETING" > /greeting\n`,
     })
     const out = join(await freshDir('tsb-out-'), 'image.tar')
+    const iid = join(await freshDir('tsb-out-'), 'iid')
     await buildOk(['build', '--progress=plain', '--provenance', 'mode=max,builder-id=https://ci.example/run/7', '--build-arg', 'GREETING=hello-arg', '--secret', 'id=token,env=TOKEN',
-      '-t', 'app:1', '-o', `type=oci,dest=${out}`, ctx], { root: await freshDir('tsb-root-'), env: { TOKEN: secret } })
+      '-t', 'app:1', '-o', `type=oci,dest=${out}`, '--iidfile', iid, ctx], { root: await freshDir('tsb-root-'), env: { TOKEN: secret } })
 
     // skopeo sees an index even for one platform: the image, then its attestation.
     const index = JSON.parse(await skopeo('inspect', '--raw', `oci-archive:${out}`)) as ImageIndex
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
     expect(index.manifests).toHaveLength(2)
+    // An index has no config digest: the image ID is the index's, as buildx writes it.
+    expect(await readFile(iid, 'utf8')).toBe(`sha256:${createHash('sha256').update(await skopeo('inspect', '--raw', `oci-archive:${out}`)).digest('hex')}`)
     const [image, att] = index.manifests as [Descriptor, Descriptor]
     expect(image.platform).toMatchObject({ os: 'linux', architecture: 'amd64' })
     expect(att.platform).toEqual({ os: 'unknown', architecture: 'unknown' })

@@ -5,7 +5,7 @@ import { hasCode } from '../../common/errors.js'
 import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs, type CliBuildRequest } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
-import { buildMetadata, createProgress, exportedNames, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
+import { buildMetadata, createProgress, exportedNames, imageConfigDigest, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
 import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
@@ -114,8 +114,8 @@ async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string):
     const metadata = buildMetadata({ ...(ex !== undefined ? { exported: ex } : {}), ...(history !== undefined ? { buildRef: history.id } : {}), durationMs: result.durationMs, steps: history?.stepRecords() ?? [], explain: result.explain })
     await writeFileSafely(req.metadataFile, JSON.stringify(metadata, null, 2) + '\n', { what: '--metadata-file' })
   }
-  // As buildx: a one-platform image's config digest (docker's image ID), else the index's digest.
-  const imageId = ex?.manifests.length === 1 ? ex.manifests[0]!.config : ex?.descriptor?.digest
+  // As buildx: the config digest of an image that is one manifest (docker's image ID), else the index's digest.
+  const imageId = (ex !== undefined ? imageConfigDigest(ex) : undefined) ?? ex?.descriptor?.digest
   // As buildx: written after every successful build, empty when it made no image.
   if (req.iidFile !== undefined) await writeFileSafely(req.iidFile, imageId ?? '', { what: '--iidfile' })
   if (req.progress === 'quiet') {

@@ -2,7 +2,7 @@ import { basename } from 'node:path'
 import { HistoryStore, type RequestSummary, type StepRecord } from '../../cache/history/index.js'
 import { describeContextArg, type ContextArg } from '../../common/contextArg.js'
 import { formatPlatform, type Platform } from '../../common/platform.js'
-import type { Descriptor } from '../../common/oci.js'
+import { INDEX_MEDIA_TYPES, type Descriptor } from '../../common/oci.js'
 import type { BuildRequest } from '../../engine/request.js'
 import { HistoryRecorder } from './recorder.js'
 
@@ -79,7 +79,7 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
   const names = ex === undefined ? [] : exportedNames(ex)
   const vertices = opts.steps.filter((s) => s.digest !== undefined)
   return {
-    ...(ex?.manifests.length === 1 ? { 'containerimage.config.digest': ex.manifests[0]!.config } : {}),
+    ...(ex !== undefined && imageConfigDigest(ex) !== undefined ? { 'containerimage.config.digest': imageConfigDigest(ex) } : {}),
     ...(ex?.descriptor !== undefined ? { 'containerimage.digest': ex.descriptor.digest, 'containerimage.descriptor': ex.descriptor } : {}),
     ...(names.length > 0 ? { 'image.name': names.join(',') } : {}),
     ...(ex !== undefined && ex.outputs.length > 0 ? { outputs: [...ex.outputs] } : {}),
@@ -104,4 +104,14 @@ export function buildMetadata (opts: { exported?: ExportedSummary; buildRef?: st
 /** Every name the build gave its image: stored, pushed and written into archives, each once. */
 export function exportedNames (ex: ExportedSummary): string[] {
   return [...new Set([...ex.stored, ...ex.pushed, ...(ex.archived ?? [])])]
+}
+
+/**
+ * The config digest of an image whose root is one manifest (docker's image
+ * ID). An index has none, even with one platform (attestations make one),
+ * as BuildKit reports it.
+ */
+export function imageConfigDigest (ex: ExportedSummary): string | undefined {
+  if (ex.manifests.length !== 1 || (ex.descriptor !== undefined && INDEX_MEDIA_TYPES.includes(ex.descriptor.mediaType))) return undefined
+  return ex.manifests[0]!.config
 }

@@ -70,6 +70,13 @@ test('buildMetadata: image.name also lists the names written into archives, each
   expect(m['image.name']).toBe('app,docker.io/library/app:1')
 })
 
+test('buildMetadata: no config digest when the root is an index, even of one platform (attestations make one)', () => {
+  const descriptor = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: 'sha256:1d' as Digest, size: 300 }
+  const m = buildMetadata({ exported: { descriptor, manifests: [{ platform: { os: 'linux', architecture: 'amd64' }, digest: 'sha256:cafe', config: 'sha256:c0' }], stored: [], pushed: [], outputs: [] }, durationMs: 1, steps: [] })
+  expect(m['containerimage.digest']).toBe('sha256:1d')
+  expect(m).not.toHaveProperty('containerimage.config.digest')
+})
+
 describe('createProgress', () => {
   test('tty on a pty that reports 0 columns is drawn 80 wide, as BuildKit does', () => {
     let text = ''

@@ -7,7 +7,7 @@ import { encodeRawJson } from './rawjson.js'
 import { CachedStepOrder } from './stepOrder.js'
 import { TtyPrinter } from './tty.js'
 
-export { buildMetadata, exportedNames, startHistory, summarizeRequest, type ExportedSummary } from './buildReport.js'
+export { buildMetadata, exportedNames, imageConfigDigest, startHistory, summarizeRequest, type ExportedSummary } from './buildReport.js'
 export { HistoryRecorder } from './recorder.js'
 export { NAME_CHARS, PlainPrinter, formatBytes } from './plain.js'
 export { TtyPrinter } from './tty.js'
