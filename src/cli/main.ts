@@ -23,6 +23,7 @@ const COMMANDS = {
   du: () => import('./commands/du.js'),
   prune: () => import('./commands/prune.js'),
   history: () => import('./commands/history.js'),
+  imagetools: () => import('./commands/imagetools.js'),
 } satisfies Record<string, () => Promise<CommandModule>>
 type CommandName = keyof typeof COMMANDS
 

@@ -48,6 +48,7 @@ Commands:
   du          Show disk usage
   prune       Remove cache
   history     Past builds: ls, inspect, logs
+  imagetools  Registry images: create (join platforms into one index), inspect
   debug       dump-ast [FILE|-]
   version     Print the version
 `

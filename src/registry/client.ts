@@ -2,11 +2,13 @@ import type { Digest } from '../common/digest.js'
 import type { Descriptor } from '../common/oci.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
 import type { BlobInfo, ContentProvider, ContentStore } from '../cache/content/index.js'
-import { fetchBlobToStore, readBlob, type BlobProgress } from './blob.js'
+import { fetchBlobToStore, fetchSmallBlob, readBlob, type BlobProgress } from './blob.js'
+import { copyImage, type CopyResult } from './copyImage.js'
 import type { CredentialStore } from './credentials.js'
+import { MAX_MANIFEST_SIZE, fetchManifest, type FetchedManifest } from './manifest.js'
 import { pullImage, resolveImage, type ResolvedImage } from './pull.js'
 import { pushBlob, pushImage, pushManifest, type BlobPushResult, type PushOptions } from './push.js'
-import { parseReference, type ImageReference } from './reference.js'
+import { manifestReference, parseReference, type ImageReference } from './reference.js'
 import type { RetryPolicy } from './retry.js'
 import { RegistryTransport } from './transport.js'
 
@@ -66,6 +68,11 @@ export class RegistryClient {
     return readBlob(this.transport, toRef(ref), desc, this.pullOpts(opts))
   }
 
+  /** A small blob (an image config) into memory, verified; refuses blobs over the manifest size limit. */
+  fetchSmallBlob (ref: RefInput, desc: Descriptor, opts: CallOptions = {}): Promise<Buffer> {
+    return fetchSmallBlob(this.transport, toRef(ref), desc, MAX_MANIFEST_SIZE, opts)
+  }
+
   pushBlob (ref: RefInput, desc: Descriptor, content: ContentProvider, opts: CallOptions & Pick<PushOptions, 'mountFrom'> = {}): Promise<BlobPushResult> {
     return pushBlob(this.transport, toRef(ref), desc, content, { ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}) })
   }
@@ -82,6 +89,19 @@ export class RegistryClient {
       ...this.pushOpts(opts), ...(opts.mountFrom !== undefined ? { mountFrom: opts.mountFrom } : {}),
       ...(opts.mountFromFor !== undefined ? { mountFromFor: opts.mountFromFor } : {}), ...(opts.beforeUpload !== undefined ? { beforeUpload: opts.beforeUpload } : {}),
     })
+  }
+
+  /** A manifest or index exactly as served, verified against its digest (the ref's tag or digest unless `reference`). */
+  fetchManifest (ref: RefInput, opts: CallOptions & { reference?: string; expected?: Descriptor } = {}): Promise<FetchedManifest> {
+    const r = toRef(ref)
+    return fetchManifest(this.transport, r, opts.reference ?? manifestReference(r), {
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}), ...(opts.expected !== undefined ? { expected: opts.expected } : {}),
+    })
+  }
+
+  /** Copy the manifest or index `desc` and everything under it from `from` to `to` (by digest; mounted in one registry). */
+  copyImage (from: RefInput, desc: Descriptor, to: RefInput, opts: CallOptions = {}): Promise<CopyResult> {
+    return copyImage(this.transport, toRef(from), desc, toRef(to), this.pushOpts(opts))
   }
 
   private pullOpts (opts: CallOptions): { signal?: AbortSignal; onProgress?: (p: BlobProgress) => void; concurrency?: number } {
