@@ -1,0 +1,166 @@
+// `tsbuild imagetools create|inspect` as the last job of a multi-runner CI
+// workflow uses `docker buildx imagetools`: each platform was pushed by
+// digest, and one job joins them under a tag. skopeo judges the result.
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { skopeo } from '../setup/registry.js'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext, type TsbuildRun } from '../helpers/tsbuild.js'
+
+interface Index { mediaType: string; manifests: Array<{ mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string }; annotations?: Record<string, string> }>; annotations?: Record<string, string> }
+
+let registry: string
+let busybox: string
+let repo: string
+let root: string
+const digests: Record<'amd64' | 'arm64', string> = { amd64: '', arm64: '' }
+
+const tsbuild = async (args: string[], env: Record<string, string> = {}): Promise<TsbuildRun> =>
+  await runTsbuild(args, { root, env: { DOCKER_CONFIG: join(root, 'no-docker-config'), ...env } })
+const ok = async (args: string[], env: Record<string, string> = {}): Promise<TsbuildRun> =>
+  await buildOk(args, { root, env: { DOCKER_CONFIG: join(root, 'no-docker-config'), ...env } })
+const rawOf = async (ref: string): Promise<Index> => JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${ref}`)) as Index
+const platformsOf = (idx: Index): string[] => idx.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`)
+const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('ERROR') || /^\s+at /.test(l))
+
+beforeAll(async () => {
+  registry = inject('registry')
+  busybox = inject('busybox')
+  await ensureBuilt()
+  root = await freshDir('tsb-root-')
+  repo = `${registry}/it/app-${Date.now()}`
+  const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\n` })
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const meta = join(root, `${arch}.json`)
+    await ok(['build', '--progress=plain', '--platform', `linux/${arch}`, '-o', `type=image,name=${repo},push-by-digest=true,name-canonical=true,push=true`, '--metadata-file', meta, ctx])
+    digests[arch] = (JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest']!
+  }
+}, 300_000)
+
+describe('imagetools create', () => {
+  test('two platforms pushed by digest become one tagged index that skopeo copies whole', async () => {
+    const r = await ok(['imagetools', 'create', '-t', `${repo}:1`, `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`])
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toContain(`pushing sha256:`)
+    const idx = await rawOf(`${repo}:1`)
+    expect(idx.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    expect(idx.manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64])
+    expect(platformsOf(idx)).toEqual(['linux/amd64', 'linux/arm64'])
+
+    const out = await freshDir('tsb-oci-')
+    await skopeo('copy', '--all', '--src-tls-verify=false', `docker://${repo}:1`, `oci:${out}:v1`)
+    const layout = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as Index
+    const blobs = new Set(await readdir(join(out, 'blobs/sha256')))
+    expect(blobs.has(layout.manifests[0]!.digest.slice(7))).toBe(true)
+    for (const d of [digests.amd64, digests.arm64]) expect(blobs.has(d.slice(7))).toBe(true)
+    const arm = JSON.parse(await skopeo('inspect', '--tls-verify=false', '--override-arch=arm64', `docker://${repo}:1`)) as { Architecture: string }
+    expect(arm.Architecture).toBe('arm64')
+  })
+
+  test('--dry-run prints the index it would push and pushes nothing; --annotation lands in it', async () => {
+    const r = await ok(['imagetools', 'create', '--dry-run', '-t', `${repo}:dry`, '--annotation', 'index:org.opencontainers.image.version=1.2.3',
+      '--annotation', 'manifest-descriptor[linux/arm64]:note=arm', `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`])
+    const idx = JSON.parse(r.stdout) as Index
+    expect(r.stdout).toMatch(/^\{\n {2}"schemaVersion": 2,/)
+    expect(idx.annotations).toEqual({ 'org.opencontainers.image.version': '1.2.3' })
+    expect(idx.manifests.map((m) => m.annotations)).toEqual([undefined, { note: 'arm' }])
+    const missing = await runTsbuild(['imagetools', 'inspect', `${repo}:dry`], { root })
+    expect(missing.code).toBe(1)
+  })
+
+  test('--append adds a platform to the manifests the tag already has', async () => {
+    await ok(['imagetools', 'create', '-t', `${repo}:appended`, `${repo}@${digests.amd64}`])
+    expect(platformsOf(await rawOf(`${repo}:appended`))).toEqual(['linux/amd64'])
+    await ok(['imagetools', 'create', '--append', '-t', `${repo}:appended`, `${repo}@${digests.arm64}`])
+    const idx = await rawOf(`${repo}:appended`)
+    expect(idx.manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64])
+  })
+
+  test('a second manifest for a platform the index has is refused, naming both', async () => {
+    await ok(['imagetools', 'create', '-t', `${repo}:dup`, `${repo}@${digests.amd64}`])
+    const r = await tsbuild(['imagetools', 'create', '--append', '-t', `${repo}:dup`, busybox])
+    expect(r.code).toBe(1)
+    expect(errorLines(r.stderr)).toHaveLength(1)
+    expect(r.stderr).toMatch(/^ERROR: two different manifests for platform linux\/amd64: sha256:\S+ from \S+ and sha256:\S+ from \S+$/m)
+    expect(platformsOf(await rawOf(`${repo}:dup`))).toEqual(['linux/amd64'])
+  })
+
+  test('sources in another repository are copied into the target (mounted), then skopeo copies the index whole', async () => {
+    const other = `${registry}/it/other-${Date.now()}`
+    const r = await ok(['imagetools', 'create', '-t', `${other}:1`, `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`])
+    expect(r.stderr).toContain(`copying ${digests.amd64} from ${repo}@${digests.amd64} to ${other}:1`)
+    expect((await rawOf(`${other}:1`)).manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64])
+    const out = await freshDir('tsb-oci-')
+    await skopeo('copy', '--all', '--src-tls-verify=false', `docker://${other}:1`, `oci:${out}:v1`)
+  })
+
+  test('-f reads a descriptor from a file; its bare digest is looked up in the one repository named', async () => {
+    const descFile = join(root, 'arm-desc.json')
+    const armSize = Buffer.byteLength(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}@${digests.arm64}`))
+    await writeFile(descFile, JSON.stringify({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digests.arm64, size: armSize }))
+    await ok(['imagetools', 'create', '-t', `${repo}:file`, '-f', descFile, digests.amd64])
+    const idx = await rawOf(`${repo}:file`)
+    expect(idx.manifests.map((m) => m.digest)).toEqual([digests.arm64, digests.amd64])
+    expect(platformsOf(idx)).toEqual(['linux/arm64', 'linux/amd64'])
+  })
+
+  test('into another registry (with credentials): blobs stream across; one index source keeps its digest', async () => {
+    const auth = inject('authRegistry')
+    const dockerConfig = await freshDir('tsb-docker-')
+    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [auth.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } }))
+    const target = `${auth.host}/it/copy-${Date.now()}:1`
+    await ok(['imagetools', 'create', '-t', target, `${repo}:1`], { DOCKER_CONFIG: dockerConfig })
+    const creds = `--creds=${auth.username}:${auth.password}`
+    const there = await skopeo('inspect', '--raw', '--tls-verify=false', creds, `docker://${target}`)
+    const here = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}:1`)
+    expect(there).toBe(here)
+    const out = await freshDir('tsb-oci-')
+    await skopeo('copy', '--all', '--src-tls-verify=false', `--src-creds=${auth.username}:${auth.password}`, `docker://${target}`, `oci:${out}:v1`)
+
+    const denied = await tsbuild(['imagetools', 'create', '-t', `${auth.host}/it/denied:1`, `${repo}:1`])
+    expect(denied.code).toBe(1)
+    expect(errorLines(denied.stderr)).toHaveLength(1)
+    expect(denied.stderr).toMatch(/^ERROR: .*127\.0\.0\.1/m)
+  })
+
+  test.each([
+    ['a missing source', () => ['-t', `${repo}:x`, `${repo}@sha256:${'0'.repeat(64)}`], 1, /^ERROR: image .* not found/],
+    ['a bad reference', () => ['-t', `${repo}:x`, `${repo}/UPPER:1`], 1, /^ERROR: invalid image reference/],
+    ['no tag and no --dry-run', () => [`${repo}@${digests.amd64}`], 2, /^ERROR: imagetools create: cannot push with no tags/],
+    ['no sources', () => ['-t', `${repo}:x`], 2, /^ERROR: imagetools create: no sources specified/],
+  ])('%s: one ERROR line, no stack trace', async (_what, args, code, message) => {
+    const r = await tsbuild(['imagetools', 'create', ...args()])
+    expect(r.code).toBe(code)
+    const errors = errorLines(r.stderr)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(message)
+  })
+})
+
+describe('imagetools inspect', () => {
+  test('the Name / MediaType / Digest header and the Manifests list buildx prints; --raw is the exact bytes', async () => {
+    const raw = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}:1`)
+    const r = await ok(['imagetools', 'inspect', `${repo}:1`])
+    const { createHash } = await import('node:crypto')
+    const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`
+    expect(r.stdout).toBe([
+      `Name:      ${repo}:1`,
+      'MediaType: application/vnd.oci.image.index.v1+json',
+      `Digest:    ${digest}`,
+      '           ',
+      'Manifests: ',
+      `  Name:      ${repo}:1@${digests.amd64}`,
+      '  MediaType: application/vnd.oci.image.manifest.v1+json',
+      '  Platform:  linux/amd64',
+      '             ',
+      `  Name:      ${repo}:1@${digests.arm64}`,
+      '  MediaType: application/vnd.oci.image.manifest.v1+json',
+      '  Platform:  linux/arm64',
+      '',
+    ].join('\n'))
+    expect((await ok(['imagetools', 'inspect', '--raw', `${repo}:1`])).stdout).toBe(raw)
+    const json = JSON.parse((await ok(['imagetools', 'inspect', '--format', 'json', `${repo}:1`])).stdout) as { manifest: { digest: string }; image: Record<string, { architecture: string }> }
+    expect(json.manifest.digest).toBe(digest)
+    expect(Object.fromEntries(Object.entries(json.image).map(([k, v]) => [k, v.architecture]))).toEqual({ 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' })
+  })
+})
