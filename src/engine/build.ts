@@ -71,7 +71,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   }
   checkEntitlements(converted.platforms.map((p) => p.definition), req.allow, req.dockerfile.displayName)
   // A push without a name, or an annotation for something no output writes, fails now, not after every step ran.
-  const specs = outputSpecs(req.outputs, req.tags, req.push, req.annotations, converted.platforms.length)
+  const specs = outputSpecs(req.outputs, req.tags, req.push, req.annotations, converted.platforms.length, req.provenance)
   await services.executor.checkInstalled().catch((err: unknown) => {
     // Only a build that runs something needs runc; say so up front when one will.
     if (converted.platforms.some((p) => [...p.definition.ops.values()].some((op) => op.kind === 'exec'))) throw err

@@ -68,7 +68,7 @@ export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDate
  * A push without any name is refused here, so the build can check it before
  * any step runs.
  */
-export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean, annotations: readonly Annotation[] = [], platforms = 1): OutputSpec[] {
+export function outputSpecs (outputs: readonly string[], tags: readonly string[], push: boolean, annotations: readonly Annotation[] = [], platforms = 1, provenance?: { inlineOnly: boolean }): OutputSpec[] {
   const specs: OutputSpec[] = outputs.map(parseOutputSpec)
   if (specs.length === 0 && (tags.length > 0 || push)) {
     specs.push({ type: 'image', push, names: [...tags], compression: 'gzip', forceCompression: false, ociMediaTypes: true, annotations: [], pushByDigest: false, nameCanonical: false })
@@ -81,7 +81,9 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
   for (const spec of specs) {
     if ('annotations' in spec) {
       spec.annotations.push(...annotations)
-      checkAnnotationLevels(spec.annotations, { type: spec.type, platforms })
+      // An attestation makes the image an index, even of one platform (docker archives leave it out).
+      const attests = provenance !== undefined && (spec.type === 'image' || spec.type === 'registry' || (spec.type === 'oci' && !provenance.inlineOnly))
+      checkAnnotationLevels(spec.annotations, { type: spec.type, platforms, writesIndex: attests })
     }
     if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
     // A bad name (`-t Org/App`, often a CI variable) fails now, as buildx checks its tags, not after every step ran.

@@ -73,13 +73,13 @@ export function annotationsFor (list: readonly Annotation[] | undefined, level: 
  * need several platforms, and only an OCI layout (type=oci, and type=docker,
  * whose archive is one too) has an index descriptor.
  */
-export function checkAnnotationLevels (list: readonly Annotation[], output: { type: string; platforms: number }): void {
-  const writesIndex = output.platforms > 1
+export function checkAnnotationLevels (list: readonly Annotation[], output: { type: string; platforms: number; writesIndex?: boolean }): void {
+  const writesIndex = output.platforms > 1 || output.writesIndex === true
   for (const a of list) {
     const fails = ((a.level === 'index' || a.level === 'manifest-descriptor') && !writesIndex) ||
       (a.level === 'index-descriptor' && output.type !== 'oci' && output.type !== 'docker')
     if (fails) {
-      const why = a.level === 'index-descriptor' ? 'only type=oci and type=docker write an index descriptor (in their index.json)' : 'only a multi-platform image has an index'
+      const why = a.level === 'index-descriptor' ? 'only type=oci and type=docker write an index descriptor (in their index.json)' : 'only a multi-platform image, or one with attestations, has an index'
       throw new TsbuildError('USAGE', `annotation ${a.level}:${a.key} cannot be written to the type=${output.type} output: ${why}`)
     }
   }

@@ -79,13 +79,13 @@ describe('buildx flags for CI', () => {
     [['--sbom=true'], /--sbom=true: tsbuild makes no SBOM attestations/],
     [['--attest', 'type=sbom'], /--attest type=sbom: tsbuild makes no SBOM attestations/],
     [['--attest', 'type=foo,disabled=true'], /--attest type=foo,disabled=true: unknown attestation type "foo": expected provenance or sbom/],
-    [['--annotation', 'index:org.opencontainers.image.title=x', '-t', 'one-platform'], /annotation index:org.opencontainers.image.title cannot be written to the type=image output: only a multi-platform image has an index/],
+    [['--annotation', 'index:org.opencontainers.image.title=x', '-t', 'one-platform'], /annotation index:org.opencontainers.image.title cannot be written to the type=image output: only a multi-platform image, or one with attestations, has an index/],
     [['--annotation', 'index-descriptor:a=b', '-o', 'type=registry,name=127.0.0.1:1/x'], /only type=oci and type=docker write an index descriptor/],
     [['--annotation', 'manfest:a=b'], /invalid annotation "manfest:a=b": unknown annotation type "manfest"/],
     [['--annotation', 'novalue'], /invalid annotation "novalue": expected KEY=VALUE/],
     [['-o', 'type=local,dest=out,annotation.a=b'], /type=local writes files, not an image, so it takes no annotations/],
     [['--annotation', 'a=b', '-o', 'type=local,dest=out'], /--annotation needs an image output to write it on/],
-    [['--annotation', 'index:a=b', '-o', 'type=docker,dest=d.tar'], /annotation index:a cannot be written to the type=docker output: only a multi-platform image has an index/],
+    [['--annotation', 'index:a=b', '-o', 'type=docker,dest=d.tar'], /annotation index:a cannot be written to the type=docker output: only a multi-platform image, or one with attestations, has an index/],
   ])('%j is a usage error before anything runs', async (flags, message) => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo MUST-NOT-RUN\n` })
     const r = await runTsbuild(['build', '--progress=plain', ...flags, ctx], { root: await freshDir('tsb-root-') })

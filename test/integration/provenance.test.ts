@@ -112,6 +112,15 @@ describe('provenance attestations', () => {
     }
   })
 
+  test('one platform with provenance is an index, so it takes index annotations (without provenance they are refused)', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nLABEL x=1\n` })
+    const out = join(await freshDir('tsb-out-'), 'image.tar')
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--annotation', 'index:org.opencontainers.image.title=Demo', '-o', `type=oci,dest=${out}`, ctx], { root: await freshDir('tsb-root-') })
+    const index = JSON.parse(await skopeo('inspect', '--raw', `oci-archive:${out}`)) as ImageIndex & { annotations?: Record<string, string> }
+    expect(index.annotations).toEqual({ 'org.opencontainers.image.title': 'Demo' })
+    expect(attestationEntries(index)).toHaveLength(1)
+  })
+
   test.each([
     ['no flag', []],
     ['--provenance=false', ['--provenance=false']],
