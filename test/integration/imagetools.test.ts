@@ -89,6 +89,8 @@ describe('imagetools create', () => {
     const other = `${registry}/it/other-${Date.now()}`
     const r = await ok(['imagetools', 'create', '-t', `${other}:1`, `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`])
     expect(r.stderr).toContain(`copying ${digests.amd64} from ${repo}@${digests.amd64} to ${other}:1`)
+    // each image's busybox layer, RUN layer and config: mounted, none uploaded
+    expect(r.stderr.match(/^copied 1 manifest: 3 blobs mounted, 0 uploaded, 0 already there$/gm)).toHaveLength(2)
     expect((await rawOf(`${other}:1`)).manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64])
     const out = await freshDir('tsb-oci-')
     await skopeo('copy', '--all', '--src-tls-verify=false', `docker://${other}:1`, `oci:${out}:v1`)
@@ -109,7 +111,8 @@ describe('imagetools create', () => {
     const dockerConfig = await freshDir('tsb-docker-')
     await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [auth.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } }))
     const target = `${auth.host}/it/copy-${Date.now()}:1`
-    await ok(['imagetools', 'create', '-t', target, `${repo}:1`], { DOCKER_CONFIG: dockerConfig })
+    const r = await ok(['imagetools', 'create', '-t', target, `${repo}:1`], { DOCKER_CONFIG: dockerConfig })
+    expect(r.stderr).toMatch(/^copied 3 manifests: 0 blobs mounted, 6 uploaded, 0 already there$/m)
     const creds = `--creds=${auth.username}:${auth.password}`
     const there = await skopeo('inspect', '--raw', '--tls-verify=false', creds, `docker://${target}`)
     const here = await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}:1`)

@@ -132,7 +132,8 @@ async function create (args: string[], io: CommandIo): Promise<number> {
     for (const src of sources) {
       if (repoOf(src.ref) === repoOf(tag)) continue
       io.stderr.write(`copying ${src.descriptor.digest} from ${formatReference(src.ref)} to ${formatReference(tag)}\n`)
-      await client.copyImage(src.ref, src.descriptor, tag, signal)
+      const { manifests, blobs } = await client.copyImage(src.ref, src.descriptor, tag, signal)
+      io.stderr.write(`copied ${manifests} manifest${manifests === 1 ? '' : 's'}: ${blobs.mounted} blobs mounted, ${blobs.uploaded} uploaded, ${blobs.exists} already there\n`)
     }
     io.stderr.write(`pushing ${combined.descriptor.digest} to ${formatReference(tag)}\n`)
     await client.pushManifest(tag, combined.bytes, combined.descriptor.mediaType, signal)
