@@ -4,7 +4,7 @@ import { TsbuildError } from '../common/errors.js'
 import type { Descriptor, ImageIndex, ImageManifest } from '../common/oci.js'
 import type { ContentProvider } from '../cache/content/index.js'
 import { mapLimit, readBlob, type BlobReadOptions } from './blob.js'
-import { fetchManifest } from './manifest.js'
+import { MANIFEST_ACCEPT, fetchManifest } from './manifest.js'
 import { pushBlob, pushManifest, type PushOptions } from './push.js'
 import { familiarName, type ImageReference } from './reference.js'
 import { discard, errorFromResponse, type RegistryTransport } from './transport.js'
@@ -17,7 +17,8 @@ export interface CopyResult {
 
 /** HEAD a manifest: true when the repository already has it (then it has everything it refers to). */
 export async function manifestExists (transport: RegistryTransport, ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<boolean> {
-  const res = await transport.send({ ref, actions: 'push' }, { method: 'HEAD', url: `/v2/${ref.repository}/manifests/${digest}`, signal })
+  // Without an Accept that lists OCI types, distribution answers 404 for an OCI manifest it has.
+  const res = await transport.send({ ref, actions: 'push' }, { method: 'HEAD', url: `/v2/${ref.repository}/manifests/${digest}`, headers: { accept: MANIFEST_ACCEPT }, signal })
   await discard(res)
   if (res.status === 404) return false
   if (res.ok) return true

@@ -49,7 +49,7 @@ export function parseIndexAnnotation (spec: string): IndexAnnotation {
   const [, type, platform, key] = m as unknown as [string, string | undefined, string | undefined, string]
   if (type === undefined || type === 'manifest' || type === 'index-descriptor') {
     throw new TsbuildError('USAGE', `annotation ${JSON.stringify(spec)}: ${type === undefined ? 'an annotation without a type' : `"${type}" annotations`} cannot be set by imagetools create`, {
-      hint: 'write index:KEY=VALUE for the index, or manifest-descriptor[:PLATFORM]:KEY=VALUE for its entries',
+      hint: 'write index:KEY=VALUE for the index, or manifest-descriptor[PLATFORM]:KEY=VALUE for its entries',
     })
   }
   if (type !== 'index' && type !== 'manifest-descriptor') throw new TsbuildError('USAGE', `annotation ${JSON.stringify(spec)}: unknown type "${type}" (index or manifest-descriptor)`)

@@ -1,10 +1,14 @@
 // `tsbuild imagetools create|inspect` as the last job of a multi-runner CI
 // workflow uses `docker buildx imagetools`: each platform was pushed by
 // digest, and one job joins them under a tag. skopeo judges the result.
+import { randomBytes } from 'node:crypto'
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { skopeo } from '../setup/registry.js'
+import { LocalContentStore } from '../../src/cache/content/index.js'
+import type { Descriptor } from '../../src/common/oci.js'
+import { RegistryClient, anonymousCredentials, staticCredentials } from '../../src/registry/index.js'
+import { skopeo, writeTestImage } from '../setup/registry.js'
 import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext, type TsbuildRun } from '../helpers/tsbuild.js'
 
 interface Index { mediaType: string; manifests: Array<{ mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string }; annotations?: Record<string, string> }>; annotations?: Record<string, string> }
@@ -165,5 +169,25 @@ describe('imagetools inspect', () => {
     const json = JSON.parse((await ok(['imagetools', 'inspect', '--format', 'json', `${repo}:1`])).stdout) as { manifest: { digest: string }; image: Record<string, { architecture: string }> }
     expect(json.manifest.digest).toBe(digest)
     expect(Object.fromEntries(Object.entries(json.image).map(([k, v]) => [k, v.architecture]))).toEqual({ 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' })
+  })
+})
+
+describe('RegistryClient.copyImage', () => {
+  test('a layer bigger than the upload chunk streams across registries in PATCH chunks, verified by skopeo', async () => {
+    const auth = inject('authRegistry')
+    const store = new LocalContentStore(await freshDir('tsb-store-'))
+    const img = await writeTestImage(store, { platform: 'linux/amd64', files: { big: randomBytes(300 * 1024) } })
+    const from = `${registry}/it/big-${Date.now()}`
+    await new RegistryClient({ auth: anonymousCredentials }).pushImage(store, img.manifest as Descriptor, `${from}:1`)
+    const to = `${auth.host}/it/big-${Date.now()}:1`
+    const c = new RegistryClient({ auth: staticCredentials({ [auth.host]: { username: auth.username, password: auth.password } }), chunkSize: 64 * 1024 })
+    const first = await c.copyImage(from, img.manifest as Descriptor, to)
+    expect(first).toEqual({ manifests: 1, blobs: { exists: 0, mounted: 0, uploaded: 2 } })
+    expect(await c.copyImage(from, img.manifest as Descriptor, to)).toEqual({ manifests: 0, blobs: { exists: 0, mounted: 0, uploaded: 0 } })
+    const pinned = `docker://${to.replace(/:1$/, '')}@${img.manifest.digest}`
+    const manifest = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `--creds=${auth.username}:${auth.password}`, pinned)) as { layers: Array<{ digest: string }> }
+    expect(manifest.layers.map((l) => l.digest)).toEqual(img.layerDigests)
+    const out = await freshDir('tsb-oci-')
+    await skopeo('copy', '--src-tls-verify=false', `--src-creds=${auth.username}:${auth.password}`, pinned, `oci:${out}:v1`)
   })
 })
