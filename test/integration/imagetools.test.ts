@@ -80,6 +80,12 @@ describe('imagetools create', () => {
     expect(idx.manifests.map((m) => m.digest)).toEqual([digests.amd64, digests.arm64])
   })
 
+  test('--prefer-index=false copies one manifest source as it is: the tag names that manifest', async () => {
+    await ok(['imagetools', 'create', '--prefer-index=false', '-t', `${repo}:single`, `${repo}@${digests.arm64}`])
+    const r = await ok(['imagetools', 'inspect', `${repo}:single`])
+    expect(r.stdout).toBe(`Name:      ${repo}:single\nMediaType: application/vnd.oci.image.manifest.v1+json\nDigest:    ${digests.arm64}\n`)
+  })
+
   test('a second manifest for a platform the index has is refused, naming both', async () => {
     await ok(['imagetools', 'create', '-t', `${repo}:dup`, `${repo}@${digests.amd64}`])
     const r = await tsbuild(['imagetools', 'create', '--append', '-t', `${repo}:dup`, busybox])
