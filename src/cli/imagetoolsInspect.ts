@@ -31,7 +31,7 @@ export async function inspectImage (client: RegistryClient, ref: ImageReference,
   const signal = io.signal !== undefined ? { signal: io.signal } : {}
   const doc = await client.fetchManifest(ref, signal)
   if (opts.raw) { io.stdout.write(doc.bytes); return }
-  if (kind === 'text') { io.stdout.write(formatText(ref, doc)); return }
+  if (kind === 'text') { io.stdout.write(formatInspectText(ref, doc)); return }
   const manifest = manifestView(doc)
   if (kind === 'manifest-json') { io.stdout.write(JSON.stringify(manifest, null, 2) + '\n'); return }
   const image = await imageView(client, ref, doc, signal)
@@ -75,7 +75,8 @@ function block (rows: ReadonlyArray<readonly [string, string]>): string {
   return rows.map(([label, value]) => `${label.padEnd(width)}${value}\n`).join('')
 }
 
-function formatText (ref: ImageReference, doc: FetchedManifest): string {
+/** The text form of `inspect` (exported for its tests). */
+export function formatInspectText (ref: ImageReference, doc: FetchedManifest): string {
   let out = block([['Name:', formatReference(ref)], ['MediaType:', doc.descriptor.mediaType], ['Digest:', doc.descriptor.digest]])
   if (!doc.isIndex) return out
   out += block([['', ''], ['Manifests:', '']])
