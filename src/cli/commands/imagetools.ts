@@ -116,7 +116,8 @@ async function create (args: string[], io: CommandIo): Promise<number> {
   for (const s of specs) {
     if (s.ref !== undefined) continue
     if (repos.size > 1) throw new TsbuildError('USAGE', `imagetools create: several repositories are named, cannot tell which one holds ${JSON.stringify(s.text)}`, { hint: 'write the source as REPO@DIGEST' })
-    s.ref = { ...parseReference([...repos][0]!), tag: undefined, digest: s.desc!.digest } as ImageReference
+    const { registry, repository } = parseReference([...repos][0]!)
+    s.ref = { registry, repository, digest: s.desc!.digest }
   }
 
   const client = clientFor(io, getList(p, 'insecure-registry'))
