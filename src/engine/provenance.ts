@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Digest } from '../common/digest.js'
+import { redactUrl } from '../common/gitRef.js'
 import { formatPlatform, hostPlatform, normalizePlatform, type Platform } from '../common/platform.js'
 import { digestSet, inTotoStatement, provenancePredicate, refToPurl, type AttestationSource, type BuildFacts, type Material, type ProvenanceOptions } from '../exporter/index.js'
 import type { Definition, Op } from '../llb/index.js'
@@ -43,7 +44,8 @@ export class ProvenanceRecorder {
       const uri = explain.remote ?? op.attrs.remote
       this.resolved.set(digest, { uri: op.attrs.ref !== undefined ? `${uri}#${op.attrs.ref}` : uri, digest: { sha1: explain.commit } })
     } else if (op.attrs.type === 'http' && explain.content !== undefined) {
-      this.resolved.set(digest, { uri: op.attrs.url, digest: digestSet(explain.content) })
+      // A URL may carry credentials (ADD https://user:token@host/…): the record keeps them masked.
+      this.resolved.set(digest, { uri: redactUrl(op.attrs.url), digest: digestSet(explain.content) })
     }
   }
 
