@@ -46,13 +46,17 @@ export class OutputRedactor {
   write (chunk: Buffer): Buffer {
     if (this.forms.length === 0) return chunk
     const buf = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk
+    const next = this.forms.map(() => -2)
     const parts: Buffer[] = []
     let pos = 0
     for (;;) {
-      const found = this.earliest(buf, pos)
+      const found = this.earliest(buf, pos, next)
       if (found === undefined) break
-      // A longer value may start here and go on in the next chunk: wait for it.
-      if (this.mayContinue(buf, found.at, found.length)) { this.held = buf.subarray(found.at); return finish(parts, buf.subarray(pos, found.at)) }
+      // A longer value may start here or just before and go on in the next chunk: wait for it.
+      if (found.at > buf.length - this.forms[0]!.length) {
+        const hold = this.partialStart(buf, pos)
+        if (hold <= found.at) { this.held = buf.subarray(hold); return finish(parts, buf.subarray(pos, hold)) }
+      }
       parts.push(buf.subarray(pos, found.at), Buffer.from(MASK))
       pos = found.at + found.length
     }
@@ -61,26 +65,40 @@ export class OutputRedactor {
     return finish(parts, buf.subarray(pos, hold))
   }
 
-  /** What was held back, at the end of the stream (it holds no whole value). */
+  /**
+   * What was held back, at the end of the stream, masked: it may hold a whole
+   * value that was waiting to see whether a longer one went on.
+   */
   end (): Buffer {
     const rest = this.held
     this.held = Buffer.alloc(0)
-    return rest
+    const next = this.forms.map(() => -2)
+    const parts: Buffer[] = []
+    let pos = 0
+    for (;;) {
+      const found = this.earliest(rest, pos, next)
+      if (found === undefined) break
+      parts.push(rest.subarray(pos, found.at), Buffer.from(MASK))
+      pos = found.at + found.length
+    }
+    return finish(parts, rest.subarray(pos))
   }
 
-  private earliest (buf: Buffer, from: number): { at: number; length: number } | undefined {
+  /**
+   * The earliest value at or after `from`. `next` remembers where each form
+   * was last found in this buffer (-2: not searched yet, -1: no more), so a
+   * form that is absent is searched for once per buffer rather than once per
+   * match: a value printed 100,000 times must not make masking quadratic.
+   */
+  private earliest (buf: Buffer, from: number, next: number[]): { at: number; length: number } | undefined {
     let best: { at: number; length: number } | undefined
-    for (const f of this.forms) {
-      const at = buf.indexOf(f, from)
+    for (let i = 0; i < this.forms.length; i++) {
+      const f = this.forms[i]!
+      if (next[i] !== -1 && next[i]! < from) next[i] = buf.indexOf(f, from)
+      const at = next[i]!
       if (at >= 0 && (best === undefined || at < best.at)) best = { at, length: f.length }
     }
     return best
-  }
-
-  /** Whether a value longer than `length` has all of `buf` from `at` as its start. */
-  private mayContinue (buf: Buffer, at: number, length: number): boolean {
-    const rest = buf.length - at
-    return this.forms.some((f) => f.length > length && f.length > rest && f.subarray(0, rest).equals(buf.subarray(at)))
   }
 
   /** Where the longest end of `buf` (after `from`) that begins some value starts; buf.length when none does. */
