@@ -128,7 +128,7 @@ describe('imagetools', () => {
     const r = await runTsbuild(['imagetools', 'create', '-t', target, src, src], { root })
     expect(r.code).toBe(0)
     const index = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${target}`)) as ImageIndex
-    const images = new Set(index.manifests.filter((m) => m.platform?.os === 'linux').map((m) => m.digest))
+    const images = new Set<string>(index.manifests.filter((m) => m.platform?.os === 'linux').map((m) => m.digest))
     const atts = index.manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest')
     expect(images.size).toBe(2)
     expect(atts).toHaveLength(2)
