@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { readdir, utimes, writeFile } from 'node:fs/promises'
+import { readdir, rename, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { TsbuildError } from '../common/errors.js'
 import type { Platform } from '../common/platform.js'
 import type { AttestationSource } from './attestationManifest.js'
 import type { InTotoSubject } from './provenance.js'
@@ -26,8 +27,21 @@ export async function writeLocalAttestations (root: string, source: AttestationS
   if (statements.length > 1) throw new Error('one attestation file per output is written: provenance.json')
   for (const statement of statements) {
     const file = join(root, PROVENANCE_FILE)
-    await writeFile(file, `${JSON.stringify(statement, null, 2)}`, { mode: 0o600 })
-    if (sourceDateEpoch !== undefined) await utimes(file, sourceDateEpoch, sourceDateEpoch)
+    // The output is the image's content: its own provenance.json may be a
+    // symlink to a host path (tsbuild runs as root). Write a new file beside
+    // it and rename it over the name, which replaces a link, never its target.
+    const temp = join(root, `.${PROVENANCE_FILE}.${randomBytes(6).toString('hex')}`)
+    await writeFile(temp, `${JSON.stringify(statement, null, 2)}`, { mode: 0o600, flag: 'wx' })
+    if (sourceDateEpoch !== undefined) await utimes(temp, sourceDateEpoch, sourceDateEpoch)
+    try {
+      await rename(temp, file)
+    } catch (err) {
+      await rm(temp, { force: true })
+      if ((err as NodeJS.ErrnoException).code !== 'EISDIR' && (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err
+      throw new TsbuildError('CONFLICT', `cannot write ${file}: the output has a directory ${PROVENANCE_FILE} where the provenance statement goes`, {
+        hint: 'rename that directory in the image, or build without --provenance for this output',
+      })
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Probes of provenance attestations, imagetools and secret masking as a
 // careless or hostile user would drive them from the CLI.
 import { execFile } from 'node:child_process'
-import { readdir, readFile } from 'node:fs/promises'
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
@@ -69,6 +69,27 @@ describe('provenance', () => {
     expect(statement).toContain('in-toto')
     expect(statement).not.toContain('argvalue-hidden')
     expect(statement).not.toContain(secret)
+  }, 60_000)
+
+  test('provenance.json written beside an output replaces a symlink of that name in the image, never the host file it points at', async () => {
+    const victim = join(await freshDir('tsb-host-'), 'host-file')
+    await writeFile(victim, 'precious\n')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN ln -s ${victim} /provenance.json\n` })
+    const dest = await freshDir('tsb-out-')
+    await buildOk(['build', '--progress=plain', '--provenance=true', '-o', `type=local,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(victim, 'utf8')).toBe('precious\n')
+    expect((await lstat(join(dest, 'provenance.json'))).isFile()).toBe(true)
+    expect(JSON.parse(await readFile(join(dest, 'provenance.json'), 'utf8'))).toMatchObject({ _type: 'https://in-toto.io/Statement/v0.1' })
+    const tar = join(await freshDir('tsb-out-'), 'fs.tar')
+    await buildOk(['build', '--progress=plain', '--provenance=true', '-o', `type=tar,dest=${tar}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(await readFile(victim, 'utf8')).toBe('precious\n')
+    const { stdout } = await promisify(execFile)('tar', ['-tvf', tar, 'provenance.json'])
+    expect(stdout).toMatch(/^-rw-------/)
+
+    const dirCtx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN mkdir /provenance.json && touch /provenance.json/x\n` })
+    const r = await runTsbuild(['build', '--progress=plain', '--provenance=true', '-o', `type=local,dest=${await freshDir('tsb-out-')}`, dirCtx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('the output has a directory provenance.json where the provenance statement goes')
   }, 60_000)
 
   test('--provenance with type=docker', async () => {
