@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
 import type { ImageIndex, ImageManifest } from '../../src/common/oci.js'
-import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
-import { skopeo } from '../setup/registry.js'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
+import { skopeo, startProxy, startRegistry, writeUpstream } from '../setup/registry.js'
 
 let busybox: string
 let registry: string
@@ -137,6 +137,55 @@ describe('provenance', () => {
     const index = JSON.parse(await skopeo('inspect', '--raw', `oci-archive:${out2}`)) as ImageIndex
     expect(index.manifests).toHaveLength(2)
   }, 60_000)
+  test('a multi-platform push where one platform fails pushes nothing', async () => {
+    const repo = `${registry}/probe-partial-${unique()}`
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN [ "$(uname -m)" = x86_64 ]\n` })
+    const r = await runTsbuild(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/amd64,linux/arm64', '--push', '-t', `${repo}:1`, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('[linux/arm64 2/2] RUN')
+    await expect(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}:1`)).rejects.toThrow(/manifest unknown|not found|404/i)
+  }, 60_000)
+
+  test('type=oci,tar=false and push-by-digest take the attestation too', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo a > /a\n` })
+    const dest = await freshDir('tsb-out-')
+    await buildOk(['build', '--progress=plain', '--provenance=true', '-o', `type=oci,tar=false,dest=${dest}`, ctx], { root: await freshDir('tsb-root-') })
+    const layout = JSON.parse(await skopeo('inspect', '--raw', `oci:${dest}`)) as ImageIndex
+    expect(layout.manifests.map((m) => m.platform?.os)).toEqual(['linux', 'unknown'])
+    const meta = join(await freshDir('tsb-out-'), 'meta.json')
+    const repo = `${registry}/probe-pbd-${unique()}`
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--metadata-file', meta, '-o', `type=image,name=${repo},push=true,push-by-digest=true,name-canonical=true`, ctx], { root: await freshDir('tsb-root-') })
+    const m = JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>
+    expect(m['image.name']).toBe(`${repo},${repo}@${m['containerimage.digest']}`)
+    const pushed = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}@${m['containerimage.digest']}`)) as ImageIndex
+    expect(pushed.manifests.map((d) => d.platform?.os)).toEqual(['linux', 'unknown'])
+  }, 60_000)
+
+  test('FROM an attested image (local store, oci-layout context): the image, or a message naming the platforms it has', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo base > /base\n` })
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--load', '-t', 'localatt:1', ctx], { root })
+    const child = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM localatt:1\nRUN cat /base\n' })
+    await buildOk(['build', '--progress=plain', child], { root })
+    const arm = await runTsbuild(['build', '--progress=plain', '--platform', 'linux/arm64', child], { root })
+    expect(arm.code).toBe(1)
+    expect(arm.stderr).toContain('has no manifest for linux/arm64; it has linux/amd64\n')
+
+    const layout = await freshDir('tsb-layout-')
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/amd64,linux/arm64', '-o', `type=oci,tar=false,dest=${layout}`, ctx], { root: await freshDir('tsb-root-') })
+    const fromLayout = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM base\nRUN cat /base && uname -m > /arch\n' })
+    const out = await freshDir('tsb-out-')
+    await buildOk(['build', '--progress=plain', '--platform', 'linux/amd64,linux/arm64', '--build-context', `base=oci-layout://${layout}`, '-o', `type=local,dest=${out}`, fromLayout], { root: await freshDir('tsb-root-') })
+    expect((await readFile(join(out, 'linux_arm64', 'arch'), 'utf8')).trim()).toBe('aarch64')
+  }, 60_000)
+
+  test('inline cache of an attested image is found again', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo inl > /inl\n` })
+    const ref = `${registry}/probe-inline-${unique()}:1`
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--cache-to', 'type=inline', '--push', '-t', ref, ctx], { root: await freshDir('tsb-root-') })
+    const r = await buildOk(['build', '--progress=plain', '--provenance=true', '--cache-from', `type=registry,ref=${ref}`, '-o', `type=oci,dest=${join(await freshDir('tsb-out-'), 'x.tar')}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.stderr).toMatch(/RUN echo inl > \/inl\n#\d+ CACHED/)
+  }, 60_000)
 })
 
 describe('imagetools', () => {
@@ -172,6 +221,56 @@ describe('imagetools', () => {
     const r2 = await runTsbuild(['imagetools', 'inspect', `${busybox}@${digest}`], { root })
     expect(r2.code).toBe(0)
     expect(r2.stdout).toContain(`Digest:    ${digest}`)
+  }, 60_000)
+
+  test('a Docker v2 manifest and an attested OCI index join into one OCI index; 40 copies of one source are one', async () => {
+    const root = await freshDir('tsb-root-')
+    const v2 = `${registry}/probe-v2-${unique()}:1`
+    await skopeo('copy', '--override-arch', 'amd64', '--format', 'v2s2', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${busybox}`, `docker://${v2}`)
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo a > /a\n` })
+    const oci = `${registry}/probe-ociatt-${unique()}:1`
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/arm64', '--push', '-t', oci, ctx], { root })
+    const target = `${registry}/probe-mixed-${unique()}:1`
+    await buildOk(['imagetools', 'create', '-t', target, v2, oci], { root })
+    const index = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${target}`)) as ImageIndex
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    expect(index.manifests.map((m) => [m.mediaType, `${m.platform?.os}/${m.platform?.architecture}`])).toEqual([
+      ['application/vnd.docker.distribution.manifest.v2+json', 'linux/amd64'],
+      ['application/vnd.oci.image.manifest.v1+json', 'linux/arm64'],
+      ['application/vnd.oci.image.manifest.v1+json', 'unknown/unknown'],
+    ])
+    expect(index.manifests[2]!.annotations?.['vnd.docker.reference.digest']).toBe(index.manifests[1]!.digest)
+    const many = `${registry}/probe-many-${unique()}:1`
+    await buildOk(['imagetools', 'create', '-t', many, ...Array.from({ length: 40 }, () => oci)], { root })
+    expect((JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${many}`)) as ImageIndex).manifests).toHaveLength(2)
+  }, 60_000)
+
+  test('a copy interrupted with Ctrl-C, then retried, gives a whole image', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN head -c 3000000 /dev/urandom > /big\n` })
+    const src = `${registry}/probe-intr-${unique()}:1`
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/amd64,linux/arm64', '--push', '-t', src, ctx], { root })
+    const other = await startRegistry()
+    let slow = true
+    let sawUpload!: () => void
+    const uploading = new Promise<void>((resolve) => { sawUpload = resolve })
+    const proxy = await startProxy(other.host, async (req, res, forward) => {
+      if (slow && (req.method === 'PUT' || req.method === 'PATCH') && req.url.includes('/blobs/uploads/')) { sawUpload(); await new Promise((resolve) => setTimeout(resolve, 3000)) }
+      writeUpstream(res, await forward())
+    })
+    try {
+      const target = `${proxy.host}/copied:1`
+      const run = spawnTsbuild(['imagetools', 'create', '-t', target, src], { root })
+      await uploading
+      run.child.kill('SIGINT')
+      const first = await run.done
+      expect(first.code).toBe(130)
+      slow = false
+      await buildOk(['imagetools', 'create', '-t', target, src], { root })
+      const copy = await freshDir('tsb-copy-')
+      await skopeo('copy', '--all', '--src-tls-verify=false', `docker://${target}`, `oci:${copy}:x`)
+      expect(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${target}`)).toBe(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${src}`))
+    } finally { await proxy.close(); await other.stop() }
   }, 60_000)
 })
 
