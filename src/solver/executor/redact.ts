@@ -37,12 +37,9 @@ export function maskedForms (values: readonly Uint8Array[]): Buffer[] {
 export class OutputRedactor {
   private readonly forms: Buffer[]
   private held: Buffer = Buffer.alloc(0)
-  /** 1 at each byte some value begins with. */
-  private readonly firstBytes = new Uint8Array(256)
 
   constructor (values: readonly Uint8Array[]) {
     this.forms = maskedForms(values)
-    for (const f of this.forms) this.firstBytes[f[0]!] = 1
   }
 
   /** The chunk's bytes that are safe to show now (possibly none). */
@@ -106,14 +103,16 @@ export class OutputRedactor {
 
   /** Where the longest end of `buf` (after `from`) that begins some value starts; buf.length when none does. */
   private partialStart (buf: Buffer, from: number): number {
-    const longest = this.forms[0]!.length
-    // Runs on every chunk over up to a whole value's length (a key file is kilobytes): compare in place, and only where a value could begin.
-    for (let j = Math.max(from, buf.length - longest + 1); j < buf.length; j++) {
-      if (this.firstBytes[buf[j]!] === 0) continue
-      const rest = buf.length - j
-      if (this.forms.some((f) => f.length > rest && f[0] === buf[j] && buf.compare(f, 0, rest, j) === 0)) return j
+    // Runs on every chunk. Each value is looked for only in the last bytes it
+    // could start in (a key file's short lines in a few dozen bytes, not the
+    // whole chunk), compared in place.
+    let best = buf.length
+    for (const f of this.forms) {
+      for (let j = Math.max(from, buf.length - f.length + 1); j < best; j++) {
+        if (buf[j] === f[0] && buf.compare(f, 0, buf.length - j, j) === 0) { best = j; break }
+      }
     }
-    return buf.length
+    return best
   }
 }
 
