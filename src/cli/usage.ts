@@ -19,6 +19,7 @@ Build an image from a Dockerfile:
       --ssh SPEC             default or ID=SOCKET|KEY
       --build-context N=SRC  Extra named context (dir, docker-image://, oci-layout://)
       --progress MODE        auto, tty, plain, rawjson, quiet
+  -q, --quiet                Print only the image digest (--progress quiet)
       --metadata-file FILE   Write build result metadata as JSON
       --label K=V            Set image metadata (repeatable)
       --network MODE         default, none, host
@@ -28,12 +29,17 @@ Build an image from a Dockerfile:
       --ulimit NAME=S[:H]    Resource limit of every RUN, e.g. nofile=1024:2048 (repeatable)
       --print=llb            Print the build graph instead of building
       --call=outline|targets|check
+      --check                Run the Dockerfile checks without building (--call=check)
+      --explain              After the build, say for every step whether it hit the cache and why not
       --max-parallelism N    Concurrent RUN steps (default: twice the CPUs)
       --pull                 Resolve base images at their registry, not the local store
       --iidfile FILE         Write the image ID to a file
       --provenance[=mode=min|max,…]
                              Attach SLSA provenance (off by default; --attest type=provenance,… too)
+      --attest SPEC          type=provenance,… (repeatable; type=sbom only as disabled=true)
       --sbom=false           Accepted as buildx takes it (tsbuild makes no SBOMs)
+      --annotation A         [TYPE][[PLATFORM]]:KEY=VALUE on image outputs (repeatable)
+      --builder NAME         Accepted and not used (tsbuild is its own builder)
 
 Commands:
   build       Build an image (the default command)
