@@ -87,7 +87,12 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
     }
     if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
     // A bad name (`-t Org/App`, often a CI variable) fails now, as buildx checks its tags, not after every step ran.
-    if ('names' in spec) for (const name of spec.names) parseReference(name)
+    if ('names' in spec) {
+      for (const name of spec.names) {
+        // The digest is the build's result, unknown until it ends: a name carrying one would be stored or written as a lie.
+        if (parseReference(name).digest !== undefined) throw new TsbuildError('USAGE', `invalid image name ${JSON.stringify(name)}: an output is named by repository and tag, not by digest`, { hint: 'drop the @sha256:… part' })
+      }
+    }
     // As BuildKit: a manifest pushed by digest has no tag, so a name that sets one is a mistake.
     const tagged = 'pushByDigest' in spec && spec.pushByDigest ? spec.names.find((n) => n.slice(n.lastIndexOf('/') + 1).split('@')[0]!.includes(':')) : undefined
     if (tagged !== undefined) throw new TsbuildError('USAGE', `push-by-digest=true pushes no tag, but the name ${JSON.stringify(tagged)} has one: name the repository alone`)

@@ -307,3 +307,18 @@ describe('secret masking', () => {
     expect(took).toBeLessThan(10_000)
   }, 60_000)
 })
+
+describe('image names', () => {
+  test.each([
+    ['--load -t', (d: string) => ['--load', '-t', `app:1@${d}`]],
+    ['-o type=oci -t', (d: string) => ['-o', 'type=oci,dest=out.tar', '-t', `app@${d}`]],
+    ['push-by-digest name=', (d: string) => ['-o', `type=image,name=${registry}/app@${d},push=true,push-by-digest=true`]],
+  ])('%s with a digest is refused before the build (it was stored under a digest that was not the image\'s)', async (_, flags) => {
+    const digest = `sha256:${'0'.repeat(64)}`
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'x\n' })
+    const r = await runTsbuild(['build', '--progress=plain', ...flags(digest), ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('an output is named by repository and tag, not by digest')
+    expect(r.stderr).not.toContain('COPY f /f')
+  })
+})
