@@ -212,6 +212,25 @@ describe('imagetools', () => {
     expect(after.manifests).toHaveLength(4)
   }, 90_000)
 
+  test('--append of an attested arm64 index to an attested amd64 index keeps each attestation beside its image', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN uname -m > /m\n` })
+    const repo = `${registry}/probe-app-${unique()}`
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/amd64', '--push', '-t', `${repo}:amd64`, ctx], { root })
+    await buildOk(['build', '--progress=plain', '--provenance=true', '--platform', 'linux/arm64', '--push', '-t', `${repo}:arm64`, ctx], { root })
+    await buildOk(['imagetools', 'create', '-t', `${repo}:all`, `${repo}:amd64`], { root })
+    await buildOk(['imagetools', 'create', '--append', '-t', `${repo}:all`, `${repo}:arm64`], { root })
+    const index = JSON.parse(await skopeo('inspect', '--raw', '--tls-verify=false', `docker://${repo}:all`)) as ImageIndex
+    const rows = index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`)
+    expect(rows).toEqual(['linux/amd64', 'unknown/unknown', 'linux/arm64', 'unknown/unknown'])
+    expect(index.manifests[1]!.annotations?.['vnd.docker.reference.digest']).toBe(index.manifests[0]!.digest)
+    expect(index.manifests[3]!.annotations?.['vnd.docker.reference.digest']).toBe(index.manifests[2]!.digest)
+    const out = await freshDir('tsb-out-')
+    const child = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${repo}:all\nRUN cp /m /from-base\n` })
+    await buildOk(['build', '--progress=plain', '--platform', 'linux/amd64,linux/arm64', '-o', `type=local,dest=${out}`, child], { root: await freshDir('tsb-root-') })
+    expect((await readFile(join(out, 'linux_arm64', 'from-base'), 'utf8')).trim()).toBe('aarch64')
+  }, 60_000)
+
   test('inspect of a missing tag, a tag with a digest', async () => {
     const root = await freshDir('tsb-root-')
     const r = await runTsbuild(['imagetools', 'inspect', `${registry}/nothing-here-${unique()}:nope`], { root })
