@@ -64,7 +64,8 @@ export type LayerOptions = Pick<ExportOptions, 'services' | 'pool' | 'sourceDate
 
 /**
  * What a build writes: its `-o` outputs, else the image store for `-t` and
- * the registry for `--push`; names left out of an output are the `-t` names.
+ * the registry for `--push`. As buildx fills them, `-t` names replace the
+ * `name=` of every image output (image, registry, oci, docker).
  * A push without any name is refused here, so the build can check it before
  * any step runs.
  */
@@ -85,7 +86,7 @@ export function outputSpecs (outputs: readonly string[], tags: readonly string[]
       const attests = provenance !== undefined && (spec.type === 'image' || spec.type === 'registry' || (spec.type === 'oci' && !provenance.inlineOnly))
       checkAnnotationLevels(spec.annotations, { type: spec.type, platforms, writesIndex: attests })
     }
-    if ('names' in spec && spec.names.length === 0) spec.names.push(...tags)
+    if ('names' in spec && tags.length > 0) spec.names.splice(0, spec.names.length, ...tags)
     // A bad name (`-t Org/App`, often a CI variable) fails now, as buildx checks its tags, not after every step ran.
     if ('names' in spec) {
       for (const name of spec.names) {
