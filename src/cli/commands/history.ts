@@ -10,7 +10,7 @@ import { stateDirFor } from '../stateDir.js'
 const USAGE = `Usage: tsbuild history COMMAND
 
 Commands:
-  ls                     List recent builds
+  ls                     List recent builds (--format json for the records)
   inspect BUILD          Show a build's request, result and steps (--format json for the record)
   logs BUILD [STEP]      Print the complete output of a build's steps, or of one step
 
