@@ -21,3 +21,16 @@ test('a download\'s URL is recorded with its credentials masked, and its content
   expect(text).not.toContain('s3cret')
   expect((statement as { predicate: { materials: unknown[] } }).predicate.materials).toEqual([{ uri: 'https://user:xxxxx@files.example/a.tgz', digest: { sha256: 'b'.repeat(64) } }])
 })
+
+test('an oci-layout build context is recorded by a store id, not by its path on this host', () => {
+  const definition: Definition = { ops: new Map(), metadata: new Map(), head: null }
+  const req = {
+    buildArgs: new Map(), labels: new Map(), noCache: false, noCacheFilter: [], network: 'default', dockerfile: { displayName: 'Dockerfile' },
+    buildContexts: new Map([['base', { kind: 'oci-layout', path: '/home/alice/secret-project/layout', ref: 'v1' }]]),
+  } as unknown as BuildRequest
+  const recorder = new ProvenanceRecorder({ mode: 'max', version: 'v0.2', inlineOnly: false, reproducible: false }, [{ platform, definition }], req,
+    { env: {}, dockerfileText: 'FROM base\n', startedOn: new Date(0) })
+  const text = JSON.stringify(recorder.source().statements(platform, []))
+  expect(text).not.toContain('/home/alice')
+  expect(text).toMatch(/"context:base":"oci-layout:\/\/[0-9a-f]{25}:v1"/)
+})

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Digest } from '../common/digest.js'
 import { redactUrl } from '../common/gitRef.js'
 import { formatPlatform, hostPlatform, normalizePlatform, type Platform } from '../common/platform.js'
@@ -102,9 +102,15 @@ function frontendArgs (req: BuildRequest, env: NodeJS.ProcessEnv): Record<string
   if (req.network !== 'default') args['force-network-mode'] = req.network
   if (req.extraHosts !== undefined && req.extraHosts.length > 0) args['add-hosts'] = req.extraHosts.map((h) => `${h.host}=${h.ip}`).join(',')
   for (const [name, c] of req.buildContexts) {
-    args[`context:${name}`] = c.kind === 'local' ? `local:${name}` : c.kind === 'image' ? `docker-image://${c.ref}` : `oci-layout://${c.path}${c.ref !== undefined ? `:${c.ref}` : ''}${c.digest !== undefined ? `@${c.digest}` : ''}`
+    // An OCI layout is named by a store id, as buildx names it, not by its path on this host.
+    args[`context:${name}`] = c.kind === 'local' ? `local:${name}` : c.kind === 'image' ? `docker-image://${c.ref}` : `oci-layout://${layoutStoreId(c.path)}${c.ref !== undefined ? `:${c.ref}` : ''}${c.digest !== undefined ? `@${c.digest}` : ''}`
   }
   return args
+}
+
+/** A stable id for a local OCI layout that does not show where it is. */
+function layoutStoreId (path: string): string {
+  return createHash('sha256').update(path).digest('hex').slice(0, 25)
 }
 
 function uniqueIds (list: Array<{ id: string; optional: boolean }>): Array<{ id: string; optional: boolean }> {
