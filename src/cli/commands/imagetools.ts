@@ -29,7 +29,8 @@ create options:
 
 inspect options:
       --raw                  Print the manifest or index exactly as served
-      --format FORMAT        json, or a buildx template: {{json .}}, {{json .Manifest}}, {{.Manifest}}
+      --format FORMAT        json, or a buildx template: {{json .}}, {{json .Manifest}}, {{.Manifest}},
+                             {{json .Provenance}}, {{json .SBOM}}
 
 A SOURCE is an image reference (REPO:TAG or REPO@DIGEST), or a bare digest in the one repository the tags and sources name.
 `
