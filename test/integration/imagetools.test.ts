@@ -178,6 +178,53 @@ describe('imagetools inspect', () => {
   })
 })
 
+describe('imagetools inspect --format with attestations', () => {
+  interface Slsa { SLSA: { buildType: string; invocation: { parameters: { args?: Record<string, string> } } } }
+  const inspectJson = async (format: string, ref: string): Promise<unknown> => {
+    const r = await ok(['imagetools', 'inspect', '--format', format, ref])
+    expect(r.stdout.endsWith('}\n')).toBe(true)
+    return JSON.parse(r.stdout)
+  }
+
+  test('{{json .Provenance}} of a one-platform build is {"SLSA": predicate}; of two, keyed by platform; .SBOM is {} as tsbuild writes none', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nARG V\nCOPY f /f\n`, f: 'x' })
+    const one = `${repo}-att:one`
+    const two = `${repo}-att:two`
+    await ok(['build', '--progress=plain', '--provenance', 'mode=max', '--build-arg', 'V=<v&>', '--platform', 'linux/amd64', '--push', '-t', one, ctx])
+    await ok(['build', '--progress=plain', '--provenance', 'mode=max', '--platform', 'linux/amd64,linux/arm64', '--push', '-t', two, ctx])
+
+    const single = await inspectJson('{{json .Provenance}}', one) as Slsa
+    expect(Object.keys(single)).toEqual(['SLSA'])
+    expect(single.SLSA.buildType).toBe('https://mobyproject.org/buildkit@v1')
+    expect(single.SLSA.invocation.parameters.args).toMatchObject({ 'build-arg:V': '<v&>' })
+    const raw = (await ok(['imagetools', 'inspect', '--format', '{{ json .Provenance }}', one])).stdout
+    expect(raw).toContain('"build-arg:V": "\\u003cv\\u0026\\u003e"')
+    expect(JSON.parse(raw)).toEqual(single)
+
+    const multi = await inspectJson('{{ json .Provenance }}', two) as Record<string, Slsa>
+    expect(Object.keys(multi)).toEqual(['linux/amd64', 'linux/arm64'])
+    for (const p of Object.values(multi)) expect(p.SLSA.buildType).toBe('https://mobyproject.org/buildkit@v1')
+
+    expect(await inspectJson('{{json .SBOM}}', one)).toEqual({})
+    expect(await inspectJson('{{json .SBOM}}', two)).toEqual({})
+  }, 300_000)
+
+  test.each([
+    ['an index of two platforms without attestations', () => `${repo}:1`],
+    ['a single manifest', () => `${repo}@${digests.amd64}`],
+  ])('%s: {{json .Provenance}} and {{json .SBOM}} print {}', async (_what, ref) => {
+    await ok(['imagetools', 'create', '-t', `${repo}:1`, `${repo}@${digests.amd64}`, `${repo}@${digests.arm64}`])
+    expect(await inspectJson('{{json .Provenance}}', ref())).toEqual({})
+    expect(await inspectJson('{{json .SBOM}}', ref())).toEqual({})
+  })
+
+  test('another template is a usage error naming the ones tsbuild knows', async () => {
+    const r = await tsbuild(['imagetools', 'inspect', '--format', '{{json .Image.Config}}', `${repo}@${digests.amd64}`])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^ERROR: --format "\{\{json \.Image\.Config\}\}" is not supported: .*\{\{json \.Provenance\}\}, \{\{json \.SBOM\}\}/m)
+  })
+})
+
 describe('RegistryClient.copyImage', () => {
   test('a layer bigger than the upload chunk streams across registries in PATCH chunks, verified by skopeo', async () => {
     const auth = inject('authRegistry')
