@@ -1,5 +1,5 @@
 import { TsbuildError } from '../common/errors.js'
-import { INDEX_MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../common/oci.js'
+import { ANNOTATION_PREDICATE_TYPE, ANNOTATION_REFERENCE_DIGEST, INDEX_MEDIA_TYPES, IN_TOTO_MEDIA_TYPE, isAttestationEntry, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../common/oci.js'
 import { formatPlatform, normalizePlatform } from '../common/platform.js'
 import { formatReference, type FetchedManifest, type ImageReference, type RegistryClient } from '../registry/index.js'
 import type { CommandIo } from './io.js'
@@ -56,14 +56,12 @@ function manifestView (doc: FetchedManifest): unknown {
   return { schemaVersion: idx.schemaVersion, mediaType: idx.mediaType, digest: doc.descriptor.digest, size: doc.descriptor.size, manifests: idx.manifests, annotations: idx.annotations }
 }
 
-const isAttestation = (d: Descriptor): boolean => d.annotations?.['vnd.docker.reference.type'] !== undefined
-
 /** The image config; for an index, one per platform keyed `os/arch[/variant]` (attestations left out). */
 async function imageView (client: RegistryClient, ref: ImageReference, doc: FetchedManifest, opts: { signal?: AbortSignal }): Promise<unknown> {
   if (!doc.isIndex) return await readConfig(client, ref, doc.parsed as ImageManifest, opts)
   const out: Record<string, ImageConfig> = {}
   for (const d of (doc.parsed as ImageIndex).manifests) {
-    if (isAttestation(d) || d.platform === undefined) continue
+    if (isAttestationEntry(d) || d.platform === undefined) continue
     const child = await client.fetchManifest(ref, { ...opts, reference: d.digest, expected: d })
     if (child.isIndex) continue
     out[formatPlatform(d.platform)] = await readConfig(client, ref, child.parsed as ImageManifest, opts)
@@ -118,11 +116,11 @@ export function formatInspectText (ref: ImageReference, doc: FetchedManifest): s
 /** `.Provenance` reads SLSA provenance statements, `.SBOM` SPDX ones. */
 export type AttestationKind = 'Provenance' | 'SBOM'
 
-const REFERENCE_DIGEST_ANNOTATIONS = ['com.docker.reference.digest', 'vnd.docker.reference.digest']
+const REFERENCE_DIGEST_ANNOTATIONS = ['com.docker.reference.digest', ANNOTATION_REFERENCE_DIGEST]
 
 function wantsLayer (kind: AttestationKind, layer: Descriptor): boolean {
-  const isInToto = layer.mediaType === 'application/vnd.in-toto+json' || /^application\/vnd\.in-toto\..*\+dsse$/.test(layer.mediaType)
-  const predicateType = layer.annotations?.['in-toto.io/predicate-type'] ?? ''
+  const isInToto = layer.mediaType === IN_TOTO_MEDIA_TYPE || /^application\/vnd\.in-toto\..*\+dsse$/.test(layer.mediaType)
+  const predicateType = layer.annotations?.[ANNOTATION_PREDICATE_TYPE] ?? ''
   return isInToto && (kind === 'Provenance' ? predicateType.startsWith('https://slsa.dev/provenance/') : predicateType === 'https://spdx.dev/Document')
 }
 

@@ -20,6 +20,22 @@ export const MediaType = {
 export const INDEX_MEDIA_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList]
 export const MANIFEST_MEDIA_TYPES: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest]
 
+/** BuildKit's attestation storage: in-toto statements in a manifest beside the image they describe. */
+export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json'
+export const ANNOTATION_REFERENCE_TYPE = 'vnd.docker.reference.type'
+export const ANNOTATION_REFERENCE_DIGEST = 'vnd.docker.reference.digest'
+export const ANNOTATION_PREDICATE_TYPE = 'in-toto.io/predicate-type'
+export const ATTESTATION_MANIFEST = 'attestation-manifest'
+
+/**
+ * An index entry that is not a runnable image: an attestation manifest
+ * (marked by its reference type, listed as `unknown/unknown`). Platform
+ * selection, image listings and index joins pass over these.
+ */
+export function isAttestationEntry (d: Pick<Descriptor, 'annotations' | 'platform'>): boolean {
+  return d.annotations?.[ANNOTATION_REFERENCE_TYPE] !== undefined || d.platform?.os === 'unknown'
+}
+
 export interface Descriptor {
   mediaType: string
   digest: Digest

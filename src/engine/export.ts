@@ -1,4 +1,4 @@
-import { INDEX_MEDIA_TYPES, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../common/oci.js'
+import { INDEX_MEDIA_TYPES, isAttestationEntry, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest } from '../common/oci.js'
 import type { ContentProvider } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
 import type { Digest } from '../common/digest.js'
@@ -184,7 +184,7 @@ async function manifestsOf (root: Descriptor, images: readonly PlatformImage[], 
     return [{ platform: images[0]!.platform, digest: root.digest, config: await configOf(root.digest) }]
   }
   const index = JSON.parse((await store.readBytes(root.digest)).toString('utf8')) as ImageIndex
-  return await Promise.all(index.manifests.flatMap((m) => m.platform === undefined || m.platform.os === 'unknown' ? [] : [{ platform: m.platform, digest: m.digest }])
+  return await Promise.all(index.manifests.flatMap((m) => m.platform === undefined || isAttestationEntry(m) ? [] : [{ platform: m.platform, digest: m.digest }])
     .map(async (m) => ({ ...m, config: await configOf(m.digest) })))
 }
 

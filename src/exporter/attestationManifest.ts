@@ -1,14 +1,12 @@
 import type { ContentStore } from '../cache/content/index.js'
 import type { Platform } from '../common/platform.js'
-import { MediaType, type Descriptor, type ImageManifest } from '../common/oci.js'
+import {
+  ANNOTATION_PREDICATE_TYPE, ANNOTATION_REFERENCE_DIGEST, ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST, IN_TOTO_MEDIA_TYPE, MediaType,
+  type Descriptor, type ImageManifest,
+} from '../common/oci.js'
 import { TsbuildError } from '../common/errors.js'
 import { digestSet, refToPurl, type InTotoStatement, type InTotoSubject } from './provenance.js'
 
-export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json'
-export const ANNOTATION_REFERENCE_TYPE = 'vnd.docker.reference.type'
-export const ANNOTATION_REFERENCE_DIGEST = 'vnd.docker.reference.digest'
-export const ANNOTATION_PREDICATE_TYPE = 'in-toto.io/predicate-type'
-export const ATTESTATION_MANIFEST = 'attestation-manifest'
 const ATTESTATION_PLATFORM = { os: 'unknown', architecture: 'unknown' }
 
 /**

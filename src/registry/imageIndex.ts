@@ -1,6 +1,6 @@
 import { sha256 } from '../common/digest.js'
 import { TsbuildError } from '../common/errors.js'
-import { INDEX_MEDIA_TYPES, MediaType, type Descriptor, type ImageIndex } from '../common/oci.js'
+import { INDEX_MEDIA_TYPES, MediaType, isAttestationEntry, type Descriptor, type ImageIndex } from '../common/oci.js'
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../common/platform.js'
 import { familiarName, type ImageReference } from './reference.js'
 
@@ -31,9 +31,6 @@ export interface CombinedImage {
   descriptor: Descriptor
 }
 
-/** Marks the attestation manifests BuildKit adds to an index; they share the `unknown/unknown` platform. */
-const REFERENCE_TYPE = 'vnd.docker.reference.type'
-
 /**
  * Parse `--annotation` as buildx does: `[TYPE[PLATFORM]:]KEY=VALUE`. Only the
  * types that mean something for a new index are taken; `manifest` and
@@ -58,7 +55,6 @@ export function parseIndexAnnotation (spec: string): IndexAnnotation {
 }
 
 const isIndexType = (mediaType: string): boolean => INDEX_MEDIA_TYPES.includes(mediaType)
-const isAttestation = (d: Descriptor): boolean => d.annotations?.[REFERENCE_TYPE] !== undefined || (d.platform?.os === 'unknown' && d.platform.architecture === 'unknown')
 
 /**
  * Join sources into one index, as buildx's imagetools does: an index source
@@ -132,7 +128,7 @@ function parseIndex (src: IndexSource): ImageIndex {
 function refuseDuplicatePlatforms (entries: readonly Descriptor[], origin: readonly string[]): void {
   const seen = new Map<string, number>()
   entries.forEach((d, i) => {
-    if (d.platform === undefined || isAttestation(d)) return
+    if (d.platform === undefined || isAttestationEntry(d)) return
     const key = formatPlatform(normalizePlatform(d.platform)) + (d.platform['os.version'] !== undefined ? ` (${d.platform['os.version']})` : '')
     const first = seen.get(key)
     if (first === undefined) { seen.set(key, i); return }

@@ -1,5 +1,5 @@
 import { TsbuildError } from '../common/errors.js'
-import type { Descriptor, ImageIndex } from '../common/oci.js'
+import { isAttestationEntry, type Descriptor, type ImageIndex } from '../common/oci.js'
 import { formatPlatform, normalizePlatform, platformMatchRank, type Platform } from '../common/platform.js'
 
 /**
@@ -11,7 +11,7 @@ import { formatPlatform, normalizePlatform, platformMatchRank, type Platform } f
  */
 export function selectPlatformManifest (index: ImageIndex, want: Platform, image: string): Descriptor {
   const target = normalizePlatform(want)
-  const candidates = index.manifests.filter((d) => d.platform !== undefined && d.platform.os !== 'unknown')
+  const candidates = index.manifests.filter((d) => d.platform !== undefined && !isAttestationEntry(d))
   let best: { d: Descriptor; rank: number } | undefined
   for (const d of candidates) {
     const rank = platformMatchRank(normalizePlatform(d.platform!), target)

@@ -1,5 +1,5 @@
 import { TsbuildError } from '../../common/errors.js'
-import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../../common/oci.js'
+import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, isAttestationEntry } from '../../common/oci.js'
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../../common/oci.js'
 import { formatPlatform, hostPlatform, normalizePlatform, platformEquals, platformMatchRank } from '../../common/platform.js'
 import type { Platform } from '../../common/platform.js'
@@ -50,7 +50,7 @@ export async function listManifests (content: ContentProvider, root: Descriptor)
     const index = await readIndex(content, root)
     const out: ResolvedManifest[] = []
     for (const child of index.manifests) {
-      if (child.platform?.os === 'unknown' || child.annotations?.['vnd.docker.reference.type'] !== undefined) continue
+      if (isAttestationEntry(child)) continue
       if (isIndexDescriptor(child)) {
         out.push(...await listManifests(content, child))
         continue
