@@ -85,22 +85,3 @@ function missingSecret (id: string, where: string): TsbuildError {
     hint: `pass it with --secret id=${id},src=<file> or --secret id=${id},env=<VARIABLE>, or mark the mount required=false`,
   })
 }
-
-/** Replace every occurrence of a secret value in log output (longest first, so overlapping secrets mask fully). */
-export function redactSecrets (chunk: Buffer, values: readonly Buffer[]): Buffer {
-  let out = chunk
-  for (const v of [...values].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    let at = out.indexOf(v)
-    if (at < 0) continue
-    const parts: Buffer[] = []
-    let from = 0
-    while (at >= 0) {
-      parts.push(out.subarray(from, at), Buffer.from('****'))
-      from = at + v.length
-      at = out.indexOf(v, from)
-    }
-    parts.push(out.subarray(from))
-    out = Buffer.concat(parts)
-  }
-  return out
-}
