@@ -5,9 +5,9 @@ import type { Descriptor, ImageIndex, ImageManifest } from '../common/oci.js'
 import type { ContentProvider } from '../cache/content/index.js'
 import { mapLimit, readBlob, type BlobReadOptions } from './blob.js'
 import { MANIFEST_ACCEPT, fetchManifest } from './manifest.js'
-import { pushBlob, pushManifest, type PushOptions } from './push.js'
+import { headExists, pushBlob, pushManifest, type PushOptions } from './push.js'
 import { familiarName, type ImageReference } from './reference.js'
-import { discard, errorFromResponse, type RegistryTransport } from './transport.js'
+import type { RegistryTransport } from './transport.js'
 
 /** What a copy did, for a progress line per image. */
 export interface CopyResult {
@@ -18,11 +18,7 @@ export interface CopyResult {
 /** HEAD a manifest: true when the repository already has it (then it has everything it refers to). */
 export async function manifestExists (transport: RegistryTransport, ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<boolean> {
   // Without an Accept that lists OCI types, distribution answers 404 for an OCI manifest it has.
-  const res = await transport.send({ ref, actions: 'push' }, { method: 'HEAD', url: `/v2/${ref.repository}/manifests/${digest}`, headers: { accept: MANIFEST_ACCEPT }, signal })
-  await discard(res)
-  if (res.status === 404) return false
-  if (res.ok) return true
-  throw await errorFromResponse(res, `image ${familiarName(ref)}: manifest ${digest}`)
+  return await headExists(transport, ref, 'manifests', digest, { accept: MANIFEST_ACCEPT }, signal)
 }
 
 /**

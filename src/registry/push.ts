@@ -32,11 +32,16 @@ export type BlobPushResult = 'exists' | 'mounted' | 'uploaded'
 
 /** HEAD the blob: true when the repository already has it. */
 export async function blobExists (transport: RegistryTransport, ref: ImageReference, digest: Digest, signal?: AbortSignal): Promise<boolean> {
-  const res = await transport.send({ ref, actions: 'push' }, { method: 'HEAD', url: `/v2/${ref.repository}/blobs/${digest}`, signal })
+  return await headExists(transport, ref, 'blobs', digest, {}, signal)
+}
+
+/** HEAD a blob or manifest by digest with push rights: true when present, false on 404, else the registry's error. */
+export async function headExists (transport: RegistryTransport, ref: ImageReference, kind: 'blobs' | 'manifests', digest: Digest, headers: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+  const res = await transport.send({ ref, actions: 'push' }, { method: 'HEAD', url: `/v2/${ref.repository}/${kind}/${digest}`, headers, signal })
   await discard(res)
   if (res.status === 404) return false
   if (res.ok) return true
-  throw await errorFromResponse(res, `image ${familiarName(ref)}: blob ${digest}`)
+  throw await errorFromResponse(res, `image ${familiarName(ref)}: ${kind === 'blobs' ? 'blob' : 'manifest'} ${digest}`)
 }
 
 /**
