@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { sha256 } from '../common/digest.js'
 import { TsbuildError } from '../common/errors.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
@@ -70,6 +70,8 @@ async function readDockerfile (req: BuildRequest): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code
     const shown = relative(process.cwd(), path) || path
     if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or run tsbuild in the directory that has one' })
+    // `-f DIR` (a habit from tools that take the Dockerfile's directory): name the file it holds.
+    if (code === 'EISDIR') throw new TsbuildError('IO', `failed to read dockerfile: read ${shown}: is a directory`, { hint: `-f takes the Dockerfile's path, e.g. -f ${join(shown, 'Dockerfile')}` })
     throw new TsbuildError('IO', `failed to read dockerfile ${shown}: ${code ?? (err as Error).message}`, { cause: err })
   }
 }

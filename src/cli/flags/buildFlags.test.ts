@@ -94,7 +94,7 @@ describe('build flags', () => {
     [['--call=outline,format=yaml', '.'], /--call: invalid format "yaml" \(use json or text\)/, undefined],
     [['--call=check,format=json', '.'], /--call=check has no format=json: only outline and targets print JSON/, undefined],
     [['--call=outline,targets', '.'], /invalid value "outline,targets" for --call/, /optionally with ,format=json/],
-    [['--label', 'novalue', '.'], /expected KEY=VALUE/, undefined],
+    [['--label', '=novalue', '.'], /expected KEY=VALUE/, undefined],
   ] as Array<[string[], RegExp, RegExp | undefined]>)('%j is a clear usage error', (argv, message, hint) => {
     const e = usageError(argv)
     expect(e.message).toMatch(message)

@@ -151,7 +151,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     tags: getList(p, 'tag'),
     annotations,
     platforms,
-    buildArgs: parseAssignments(getList(p, 'build-arg'), '--build-arg', env, true),
+    buildArgs: parseAssignments(getList(p, 'build-arg'), '--build-arg', env, 'from-env'),
     ...(getString(p, 'target') !== undefined ? { target: getString(p, 'target')! } : {}),
     outputs,
     push: getBool(p, 'push'),
@@ -159,12 +159,12 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     cacheTo: getList(p, 'cache-to').map((s) => parseCacheSpec(s, 'to', cwd)),
     noCache: getBool(p, 'no-cache'),
     noCacheFilter: getList(p, 'no-cache-filter'),
-    secrets: getList(p, 'secret').map((s) => parseSecretSpec(s, cwd)),
+    secrets: getList(p, 'secret').map((s) => parseSecretSpec(s, cwd, env)),
     ssh: getList(p, 'ssh').map((s) => parseSshSpec(s, cwd)),
     buildContexts: new Map(getList(p, 'build-context').map((s) => parseBuildContext(s, cwd))),
     progress,
     ...(getString(p, 'metadata-file') !== undefined ? { metadataFile: filePath(cwd, getString(p, 'metadata-file')!) } : {}),
-    labels: parseAssignments(getList(p, 'label'), '--label', env, false),
+    labels: parseAssignments(getList(p, 'label'), '--label', env, 'empty'),
     network,
     allow,
     extraHosts,
@@ -209,15 +209,18 @@ function oneOf<T extends string> (value: string, allowed: readonly T[], flag: st
   throw new TsbuildError('USAGE', `invalid value ${JSON.stringify(value)} for ${flag}`, { hint: `expected one of: ${allowed.join(', ')}` })
 }
 
-/** `K=V` pairs; for --build-arg a bare `K` takes its value from the environment, as docker does. */
-function parseAssignments (items: string[], flag: string, env: NodeJS.ProcessEnv, bareFromEnv: boolean): Map<string, string> {
+/**
+ * `K=V` pairs, as buildx reads them: a bare `K` takes its value from the
+ * environment for --build-arg (none when unset), and is empty for --label.
+ */
+function parseAssignments (items: string[], flag: string, env: NodeJS.ProcessEnv, bare: 'from-env' | 'empty'): Map<string, string> {
   const out = new Map<string, string>()
   for (const item of items) {
     const eq = item.indexOf('=')
     const key = eq === -1 ? item : item.slice(0, eq)
     if (key === '') throw new TsbuildError('USAGE', `invalid ${flag} ${JSON.stringify(item)}: expected KEY=VALUE`)
     if (eq === -1) {
-      if (!bareFromEnv) throw new TsbuildError('USAGE', `invalid ${flag} ${JSON.stringify(item)}: expected KEY=VALUE`)
+      if (bare === 'empty') { out.set(key, ''); continue }
       const v = env[key]
       if (v !== undefined) out.set(key, v)
       continue

@@ -4,8 +4,12 @@ import { nearest } from './nearest.js'
 import type { CacheMode, CacheSpec, NamedContext, SecretSpec, SshSpec } from '../../engine/request.js'
 import { parseKeyValues } from './csv.js'
 
-/** `--secret id=npm,src=~/.npmrc` | `id=tok,env=TOKEN` | `id=X` (env X or file X, as buildx guesses). */
-export function parseSecretSpec (spec: string, cwd: string): SecretSpec {
+/**
+ * `--secret id=npm,src=$HOME/.npmrc` | `id=tok,env=TOKEN` | `id=X`. `env` is
+ * the client's environment: a bare id is read from it or from a file, as
+ * BuildKit's secret store decides.
+ */
+export function parseSecretSpec (spec: string, cwd: string, env: Readonly<Record<string, string | undefined>>): SecretSpec {
   let id: string | undefined
   let src: string | undefined
   let envName: string | undefined
@@ -21,13 +25,16 @@ export function parseSecretSpec (spec: string, cwd: string): SecretSpec {
     }
   }
   if (type !== undefined && type !== 'file' && type !== 'env') throw new TsbuildError('USAGE', `invalid --secret type ${JSON.stringify(type)}: expected file or env`)
-  if (type === 'env' && envName === undefined) envName = src ?? id
+  // As buildx: with type=env, src names the variable (id when neither is given).
+  if (type === 'env' && envName === undefined) { envName = src ?? id; src = undefined }
   if (id === undefined) id = envName ?? (src !== undefined ? src.split('/').pop() : undefined)
   if (id === undefined || id === '') throw new TsbuildError('USAGE', `--secret ${JSON.stringify(spec)} needs an id`, { hint: 'e.g. --secret id=npmrc,src=$HOME/.npmrc' })
   if (envName !== undefined && src === undefined) return { id, kind: 'env', env: envName }
   if (src !== undefined) return { id, kind: 'file', src: resolve(cwd, src) }
-  // buildx: a bare id is read from the env var of that name when it is set, else a file of that name.
-  return { id, kind: 'env', env: id }
+  // As BuildKit's secret store: a bare id is the variable of that name when it is set (even empty),
+  // else the file of that name, relative to the working directory.
+  if (Object.hasOwn(env, id) && env[id] !== undefined) return { id, kind: 'env', env: id }
+  return { id, kind: 'file', src: resolve(cwd, id) }
 }
 
 /** `--ssh default` | `--ssh id=/path/key,/path/sock` | `--ssh default=$SSH_AUTH_SOCK`. */

@@ -1,0 +1,76 @@
+// Command lines and CI snippets carried over from docker buildx build, kaniko
+// and buildah, run through the real CLI: buildx's forms behave as buildx
+// documents them, and the other tools' flags end in one clear usage error.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, ensureBuilt, freshDir, runTsbuild, writeContext } from '../helpers/tsbuild.js'
+
+let busybox: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  await ensureBuilt()
+})
+
+const noStack = (stderr: string): void => { expect(stderr).not.toMatch(/^\s+at /m) }
+
+describe('--secret id=X alone, as BuildKit reads it', () => {
+  const dockerfile = (want: string): string => `FROM ${busybox}\nRUN --mount=type=secret,id=tok [ "$(cat /run/secrets/tok)" = "${want}" ] && echo secret-matched\n`
+
+  test('reads the file X in the working directory when there is no variable X', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: dockerfile('from-file') })
+    const cwd = await freshDir('tsb-cwd-')
+    await writeFile(join(cwd, 'tok'), 'from-file')
+    const r = await buildOk(['build', '--progress=plain', '--secret', 'id=tok', ctx], { root: await freshDir('tsb-root-'), cwd })
+    expect(r.stderr).toContain('secret-matched')
+  })
+
+  test('reads the variable X when it is set, even with a file X there', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: dockerfile('from-env') })
+    const cwd = await freshDir('tsb-cwd-')
+    await writeFile(join(cwd, 'tok'), 'from-file')
+    const r = await buildOk(['build', '--progress=plain', '--secret', 'id=tok', ctx], { root: await freshDir('tsb-root-'), cwd, env: { tok: 'from-env' } })
+    expect(r.stderr).toContain('secret-matched')
+  })
+})
+
+describe('a --secret file that is not there', () => {
+  test('fails before any step runs, even when no step mounts it, naming the secret and the path', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
+    const cwd = await freshDir('tsb-cwd-')
+    const r = await runTsbuild(['build', '--progress=plain', '--secret', 'id=npm,src=conf/.npmrc', ctx], { root: await freshDir('tsb-root-'), cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain('step-ran')
+    expect(r.stderr).toContain(`ERROR: secret "npm": cannot read ${join(cwd, 'conf/.npmrc')}: no such file`)
+    noStack(r.stderr)
+  })
+
+  test('src=~/… (which the shell leaves as it is) gets a hint to write $HOME', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    const r = await runTsbuild(['build', '--secret', 'id=npm,src=~/.npmrc', ctx], { root: await freshDir('tsb-root-'), cwd: await freshDir('tsb-cwd-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^hint: .*src=\$HOME\//m)
+  })
+})
+
+describe('--label KEY without a value', () => {
+  test('is a label with an empty value on the image, as buildx sets it', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    await buildOk(['build', '--progress=plain', '-t', 'labelled:1', '--label', 'org.example.empty', '--label', 'eq=a=b', ctx], { root })
+    const inspect = await buildOk(['inspect', 'labelled:1'], { root })
+    expect(inspect.stdout).toMatch(/"org\.example\.empty": ""/)
+    expect(inspect.stdout).toMatch(/"eq": "a=b"/)
+  })
+})
+
+describe('-f given a directory', () => {
+  test('says it is a directory and suggests the Dockerfile in it', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { 'ci/Dockerfile': `FROM ${busybox}\n` })
+    const r = await runTsbuild(['build', '-f', 'ci', '.'], { root: await freshDir('tsb-root-'), cwd: ctx })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ERROR: failed to read dockerfile: read ci: is a directory')
+    expect(r.stderr).toContain('hint: -f takes the Dockerfile\'s path, e.g. -f ci/Dockerfile')
+    noStack(r.stderr)
+  })
+})
