@@ -102,6 +102,7 @@ for (const [name, o] of Object.entries(outcomes)) {
       row(name, '(c) one-file edit: re-ran', `${r.oneFileEdit.reran.join(' | ')} (${ms(r.oneFileEdit.seconds)})`, 'only after the changed COPY', r.oneFileEdit.onlyAfterChange)
       row(name, '(d) 30,000 files, cold build (median)', `${ms(r.context30000.cold.medianS)}, RSS ${mib(r.context30000.cold.medianRssMiB)}`)
       row(name, '(d) 30,000 files, no-op build (median)', `${ms(r.context30000.noop.medianS)}, RSS ${mib(r.context30000.noop.medianRssMiB)}`)
+      if (r.runcRunS !== undefined) row(name, '`runc run` of `true` alone (median): every RUN pays it', ms(r.runcRunS))
       row(name, '(e) RUN chain, 10 and 40 steps (median)', `${ms(r.runChain.steps10.medianS)}, ${ms(r.runChain.steps40.medianS)}`)
       // A step at the top of a 40-step stack should cost what one of the first 10 did: flat, not growing.
       row(name, '(e) each step added from 10 to 40', ms(r.runChain.perAddedStepS), `≤ 1.5 × the 10-step chain's ${ms(r.runChain.perStepShortS)}`, r.runChain.perAddedStepS <= 1.5 * r.runChain.perStepShortS)

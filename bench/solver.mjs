@@ -7,11 +7,13 @@
 //   (c) one-file edit: which steps re-ran               only those after the changed COPY
 //   (d) a 30,000-file context: cold and no-op builds
 //   (e) chains of 10 and 40 RUN steps: the cost of each added step stays flat
-//   plus `tsbuild --version` start time.
-import { mkdirSync, writeFileSync } from 'node:fs'
+//   plus `tsbuild --version` start time and, for scale, what `runc run` of
+//   a container that runs `true` costs on this host (every RUN pays it).
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { bootstrapBusybox, emitResult, freshDir, median, stepsThatRan, tsbuild } from './lib.mjs'
+import { bootstrapBusybox, emitResult, freshDir, median, REPO, stepsThatRan, tsbuild } from './lib.mjs'
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
 const runs = Number(args.runs)
@@ -101,6 +103,23 @@ bootstrapBusybox(root)
   const long = chain(40)
   result.runChain = { steps10: short, steps40: long, perAddedStepS: (long.medianS - short.medianS) / 30, perStepShortS: short.medianS / 10 }
   console.log(`(e) RUN chains: 10 steps ${fmtMs(short.medianS)}, 40 steps ${fmtMs(long.medianS)}; each of the 30 added steps ${fmtMs(result.runChain.perAddedStepS)}`)
+}
+
+{ // runc alone: a bundle with busybox's rootfs and runc's default spec, running `true`
+  const bundle = freshDir('runc')
+  cpSync(join(REPO, '.cache', 'busybox-context', 'rootfs-amd64'), join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true })
+  execFileSync('runc', ['spec'], { cwd: bundle })
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'))
+  spec.process.terminal = false
+  spec.process.args = ['true']
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec))
+  const times = Array.from({ length: 11 }, (_, i) => {
+    const t0 = performance.now()
+    execFileSync('runc', ['--root', join(bundle, 'state'), 'run', '--bundle', bundle, `bench-${process.pid}-${i}`], { stdio: 'ignore' })
+    return (performance.now() - t0) / 1000
+  })
+  result.runcRunS = median(times)
+  console.log(`runc run of \`true\` (the floor of every RUN step): median ${fmtMs(result.runcRunS)} over ${times.length} runs`)
 }
 
 emitResult(result)
