@@ -1,0 +1,57 @@
+// Changes a user makes between two builds that must (or must not) run a step
+// again, found by trying to fool the cache. A wrong hit is the worst a build
+// tool can do: the image is silently made of stale files.
+import { execFile } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { beforeAll, describe, expect, inject, test } from 'vitest'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, ranSteps, writeContext } from '../helpers/tsbuild.js'
+
+const run = promisify(execFile)
+const isRoot = process.getuid?.() === 0
+
+let busybox: string
+beforeAll(async () => {
+  busybox = inject('busybox')
+  await ensureBuilt()
+})
+
+async function xattr (path: string, name: string): Promise<string> {
+  const { stdout } = await run('getfattr', ['-h', '--only-values', '-n', name, '--', path])
+  return stdout
+}
+
+describe('keys by content see everything a copy keeps', () => {
+  // user.* attributes on a tmpfs or overlay need root here; the copy keeps them only as root anyway.
+  test.skipIf(!isRoot)('a file copied from a stage that differs only in an extended attribute re-runs the steps after the copy', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS gen`,
+        'ADD layer.tar /',
+        `FROM ${busybox}`,
+        'COPY --from=gen /f /f',
+        'RUN cat /f > /g',
+      ].join('\n'),
+    })
+    const tree = await freshDir('tsb-tree-')
+    await writeFile(join(tree, 'f'), 'same bytes\n')
+    const build = async (note: string, mtime = '2024-01-01'): Promise<{ ran: string[]; cached: string[]; note: string }> => {
+      await run('setfattr', ['-n', 'user.note', '-v', note, join(tree, 'f')])
+      await run('touch', ['-d', mtime, join(tree, 'f')])
+      await run('tar', ['--xattrs', '--xattrs-include=*', '-C', tree, '-cf', join(ctx, 'layer.tar'), 'f'])
+      const dest = join(await freshDir('tsb-out-'), 'fs')
+      const events = parseEvents((await buildOk(['build', '--progress=rawjson', '-o', `type=local,dest=${dest}`, ctx], { root })).stderr)
+      return { ran: ranSteps(events), cached: cachedSteps(events), note: await xattr(join(dest, 'f'), 'user.note') }
+    }
+    expect((await build('one')).note).toBe('one')
+    const changed = await build('two')
+    expect(changed.ran.some((n) => n.includes('RUN cat /f'))).toBe(true)
+    expect(changed.note).toBe('two')
+    // The same attribute on a rebuilt stage (the tarball differs only in a time) is the same content.
+    const same = await build('two', '2024-02-02')
+    expect(same.ran.some((n) => n.includes('COPY --from=gen'))).toBe(true)
+    expect(same.cached.some((n) => n.includes('RUN cat /f'))).toBe(true)
+  })
+})
