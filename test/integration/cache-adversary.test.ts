@@ -2,11 +2,11 @@
 // again, found by trying to fool the cache. A wrong hit is the worst a build
 // tool can do: the image is silently made of stale files.
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, inject, test } from 'vitest'
-import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, ranSteps, writeContext } from '../helpers/tsbuild.js'
+import { buildOk, cachedSteps, ensureBuilt, freshDir, parseEvents, ranSteps, spawnTsbuild, writeContext } from '../helpers/tsbuild.js'
 
 const run = promisify(execFile)
 const isRoot = process.getuid?.() === 0
@@ -53,5 +53,41 @@ describe('keys by content see everything a copy keeps', () => {
     const same = await build('two', '2024-02-02')
     expect(same.ran.some((n) => n.includes('COPY --from=gen'))).toBe(true)
     expect(same.cached.some((n) => n.includes('RUN cat /f'))).toBe(true)
+  })
+})
+
+describe('the build context read once per build', () => {
+  test('a file saved while an earlier step runs never lands in a layer under the digest of what it held before', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        'ARG RUNID',
+        // The context was scanned before this step: the edit lands after the scan and before the copy.
+        'RUN echo "waiting-for-edit $RUNID" && sleep 3',
+        'COPY f /f',
+      ].join('\n'),
+      f: 'old\n',
+    })
+    const build = async (runId: string, edit?: string): Promise<{ code: number | null; stderr: string; f?: string }> => {
+      const dest = join(await freshDir('tsb-out-'), 'fs')
+      const b = spawnTsbuild(['build', '--progress=plain', '--build-arg', `RUNID=${runId}`, '-o', `type=local,dest=${dest}`, ctx], { root })
+      if (edit !== undefined) {
+        while (!b.stderrSoFar().includes(`waiting-for-edit ${runId}`)) await new Promise((resolve) => setTimeout(resolve, 50))
+        await writeFile(join(ctx, 'f'), edit)
+      }
+      const r = await b.done
+      return { code: r.code, stderr: r.stderr, ...(r.code === 0 ? { f: await readFile(join(dest, 'f'), 'utf8') } : {}) }
+    }
+    const edited = await build('1', 'new\n')
+    expect(edited.code, edited.stderr).not.toBe(0)
+    expect(edited.stderr).toContain('context file f changed while the build was running')
+    expect(edited.stderr).not.toMatch(/\n\s+at /)
+
+    // The old content again, and the same RUN (cached): the copy must give the old content.
+    await writeFile(join(ctx, 'f'), 'old\n')
+    const again = await build('1')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.f).toBe('old\n')
   })
 })

@@ -58,9 +58,11 @@ export async function copyContext (snapshot: ContextSnapshot, destDir: string, o
           if (chowned) await fs.chown(dst, uid, gid)
           if (chowned || (st.mode & 0o7777) !== r.mode) await fs.chmod(dst, r.mode)
           await fs.utimes(dst, st.atime, st.mtime)
+          if (r.seen !== undefined) await ensureUnchangedSinceScan(src, r)
           bytes += r.size
         }
       } catch (err) {
+        if (err instanceof TsbuildError) throw err
         throw new TsbuildError('IO', `cannot copy context path ${r.path} from ${snapshot.root} to ${destDir}: ${(err as Error).message}`, { cause: err })
       }
     }
@@ -76,4 +78,19 @@ export async function copyContext (snapshot: ContextSnapshot, destDir: string, o
     await fs.utimes(dst, st.atime, st.mtime)
   }
   return { files: leaves.length, bytes }
+}
+
+/**
+ * The steps reading this copy are keyed by the digest the scan took; a file
+ * written since (an editor saving while an earlier step ran) would put other
+ * bytes under that key, for every later build with the old content to reuse.
+ * Checked after the copy, so an edit during it is seen too.
+ */
+async function ensureUnchangedSinceScan (src: string, r: FileRecord): Promise<void> {
+  const now = await fs.lstat(src)
+  const seen = r.seen!
+  if (now.isFile() && now.size === seen.size && now.mtimeMs === seen.mtimeMs && now.ctimeMs === seen.ctimeMs && now.ino === seen.ino) return
+  throw new TsbuildError('IO', `context file ${r.path} changed while the build was running (after tsbuild had read it)`, {
+    hint: 'run the build again once the file is saved',
+  })
 }

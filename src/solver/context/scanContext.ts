@@ -82,6 +82,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
     gid: isRootOwned ? 0 : st.gid,
     size: type === 'file' ? st.size : 0,
     ...(linkTarget !== undefined ? { linkTarget } : {}),
+    ...(type === 'file' ? { seen: { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino } } : {}),
   })
   records.set('', toRecord('', rootStat, 'dir'))
 

@@ -1,4 +1,5 @@
 import type { Digest } from '../../common/digest.js'
+import type { StatKey } from './statCache.js'
 
 /** Kinds of entry a context carries; sockets, fifos and devices are left out of a context. */
 export type EntryType = 'file' | 'dir' | 'symlink'
@@ -21,6 +22,12 @@ export interface FileRecord {
   readonly linkTarget?: string
   /** For files: sha256 of the content. */
   readonly digest?: Digest
+  /**
+   * For files: the stat the scan saw before reading them. A copy made later
+   * compares it, so a file edited after it was hashed is never copied under
+   * the old digest (the key would then name content the layer does not hold).
+   */
+  readonly seen?: StatKey
 }
 
 export interface ScanStats {
