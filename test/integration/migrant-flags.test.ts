@@ -74,3 +74,20 @@ describe('-f given a directory', () => {
     noStack(r.stderr)
   })
 })
+
+describe('kaniko and buildah command lines', () => {
+  test.each([
+    [['build', '--context', '.', '--dockerfile', 'Dockerfile', '--destination', 'reg.example/app:1'], 'unknown flag: --context (a kaniko flag)'],
+    [['build', '--destination=reg.example/app:1', '.'], 'unknown flag: --destination (a kaniko flag)'],
+    [['bud', '--layers', '-t', 'app', '.'], 'unknown flag: --layers (a buildah flag)'],
+    [['bud', '-t', 'app', '.'], '"bud" is buildah\'s build command'],
+    [['build', '--format', 'docker', '-t', 'app', '.'], 'unknown flag: --format (a buildah flag)'],
+  ])('%j: one usage error with a hint, exit 2, before anything runs', async (argv, message) => {
+    const cwd = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    const r = await runTsbuild(argv, { root: await freshDir('tsb-root-'), cwd })
+    expect(r.code).toBe(2)
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ERROR:'))).toEqual([expect.stringContaining(message)])
+    expect(r.stderr).toMatch(/^hint: /m)
+    noStack(r.stderr)
+  })
+})

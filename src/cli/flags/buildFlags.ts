@@ -6,6 +6,7 @@ import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } f
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { parseAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
+import { foreignCommandError, foreignFlagError } from './foreignFlags.js'
 import { LEGACY_BUILD_FLAGS, legacyFlagWarnings } from './legacyFlags.js'
 import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
@@ -66,8 +67,10 @@ const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
 
 /** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
 export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): CliBuildRequest {
-  const p = parseArgs(argv, BUILD_FLAGS, 'build')
+  const p = parseArgs(argv, BUILD_FLAGS, 'build', foreignFlagError)
   const help = getBool(p, 'help')
+  const foreignCommand = foreignCommandError(p.positionals)
+  if (foreignCommand !== undefined) throw foreignCommand
   if (p.positionals.length > 1) {
     throw new TsbuildError('USAGE', `build takes exactly one context, got ${p.positionals.length}: ${p.positionals.join(' ')}`, { hint: 'flags go before or after the context; quote values with spaces' })
   }

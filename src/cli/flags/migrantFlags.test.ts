@@ -44,3 +44,52 @@ describe('--label as buildx reads it', () => {
     expect(usageError(['--label', '=v', '.']).message).toMatch(/invalid --label "=v"/)
   })
 })
+
+describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
+  test.each([
+    [['--destination', 'reg/app:1', '.'], /--destination \(a kaniko flag\)/, /-t NAME --push/],
+    [['--destination=reg/app:1', '.'], /--destination \(a kaniko flag\)/, /-t NAME --push/],
+    [['--context', 'dir:///src'], /--context \(a kaniko flag\)/, /last argument: tsbuild build \[OPTIONS\] DIR/],
+    [['--dockerfile', 'ci/Dockerfile', '.'], /--dockerfile \(a kaniko flag\)/, /-f FILE/],
+    [['--no-push', '.'], /--no-push \(a kaniko flag\)/, /leave out --push/],
+    [['--tar-path', 'img.tar', '.'], /--tar-path/, /-o type=docker,dest=FILE/],
+    [['--cache=true', '.'], /--cache \(a kaniko flag\)/, /cache is on by default/],
+    [['--cache-repo', 'reg/cache', '.'], /--cache-repo/, /--cache-to type=registry,ref=REPO,mode=max --cache-from type=registry,ref=REPO/],
+    [['--digest-file', 'd', '.'], /--digest-file/, /--metadata-file FILE/],
+    [['--custom-platform', 'linux/arm64', '.'], /--custom-platform/, /--platform/],
+    [['--reproducible', '.'], /--reproducible/, /SOURCE_DATE_EPOCH/],
+    [['--layers', '.'], /--layers \(a buildah flag\)/, /--no-cache/],
+    [['--layers=false', '.'], /--layers \(a buildah flag\)/, /--no-cache/],
+    [['--format', 'docker', '.'], /--format \(a buildah flag\)/, /oci-mediatypes=false/],
+    [['--squash-all', '.'], /--squash-all \(a buildah flag\)/, /COPY --from/],
+    [['--jobs', '4', '.'], /--jobs/, /--max-parallelism N/],
+    [['--timestamp', '0', '.'], /--timestamp/, /SOURCE_DATE_EPOCH/],
+    [['--arch', 'arm64', '.'], /--arch/, /--platform linux\/ARCH/],
+    [['--authfile', 'auth.json', '.'], /--authfile/, /DOCKER_CONFIG/],
+    [['--tls-verify=false', '.'], /--tls-verify/, /loopback/],
+  ] as Array<[string[], RegExp, RegExp]>)('%j', (argv, message, hint) => {
+    const e = usageError(argv)
+    expect(e.code).toBe('USAGE')
+    expect(e.message).toMatch(/^unknown flag: /)
+    expect(e.message).toMatch(message)
+    expect(e.hint).toMatch(hint)
+  })
+
+  test('a typo of a buildx flag still gets the nearest buildx flag', () => {
+    expect(usageError(['--bulid-arg', 'A=1', '.']).hint).toMatch(/did you mean --build-arg\?/)
+  })
+
+  test('--no-push is not taken for a typo of --push', () => {
+    expect(usageError(['--no-push', '.']).hint).not.toMatch(/did you mean --push\?/)
+  })
+
+  test('a buildx spelling is offered as one', () => {
+    expect(usageError(['--dockerfile', 'ci/Dockerfile', '.']).hint).toMatch(/^did you mean -f FILE\? tsbuild takes docker buildx build's flags/)
+  })
+
+  test('buildah bud: the command is tsbuild build', () => {
+    const e = usageError(['bud', '-t', 'x', '.'])
+    expect(e.message).toMatch(/"bud" is buildah's build command/)
+    expect(e.hint).toMatch(/tsbuild build -t NAME \./)
+  })
+})

@@ -20,9 +20,10 @@ export interface ParsedArgs {
 /**
  * Parse argv against a flag table. Accepts `--flag value`, `--flag=value`,
  * `-t value`, `-tvalue`, bundled bool shorts, and `--` to end flags. Unknown
- * flags are usage errors that suggest the nearest spelling.
+ * flags are usage errors that suggest the nearest spelling, unless
+ * `explainUnknown` knows better (another tool's flag, say).
  */
-export function parseArgs (argv: readonly string[], specs: readonly FlagSpec[], command: string): ParsedArgs {
+export function parseArgs (argv: readonly string[], specs: readonly FlagSpec[], command: string, explainUnknown?: (flag: string) => TsbuildError | undefined): ParsedArgs {
   const byLong = new Map(specs.map((s) => [s.long, s]))
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]))
   const values = new Map<string, string | boolean | string[]>()
@@ -45,7 +46,7 @@ export function parseArgs (argv: readonly string[], specs: readonly FlagSpec[], 
       const eq = arg.indexOf('=')
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq)
       const spec = byLong.get(name)
-      if (spec === undefined) throw unknownFlag(`--${name}`, specs, command)
+      if (spec === undefined) throw explainUnknown?.(`--${name}`) ?? unknownFlag(`--${name}`, specs, command)
       if (spec.kind === 'bool' || (spec.optionalValue && eq === -1)) {
         if (eq !== -1 && spec.kind === 'bool') set(spec, parseBool(arg.slice(eq + 1), `--${name}`))
         else if (eq !== -1) set(spec, arg.slice(eq + 1))
