@@ -6,7 +6,7 @@ import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } f
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { parseAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
-import { foreignCommandError, foreignFlagError } from './foreignFlags.js'
+import { foreignCommandError, foreignFlagError, foreignValueError } from './foreignFlags.js'
 import { LEGACY_BUILD_FLAGS, legacyFlagWarnings } from './legacyFlags.js'
 import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
@@ -67,6 +67,8 @@ const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
 
 /** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
 export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): CliBuildRequest {
+  const foreignValue = foreignValueError(argv)
+  if (foreignValue !== undefined) throw foreignValue
   const p = parseArgs(argv, BUILD_FLAGS, 'build', foreignFlagError)
   const help = getBool(p, 'help')
   const foreignCommand = foreignCommandError(p.positionals)

@@ -67,7 +67,17 @@ const FOREIGN: ReadonlyMap<string, readonly [Tool, string]> = new Map<string, re
   ['cap-add', ['buildah', 'RUN --security=insecure in the Dockerfile, with --allow security.insecure?']],
   ['omit-history', ['buildah', NOT_NEEDED]],
   ['logfile', ['buildah', '--progress plain 2> FILE?']],
+  ['pull-always', ['buildah', '--pull?']],
+  ['pull-never', ['buildah', 'leave out --pull: a base image the store has is then used as it is.']],
 ])
+
+/** buildah's `--pull=POLICY` values; buildx's --pull is a switch. */
+const PULL_POLICIES: Readonly<Record<string, string>> = {
+  always: 'did you mean --pull?',
+  newer: 'did you mean --pull?',
+  missing: 'leave out --pull: a base image the store has is then used as it is, one it has not is pulled.',
+  never: 'leave out --pull: a base image the store has is then used as it is (one it has not is still pulled).',
+}
 
 /** The usage error for a flag of kaniko or buildah (`--name`), or undefined when it is not one. */
 export function foreignFlagError (flag: string): TsbuildError | undefined {
@@ -78,6 +88,20 @@ export function foreignFlagError (flag: string): TsbuildError | undefined {
   return new TsbuildError('USAGE', `unknown flag: ${flag} (a ${tool} flag)`, {
     hint: `${advice} tsbuild takes docker buildx build's flags (see tsbuild build --help)`,
   })
+}
+
+/** `--pull=always` and the other buildah pull policies, which buildx's --pull (true or false) does not take. */
+export function foreignValueError (argv: readonly string[]): TsbuildError | undefined {
+  for (const arg of argv) {
+    if (arg === '--') return undefined
+    const m = /^--pull=(.*)$/.exec(arg)
+    const advice = m !== null ? PULL_POLICIES[m[1]!.toLowerCase()] : undefined
+    if (advice === undefined) continue
+    return new TsbuildError('USAGE', `invalid value ${JSON.stringify(m![1])} for --pull: a buildah pull policy; --pull is true or false`, {
+      hint: `${advice} tsbuild takes docker buildx build's flags (see tsbuild build --help)`,
+    })
+  }
+  return undefined
 }
 
 /** `tsbuild bud …`: buildah's name for the build command. */

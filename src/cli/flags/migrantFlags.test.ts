@@ -67,6 +67,7 @@ describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
     [['--arch', 'arm64', '.'], /--arch/, /--platform linux\/ARCH/],
     [['--authfile', 'auth.json', '.'], /--authfile/, /DOCKER_CONFIG/],
     [['--tls-verify=false', '.'], /--tls-verify/, /loopback/],
+    [['--pull-always', '.'], /--pull-always \(a buildah flag\)/, /did you mean --pull\?/],
   ] as Array<[string[], RegExp, RegExp]>)('%j', (argv, message, hint) => {
     const e = usageError(argv)
     expect(e.code).toBe('USAGE')
@@ -85,6 +86,22 @@ describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
 
   test('a buildx spelling is offered as one', () => {
     expect(usageError(['--dockerfile', 'ci/Dockerfile', '.']).hint).toMatch(/^did you mean -f FILE\? tsbuild takes docker buildx build's flags/)
+  })
+
+  test.each([
+    ['always', /did you mean --pull\?/],
+    ['missing', /leave out --pull/],
+    ['never', /leave out --pull/],
+  ])('buildah\'s --pull=%s names the buildx form', (policy, hint) => {
+    const e = usageError([`--pull=${policy}`, '.'])
+    expect(e.message).toBe(`invalid value "${policy}" for --pull: a buildah pull policy; --pull is true or false`)
+    expect(e.hint).toMatch(hint)
+  })
+
+  test('--pull=true and --pull=false stay buildx\'s', () => {
+    expect(parse({}, '--pull=true', '.').pull).toBe(true)
+    expect(parse({}, '--pull=false', '.').pull).toBe(false)
+    expect(usageError(['--pull=sometimes', '.']).message).toMatch(/invalid value "sometimes" for --pull: expected true or false/)
   })
 
   test('buildah bud: the command is tsbuild build', () => {
