@@ -23,6 +23,10 @@ describe('parseOutputSpec', () => {
     // The multi-runner CI pattern: each runner pushes its platform untagged, a later job makes the index.
     ['type=image,name=r/x,push-by-digest=true,name-canonical=true,push=true', { type: 'image', push: true, pushByDigest: true, nameCanonical: true }],
     ['type=registry,name=r/x', { type: 'registry', pushByDigest: false, nameCanonical: false }],
+    // As buildx: an archive without dest= goes to stdout (a terminal is refused later, as for dest=-).
+    ['type=tar', { type: 'tar', dest: '-' }],
+    ['type=oci', { type: 'oci', dest: '-', tar: true }],
+    ['type=oci,dest=', { type: 'oci', dest: '-', tar: true }],
   ])('%s', (spec, want) => {
     expect(parseOutputSpec(spec)).toMatchObject(want)
   })
@@ -31,7 +35,9 @@ describe('parseOutputSpec', () => {
     ['', /empty output/],
     ['dest=x', /missing type=/],
     ['type=foo,dest=x', /unknown type "foo"/],
-    ['type=oci', /type=oci needs dest=/],
+    ['type=oci,tar=false', /type=oci needs dest=/],
+    ['type=local', /type=local needs dest=/],
+    ['type=docker', /type=docker without dest= loads the image into a docker daemon, and tsbuild has none: use --load -t NAME \(tsbuild's image store\) or dest=FILE \(an archive for docker load\)/],
     ['type=oci,dest=x,compresion=zstd', /unknown key "compresion" for type=oci/],
     ['type=oci,dest=x,compression=lz4', /compression=lz4 is not one of/],
     ['type=oci,dest=x,compression-level=12', /compression-level=12 is not an integer in 0..9/],
@@ -57,6 +63,8 @@ describe('withOutputDest', () => {
     ['-', 'type=tar,dest=/t/o.tar'],
     ['out', 'type=local,dest=/t/o.tar'],
     ['type=oci,dest=-,compression=zstd', 'type=oci,dest=/t/o.tar,compression=zstd'],
+    ['type=tar', 'type=tar,dest=/t/o.tar'],
+    ['type=oci,compression=zstd', 'type=oci,compression=zstd,dest=/t/o.tar'],
     ['type=docker,"name=a,b",dest=-', 'type=docker,"name=a,b",dest=/t/o.tar'],
   ])('%s', (spec, want) => {
     expect(withOutputDest(spec, '/t/o.tar')).toBe(want)

@@ -49,7 +49,8 @@ const KEYS: Record<OutputSpec['type'], readonly string[]> = {
 /**
  * Parse buildx's `-o` spelling: `type=oci,dest=out.tar,compression=zstd`.
  * A bare path is `type=local,dest=PATH`, and `-` is `type=tar,dest=-` (the
- * root filesystem as a tar on stdout), as in buildx. `dest=-` means stdout.
+ * root filesystem as a tar on stdout), as in buildx. `dest=-` means stdout,
+ * and so does a missing dest= of a tar or OCI archive (buildx's default).
  */
 export function parseOutputSpec (spec: string): OutputSpec {
   const text = spec.trim()
@@ -80,18 +81,23 @@ export function parseOutputSpec (spec: string): OutputSpec {
     if (d === undefined || d === '') throw usage(spec, `type=${t} needs dest=`)
     return d
   }
+  // As buildx: an archive output without dest= is written to stdout (a terminal is refused, as for dest=-).
+  const archiveDest = (): string => fields.get('dest') || '-'
   if (annotations.length > 0 && (t === 'local' || t === 'tar')) throw usage(spec, `type=${t} writes files, not an image, so it takes no annotations`)
   switch (t) {
     case 'local':
       if (dest() === '-') throw usage(spec, 'type=local writes a directory, and stdout (dest=-) is not one; use type=tar for a tar on stdout')
       return { type: t, dest: dest() }
-    case 'tar': return { type: t, dest: dest() }
+    case 'tar': return { type: t, dest: archiveDest() }
     case 'oci': {
       const tar = parseBool(spec, fields, 'tar', true)
       if (!tar && dest() === '-') throw usage(spec, 'tar=false writes a directory, and stdout (dest=-) is not one')
-      return { type: t, dest: dest(), tar, ...imageOptions(spec, fields, true, annotations) }
+      return { type: t, dest: tar ? archiveDest() : dest(), tar, ...imageOptions(spec, fields, true, annotations) }
     }
-    case 'docker': return { type: t, dest: dest(), ...imageOptions(spec, fields, false, annotations) }
+    case 'docker':
+      // buildx loads such an image into the docker daemon; tsbuild's --load keeps it in its own store.
+      if (!fields.get('dest')) throw usage(spec, 'type=docker without dest= loads the image into a docker daemon, and tsbuild has none: use --load -t NAME (tsbuild\'s image store) or dest=FILE (an archive for docker load)')
+      return { type: t, dest: dest(), ...imageOptions(spec, fields, false, annotations) }
     // One media type family for every way of naming or pushing an image (-t, --push,
     // type=image, type=registry): OCI, as buildx pushes by default; type=docker is for docker load.
     case 'image': return { type: t, push: parseBool(spec, fields, 'push', false), ...imageOptions(spec, fields, true, annotations), ...pushOptions(spec, fields) }
@@ -148,10 +154,11 @@ export function withOutputDest (spec: string, dest: string): string {
   const text = spec.trim()
   if (text === '-') return `type=tar,${quoteField(`dest=${dest}`)}`
   if (!text.includes('=')) return `type=local,${quoteField(`dest=${dest}`)}`
-  return splitFields(text).map((part) => {
-    const key = part.slice(0, part.indexOf('=')).trim().toLowerCase()
-    return quoteField(key === 'dest' ? `dest=${dest}` : part)
-  }).join(',')
+  const parts = splitFields(text)
+  const isDest = (part: string): boolean => part.slice(0, part.indexOf('=')).trim().toLowerCase() === 'dest'
+  // An archive output given without dest= (stdout, as in buildx) gets one.
+  if (!parts.some(isDest)) parts.push(`dest=${dest}`)
+  return parts.map((part) => quoteField(isDest(part) ? `dest=${dest}` : part)).join(',')
 }
 
 function quoteField (part: string): string {

@@ -91,3 +91,20 @@ describe('kaniko and buildah command lines', () => {
     noStack(r.stderr)
   })
 })
+
+describe('archive outputs without dest=, as buildx takes them', () => {
+  test('-o type=tar with stdout a pipe writes the root filesystem to stdout', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo hi > /marker-file\n` })
+    const r = await buildOk(['build', '--progress=quiet', '-o', 'type=tar', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.stdout).toContain('marker-file')
+    expect(r.stdout).toContain('ustar')
+  })
+
+  test('-o type=docker (buildx: load into the docker daemon) says to use --load or dest=', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\n` })
+    const r = await runTsbuild(['build', '-o', 'type=docker', '-t', 'app', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('type=docker without dest= loads the image into a docker daemon, and tsbuild has none: use --load -t NAME')
+    noStack(r.stderr)
+  })
+})
