@@ -91,3 +91,30 @@ describe('the build context read once per build', () => {
     expect(again.f).toBe('old\n')
   })
 })
+
+describe('RUN --mount=type=bind,from=STAGE is keyed by what the mount shows, as in BuildKit', () => {
+  test('a rebuilt stage with the same files at the mounted path keeps the step cached; other content or mode there re-runs it', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), {
+      Dockerfile: [
+        `FROM ${busybox} AS gen`,
+        'ARG REV=1',
+        'ARG OUT=same',
+        'ARG MODE=644',
+        'RUN echo "rev $REV" > /rev && mkdir /d && echo "$OUT" > /d/out.txt && chmod $MODE /d/out.txt && ln -s /d /dlink',
+        `FROM ${busybox}`,
+        'RUN --mount=type=bind,from=gen,source=/dlink,target=/b echo MARKER-bound && cat /b/out.txt > /bound.txt && stat -c %a /b/out.txt >> /bound.txt',
+      ].join('\n'),
+    })
+    const build = async (...args: string[]): Promise<{ ran: boolean; bound: string }> => {
+      const dest = join(await freshDir('tsb-out-'), 'fs')
+      const events = parseEvents((await buildOk(['build', '--progress=rawjson', ...args.flatMap((a) => ['--build-arg', a]), '-o', `type=local,dest=${dest}`, ctx], { root })).stderr)
+      return { ran: ranSteps(events).some((n) => n.includes('MARKER-bound')), bound: await readFile(join(dest, 'bound.txt'), 'utf8') }
+    }
+    expect(await build()).toEqual({ ran: true, bound: 'same\n644\n' })
+    // /rev changed, not the mounted directory.
+    expect(await build('REV=2')).toEqual({ ran: false, bound: 'same\n644\n' })
+    expect(await build('REV=3', 'OUT=other')).toEqual({ ran: true, bound: 'other\n644\n' })
+    expect(await build('REV=4', 'OUT=other', 'MODE=755')).toEqual({ ran: true, bound: 'other\n755\n' })
+  })
+})

@@ -2,7 +2,7 @@ import { dirname } from 'node:path'
 import { canonicalJson, sha256 } from '../../common/digest.js'
 import { TsbuildError } from '../../common/errors.js'
 import { type CacheMount, encodeOpForCache, type ExecOp, type Mount as LlbMount, SCRATCH_INPUT } from '../../llb/index.js'
-import { snapshotKey, type Snapshotter } from '../../cache/snapshots/index.js'
+import { resolveInRoot, snapshotKey, type Snapshotter } from '../../cache/snapshots/index.js'
 import type { CacheRecord } from '../../cache/index.js'
 import type { ExecMount, RuncExecutor } from '../executor/index.js'
 import type { CacheDep, CacheMap, OpContext, OpRunner, Result } from '../scheduler/index.js'
@@ -10,6 +10,7 @@ import { uniqueKey, withView } from './mounted.js'
 import { contextOf, layersOf, type MountProviders } from './types.js'
 import { selectedFiles } from '../explain/index.js'
 import { checksumSnapshot } from '../context/index.js'
+import { mountedContentDigest } from './file/contentKey.js'
 import { cacheBaseKey, copyCacheBase, describeCacheBase } from '../mounts/index.js'
 
 export interface ExecDeps {
@@ -40,7 +41,7 @@ export class ExecRunner implements OpRunner {
     // Filled in while the content keys are computed: what each bind mount of the context exposes, file by file.
     const explain: Record<string, string> = {}
     const deps: CacheDep[] = this.op.inputs.map((_, i) => {
-      if (!this.deps.inputIsLocal[i]) return {}
+      if (!this.deps.inputIsLocal[i]) return this.readOnlyBindDep(i)
       // A bind mount of the context keys on the content it exposes.
       const selectors = this.op.mounts.filter((m) => m.input === i).map((m) => m.selector ?? '/')
       return {
@@ -52,6 +53,33 @@ export class ExecRunner implements OpRunner {
       }
     })
     return { digest: sha256(canonicalJson(encodeOpForCache(this.op))), deps, explain }
+  }
+
+  /**
+   * An input mounted only as read-only binds (never the root, a cache's base
+   * or a writable bind) is read, not written on: BuildKit keys it by the
+   * content of the mounted paths too, so a rebuilt stage that shows the same
+   * files there keeps the step cached.
+   */
+  private readOnlyBindDep (i: number): CacheDep {
+    const uses = this.op.mounts.filter((m) => m.input === i)
+    if (uses.length === 0 || uses.some((m) => m.type !== 'bind' || !m.readonly || m.dest === '/')) return {}
+    const selectors = [...new Set(uses.map((m) => m.selector ?? '/'))].sort()
+    const { snapshotter } = this.deps
+    return {
+      contentOnceSolved: async (input: Result) => {
+        // Snapshotter.root is <stateDir>/snapshots by construction.
+        return await withView(snapshotter, dirname(snapshotter.root), await layersOf(input), async (root) => {
+          const sums: Array<[string, string]> = []
+          for (const s of selectors) {
+            const d = await mountedContentDigest(await resolveInRoot(root, s, { followFinal: true }))
+            if (d === undefined) return undefined
+            sums.push([s, d])
+          }
+          return sha256(canonicalJson(sums))
+        })
+      },
+    }
   }
 
   async exec (ctx: OpContext, inputs: Result[]): Promise<Result> {

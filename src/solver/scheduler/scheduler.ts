@@ -5,7 +5,7 @@ import { TsbuildError, findTsbuildError } from '../../common/errors.js'
 import type { CacheKey, RecordStore } from '../../cache/records/index.js'
 import type { EventSink } from '../events.js'
 import { Semaphore, cancelled } from './semaphore.js'
-import type { KeyFacts, OpContext, Result, SolvedVertex, SolverVertex } from './types.js'
+import type { CacheDep, KeyFacts, OpContext, Result, SolvedVertex, SolverVertex } from './types.js'
 
 export interface SchedulerOptions {
   records: RecordStore
@@ -51,7 +51,7 @@ export class Scheduler {
   private readonly reportedCached = new Set<Digest>()
   private readonly forced = new Map<Digest, boolean>()
   /** What each key was computed from, to derive keys by content from. */
-  private readonly keyFacts = new Map<Digest, Pick<KeyFacts, 'op' | 'deps'>>()
+  private readonly keyFacts = new Map<Digest, Pick<KeyFacts, 'op' | 'deps'> & { contentOnceSolved: ReadonlyArray<CacheDep['contentOnceSolved']> }>()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly abort = new AbortController()
   private readonly execSlots: Semaphore
@@ -200,7 +200,7 @@ export class Scheduler {
       return { key: await this.keyOf(input), selector: dep.selector }
     }))
     const key = sha256(canonicalJson({ op: cm.digest, deps })) as CacheKey
-    this.keyFacts.set(v.digest, { op: cm.digest, deps })
+    this.keyFacts.set(v.digest, { op: cm.digest, deps, contentOnceSolved: cm.deps.map((d) => d.contentOnceSolved) })
     this.opts.onKey?.(v, { key, op: cm.digest, deps, ...(cm.explain !== undefined ? { explain: cm.explain } : {}) })
     return key
   }
@@ -256,7 +256,7 @@ export class Scheduler {
     const inputs = await Promise.all(v.inputs.map((i) => this.resultOf(i)))
     if (this.abort.signal.aborted) throw cancelled(this.abort.signal)
     // Built on a COPY --from whose stage was rebuilt: the same files copied give the same key by content.
-    const inherited = this.inheritedContentKey(v, inputs)
+    const inherited = await this.inheritedContentKey(v, inputs)
     if (inherited !== undefined && v.op.contentKey === undefined && !isForced && !v.op.noCache && v.op.load !== undefined) {
       const rec = await records.get(inherited)
       if (rec !== undefined) {
@@ -345,10 +345,24 @@ export class Scheduler {
    * The key by content of a step some of whose inputs have one: its own key
    * with those inputs' keys replaced by their keys by content.
    */
-  private inheritedContentKey (v: SolverVertex, inputs: readonly SolvedVertex[]): CacheKey | undefined {
-    if (!inputs.some((i) => i.contentKey !== undefined)) return undefined
+  private async inheritedContentKey (v: SolverVertex, inputs: readonly SolvedVertex[]): Promise<CacheKey | undefined> {
     const facts = this.keyFacts.get(v.digest)!
-    const deps = facts.deps.map((d, i) => (d.key !== undefined ? { key: inputs[i]!.contentKey ?? d.key, selector: d.selector } : d))
+    const read = await Promise.all(facts.contentOnceSolved.map(async (f, i) => {
+      if (f === undefined || facts.deps[i]!.key === undefined) return undefined
+      try {
+        return await f(inputs[i]!.result, this.abort.signal)
+      } catch (err) {
+        // Only an optimisation: without it the step is keyed as usual.
+        if (this.abort.signal.aborted) throw err
+        return undefined
+      }
+    }))
+    if (!inputs.some((i) => i.contentKey !== undefined) && read.every((c) => c === undefined)) return undefined
+    const deps = facts.deps.map((d, i) => {
+      const content = read[i]
+      if (content !== undefined) return { readContent: content, selector: d.selector }
+      return d.key !== undefined ? { key: inputs[i]!.contentKey ?? d.key, selector: d.selector } : d
+    })
     return sha256(canonicalJson({ byContent: true, op: facts.op, deps })) as CacheKey
   }
 

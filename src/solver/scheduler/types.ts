@@ -27,6 +27,15 @@ export interface CacheDep {
    * cache key, so an unchanged file under a changed context still hits.
    */
   computeDigest?: (input: Result, signal: AbortSignal) => Promise<Digest>
+  /**
+   * A second, content-based key for an input the op only reads (a read-only
+   * bind mount of a stage), as BuildKit keys it: asked only once the plain
+   * key has missed and the input is solved, and it then stands for the input
+   * in the key by content (see SolvedVertex.contentKey), so a stage rebuilt
+   * with the same files there keeps the step cached. Undefined when it
+   * cannot be had.
+   */
+  contentOnceSolved?: (input: Result, signal: AbortSignal) => Promise<Digest | undefined>
 }
 
 export interface CacheMap {

@@ -2,7 +2,7 @@ import { lstat, readdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { canonicalJson, sha256, type Digest } from '../../../common/digest.js'
 import { OVERLAY_XATTR, readXattrTree } from '../../../common/xattrs.js'
-import { checksumSnapshot, scanContext } from '../../context/index.js'
+import { checksumSnapshot, hashFile, scanContext } from '../../context/index.js'
 
 /**
  * The content of layers a file op wrote, as one digest: every entry's path,
@@ -39,6 +39,20 @@ export async function layerContentDigest (diffPaths: readonly string[]): Promise
     sums.push({ tree: checksumSnapshot(snapshot, '/', { followSymlinks: false }), links, ...(xattrs.length > 0 ? { xattrs } : {}) })
   }
   return sha256(canonicalJson(sums))
+}
+
+/**
+ * What a read-only bind mount shows at `path` (a directory or a file), with
+ * the same facts layerContentDigest takes; undefined for a special file, or
+ * a tree holding one.
+ */
+export async function mountedContentDigest (path: string): Promise<Digest | undefined> {
+  const st = await lstat(path)
+  if (st.isDirectory()) return await layerContentDigest([path])
+  if (!st.isFile()) return undefined
+  const content = await hashFile({ file: path, size: st.size })
+  const xattrs = await fileXattrs(path)
+  return sha256(canonicalJson({ file: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, content }, ...(xattrs.length > 0 ? { xattrs } : {}) }))
 }
 
 /** Every entry's attributes but overlay's own, sorted by path and name, values in hex. */
