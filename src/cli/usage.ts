@@ -18,7 +18,7 @@ Build an image from a Dockerfile:
       --secret SPEC          id=ID,src=PATH or id=ID,env=VAR
       --ssh SPEC             default or ID=SOCKET|KEY
       --build-context N=SRC  Extra named context (dir, docker-image://, oci-layout://)
-      --progress MODE        auto, tty, plain, rawjson, quiet
+      --progress MODE        auto, tty, plain, rawjson, quiet, none
   -q, --quiet                Print only the image digest (--progress quiet)
       --metadata-file FILE   Write build result metadata as JSON
       --label K=V            Set image metadata (repeatable)

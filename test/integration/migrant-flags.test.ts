@@ -108,3 +108,23 @@ describe('archive outputs without dest=, as buildx takes them', () => {
     noStack(r.stderr)
   })
 })
+
+describe('--progress none and --iidfile beside files, as buildx has them', () => {
+  test('--progress none builds, prints nothing on stderr and no digest on stdout; -q prints the digest', async () => {
+    const root = await freshDir('tsb-root-')
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo none-mode\n` })
+    const none = await buildOk(['build', '--progress', 'none', '-t', 'silent:1', ctx], { root })
+    expect([none.stdout, none.stderr]).toEqual(['', ''])
+    const quiet = await buildOk(['build', '-q', '-t', 'silent:1', ctx], { root })
+    expect(quiet.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/)
+  })
+
+  test('--iidfile with -o type=local is a usage error before anything runs', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
+    const out = await freshDir('tsb-out-')
+    const r = await runTsbuild(['build', '--progress=plain', '--iidfile', join(out, 'iid'), '-o', `type=local,dest=${join(out, 'fs')}`, ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('ERROR: --iidfile: local and tar outputs make no image')
+    expect(r.stderr).not.toContain('step-ran')
+  })
+})

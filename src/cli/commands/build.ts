@@ -121,7 +121,7 @@ async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string):
   // As buildx: written after every successful build, empty when it made no image.
   if (req.iidFile !== undefined) await writeFileSafely(req.iidFile, imageId ?? '', { what: '--iidfile' })
   if (req.progress === 'quiet') {
-    if (stdoutOutput.isStdout) return 0 // stdout holds the archive
+    if (stdoutOutput.isStdout || !req.printImageId) return 0 // stdout holds the archive, or --progress none
     if (ex?.descriptor !== undefined) io.stdout.write(`${ex.descriptor.digest}\n`)
     else for (const o of ex?.outputs ?? []) io.stdout.write(`${o}\n`)
     return 0

@@ -4,6 +4,7 @@ import { TsbuildError } from '../../common/errors.js'
 import { hostPlatform, parsePlatform, type Platform } from '../../common/platform.js'
 import type { BuildRequest, CallMode, Entitlement, NetworkMode, ProgressMode } from '../../engine/request.js'
 import { parseAnnotationFlag } from '../../exporter/annotations.js'
+import { parseOutputSpec } from '../../exporter/outputSpec.js'
 import { parseAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
 import { foreignCommandError, foreignFlagError, foreignValueError } from './foreignFlags.js'
@@ -58,7 +59,7 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
  * URL in `remoteContext` (and `contextDir` is empty) until the CLI writes
  * it to a temp dir before the build.
  */
-export type CliBuildRequest = BuildRequest & { help: boolean; load: boolean; /** Printed as warnings when the build starts. */ flagWarnings?: string[]; remoteContext?: Extract<ContextArg, { kind: 'git' | 'url' }> }
+export type CliBuildRequest = BuildRequest & { help: boolean; load: boolean; /** Quiet progress prints the image digest after the build (not with --progress none). */ printImageId: boolean; /** Printed as warnings when the build starts. */ flagWarnings?: string[]; remoteContext?: Extract<ContextArg, { kind: 'git' | 'url' }> }
 
 const PROGRESS: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'rawjson', 'quiet']
 const NETWORKS: readonly NetworkMode[] = ['default', 'none', 'host']
@@ -102,11 +103,19 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     try { return parsePlatform(s) } catch (e) { throw new TsbuildError('USAGE', `--platform: ${(e as Error).message}`) }
   })
 
-  // As buildx: BUILDKIT_PROGRESS sets the mode when neither --progress nor --quiet does.
+  // As buildx: BUILDKIT_PROGRESS sets the mode when neither --progress nor --quiet does, and
+  // `none` (buildx 0.29) shows what quiet shows, nothing, without printing the image digest after.
   const progressEnv = env.BUILDKIT_PROGRESS !== undefined && env.BUILDKIT_PROGRESS !== '' ? env.BUILDKIT_PROGRESS : undefined
-  const progress = getString(p, 'progress') !== undefined || getBool(p, 'quiet') || progressEnv === undefined
-    ? oneOf(getString(p, 'progress') ?? (getBool(p, 'quiet') ? 'quiet' : 'auto'), PROGRESS, '--progress')
-    : oneOf(progressEnv, PROGRESS, 'BUILDKIT_PROGRESS')
+  const progressFlag = getString(p, 'progress')
+  const quiet = getBool(p, 'quiet')
+  if (quiet && progressFlag !== undefined && progressFlag !== 'auto' && progressFlag !== 'quiet') {
+    throw new TsbuildError('USAGE', `--progress=${progressFlag} and --quiet cannot be used together`, { hint: '--quiet is --progress=quiet' })
+  }
+  const modes = [...PROGRESS, 'none'] as const
+  const chosenProgress = quiet
+    ? 'quiet'
+    : progressFlag !== undefined || progressEnv === undefined ? oneOf(progressFlag ?? 'auto', modes, '--progress') : oneOf(progressEnv, modes, 'BUILDKIT_PROGRESS')
+  const progress: ProgressMode = chosenProgress === 'none' ? 'quiet' : chosenProgress
   const flagWarnings = legacyFlagWarnings(p)
   const network = oneOf(getString(p, 'network') ?? 'default', NETWORKS, '--network')
   const allow = new Set(getList(p, 'allow').map((a) => oneOf(a, ENTITLEMENTS, '--allow')))
@@ -137,6 +146,9 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
   }
 
   const outputs = getList(p, 'output')
+  if (getString(p, 'iidfile') !== undefined && outputs.some(makesNoImage)) {
+    throw new TsbuildError('USAGE', '--iidfile: local and tar outputs make no image, so there is no image ID to write', { hint: 'leave out --iidfile, or add an image: -t NAME, or -o type=oci|docker,dest=FILE' })
+  }
   // There is no docker daemon to load into: --load keeps the image in tsbuild's
   // own store under its -t names (what -t alone does), beside any -o outputs.
   const load = getBool(p, 'load')
@@ -168,6 +180,7 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
     ssh: getList(p, 'ssh').map((s) => parseSshSpec(s, cwd)),
     buildContexts: new Map(getList(p, 'build-context').map((s) => parseBuildContext(s, cwd))),
     progress,
+    printImageId: chosenProgress === 'quiet',
     ...(getString(p, 'metadata-file') !== undefined ? { metadataFile: filePath(cwd, getString(p, 'metadata-file')!) } : {}),
     labels: parseAssignments(getList(p, 'label'), '--label', env, 'empty'),
     network,
@@ -202,6 +215,12 @@ function parseCall (value: string | undefined, check: boolean): { call: CallMode
   if (format !== 'json' && format !== 'text') throw new TsbuildError('USAGE', `--call: invalid format "${format}" (use json or text)`)
   if (format === 'json' && call !== 'outline' && call !== 'targets') throw new TsbuildError('USAGE', `--call=${call} has no format=json: only outline and targets print JSON`)
   return { call, callFormat: format }
+}
+
+/** As buildx refuses --iidfile beside them: `type=local` and `type=tar` (a bare path, `-`) write files, not an image. */
+function makesNoImage (output: string): boolean {
+  const type = parseOutputSpec(output).type
+  return type === 'local' || type === 'tar'
 }
 
 /** A file flag's path, absolute; a trailing slash is kept so the check before the build can refuse a directory. */

@@ -110,3 +110,36 @@ describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
     expect(e.hint).toMatch(/tsbuild build -t NAME \./)
   })
 })
+
+describe('--iidfile with outputs that make no image', () => {
+  test.each([
+    [['-o', 'type=local,dest=out']],
+    [['-o', 'out']],
+    [['-o', 'type=tar,dest=x.tar']],
+    [['-o', '-']],
+  ])('%j is refused, as buildx refuses it', (output) => {
+    const e = usageError(['--iidfile', 'iid', ...output, '.'])
+    expect(e.message).toBe('--iidfile: local and tar outputs make no image, so there is no image ID to write')
+    expect(e.hint).toMatch(/-t NAME|type=oci|type=docker/)
+  })
+
+  test('beside an image output, or with none, it is taken', () => {
+    expect(parse({}, '--iidfile', 'iid', '-o', 'type=oci,dest=x.tar', '.').iidFile).toBe('/work/app/iid')
+    expect(parse({}, '--iidfile', 'iid', '.').iidFile).toBe('/work/app/iid')
+  })
+})
+
+describe('--progress none (buildx 0.29)', () => {
+  test('shows nothing, and unlike quiet prints no image ID', () => {
+    const r = parse({}, '--progress', 'none', '.')
+    expect(r.progress).toBe('quiet')
+    expect(r.printImageId).toBe(false)
+    expect(parse({}, '--progress', 'quiet', '.').printImageId).toBe(true)
+    expect(parse({}, '-q', '.').printImageId).toBe(true)
+    expect(parse({ BUILDKIT_PROGRESS: 'none' }, '.')).toMatchObject({ progress: 'quiet', printImageId: false })
+  })
+
+  test('-q with another mode is refused, as buildx refuses it', () => {
+    expect(usageError(['-q', '--progress', 'plain', '.']).message).toBe('--progress=plain and --quiet cannot be used together')
+  })
+})
