@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { readFile, stat } from 'node:fs/promises'
+import { isAbsolute, join, relative } from 'node:path'
 import { sha256 } from '../common/digest.js'
 import { TsbuildError } from '../common/errors.js'
 import { hostPlatform, type Platform } from '../common/platform.js'
@@ -69,9 +69,25 @@ async function readDockerfile (req: BuildRequest): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     const shown = relative(process.cwd(), path) || path
-    if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: 'pass the Dockerfile with -f, or run tsbuild in the directory that has one' })
+    if (code === 'ENOENT') throw new TsbuildError('NOT_FOUND', `failed to read dockerfile: open ${shown}: no such file or directory`, { hint: await missingDockerfileHint(req) })
     // `-f DIR` (a habit from tools that take the Dockerfile's directory): name the file it holds.
     if (code === 'EISDIR') throw new TsbuildError('IO', `failed to read dockerfile: read ${shown}: is a directory`, { hint: `-f takes the Dockerfile's path, e.g. -f ${join(shown, 'Dockerfile')}` })
     throw new TsbuildError('IO', `failed to read dockerfile ${shown}: ${code ?? (err as Error).message}`, { cause: err })
   }
+}
+
+/**
+ * `-f` is relative to the working directory, as in buildx; kaniko's
+ * --dockerfile and buildah's -f look in the context too. When the file is
+ * there, name the path that works.
+ */
+async function missingDockerfileHint (req: BuildRequest): Promise<string> {
+  const given = req.dockerfile.displayName
+  if (req.dockerfile.path !== undefined && !isAbsolute(given) && req.contextDir !== '') {
+    const inContext = join(req.contextDir, given)
+    if (inContext !== req.dockerfile.path && await stat(inContext).then((s) => s.isFile(), () => false)) {
+      return `-f is relative to the working directory, not to the context: did you mean -f ${relative(process.cwd(), inContext) || inContext}?`
+    }
+  }
+  return 'pass the Dockerfile with -f, or run tsbuild in the directory that has one'
 }

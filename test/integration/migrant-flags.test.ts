@@ -64,6 +64,18 @@ describe('--label KEY without a value', () => {
   })
 })
 
+describe('-f relative to the context (kaniko\'s --dockerfile is)', () => {
+  test('-f is relative to the working directory, as in buildx; when the file is in the context the hint names that path', async () => {
+    const cwd = await freshDir('tsb-cwd-')
+    await writeContext(join(cwd, 'app'), { 'Dockerfile.prod': `FROM ${busybox}\n` })
+    const r = await runTsbuild(['build', '-f', 'Dockerfile.prod', 'app'], { root: await freshDir('tsb-root-'), cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ERROR: failed to read dockerfile: open Dockerfile.prod: no such file or directory')
+    expect(r.stderr).toContain('hint: -f is relative to the working directory, not to the context: did you mean -f app/Dockerfile.prod?')
+    await buildOk(['build', '-f', 'app/Dockerfile.prod', 'app'], { root: await freshDir('tsb-root-'), cwd })
+  })
+})
+
 describe('-f given a directory', () => {
   test('says it is a directory and suggests the Dockerfile in it', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { 'ci/Dockerfile': `FROM ${busybox}\n` })
