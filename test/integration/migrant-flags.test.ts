@@ -53,6 +53,26 @@ describe('a --secret file that is not there', () => {
   })
 })
 
+describe('--ssh sources that are not there', () => {
+  test('--ssh default without SSH_AUTH_SOCK fails before any step runs, even when no step mounts it', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
+    const r = await runTsbuild(['build', '--progress=plain', '--ssh', 'default', ctx], { root: await freshDir('tsb-root-') })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain('step-ran')
+    expect(r.stderr).toContain('ERROR: --ssh default: SSH_AUTH_SOCK is not set')
+    noStack(r.stderr)
+  })
+
+  test('a key path that does not exist fails before any step runs, naming it', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
+    const cwd = await freshDir('tsb-cwd-')
+    const r = await runTsbuild(['build', '--progress=plain', '--ssh', 'gh=keys/id_ed25519', ctx], { root: await freshDir('tsb-root-'), cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain('step-ran')
+    expect(r.stderr).toContain(`ERROR: --ssh gh: cannot read ${join(cwd, 'keys/id_ed25519')}: no such file`)
+  })
+})
+
 describe('--label KEY without a value', () => {
   test('is a label with an empty value on the image, as buildx sets it', async () => {
     const root = await freshDir('tsb-root-')

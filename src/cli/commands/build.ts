@@ -6,7 +6,7 @@ import type { SolveEvent } from '../../solver/events.js'
 import { parseBuildArgs, type CliBuildRequest } from '../flags/buildFlags.js'
 import type { CommandIo } from '../io.js'
 import { buildMetadata, createProgress, exportedNames, imageConfigDigest, formatFindingEvents, resultEvents, startHistory } from '../progress/index.js'
-import { checkSecretFiles } from '../secretFiles.js'
+import { checkSecretFiles, checkSshSources } from '../sessionSources.js'
 import { ensureStateDir } from '../stateDir.js'
 import { usage } from '../usage.js'
 
@@ -64,6 +64,7 @@ async function runBuild (req: CliBuildRequest, io: CommandIo, stateDir: string):
   }
   if (req.call === 'check') return runCheck(req, io, stateDir)
   await checkSecretFiles(req.secrets)
+  await checkSshSources(req.ssh, io.env)
 
   const progress = createProgress(req.progress, io)
   const { build } = await import('../../engine/build.js')

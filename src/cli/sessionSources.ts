@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { TsbuildError } from '../common/errors.js'
-import type { SecretSpec } from '../engine/request.js'
+import type { SecretSpec, SshSpec } from '../engine/request.js'
 
 /**
  * Every `--secret` file must be there before the build starts, as BuildKit's
@@ -25,4 +25,29 @@ function secretFileHint (s: Extract<SecretSpec, { kind: 'file' }>): string {
   // `--secret id=X` alone is the variable X when it is set, else the file X (BuildKit's rule).
   if (s.src.endsWith(`/${s.id}`)) return `give the file with src=PATH, or set the environment variable ${s.id} (--secret id=${s.id} reads it when it is set), or use env=VARIABLE`
   return 'give the path of a file with src=PATH (relative to the working directory), or use env=VARIABLE'
+}
+
+/**
+ * The `--ssh` sources are checked when the build starts too, as BuildKit's
+ * ssh provider opens them first: `--ssh default` needs SSH_AUTH_SOCK, and
+ * every socket or key path given must be there. The agents themselves start
+ * when a step mounts one.
+ */
+export async function checkSshSources (specs: readonly SshSpec[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  for (const spec of specs) {
+    if (spec.paths.length === 0) {
+      const sock = env.SSH_AUTH_SOCK
+      if (sock === undefined || sock === '') {
+        throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: SSH_AUTH_SOCK is not set, so there is no agent to forward`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass key files: --ssh default=$HOME/.ssh/id_ed25519' })
+      }
+      continue
+    }
+    for (const p of spec.paths) {
+      const err = await stat(p).then(() => undefined, (e: NodeJS.ErrnoException) => e)
+      if (err === undefined) continue
+      throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message}`, {
+        hint: /(^|\/)~(\/|$)/.test(p) ? 'the shell left ~ as it is: write $HOME/… instead' : 'give an agent socket or private key files: --ssh ID=PATH[,PATH…]',
+      })
+    }
+  }
 }
