@@ -1,6 +1,8 @@
 import { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
+import { hashFile } from './hashFiles.js'
+import { DEFAULT_RACY_WINDOW_MS } from './statCache.js'
 import type { ContextSnapshot, FileRecord } from './types.js'
 
 const processIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 }
@@ -58,7 +60,7 @@ export async function copyContext (snapshot: ContextSnapshot, destDir: string, o
           if (chowned) await fs.chown(dst, uid, gid)
           if (chowned || (st.mode & 0o7777) !== r.mode) await fs.chmod(dst, r.mode)
           await fs.utimes(dst, st.atime, st.mtime)
-          if (r.seen !== undefined) await ensureUnchangedSinceScan(src, r)
+          if (r.seen !== undefined) await ensureUnchangedSinceScan(src, dst, r, snapshot.startedAt)
           bytes += r.size
         }
       } catch (err) {
@@ -84,12 +86,17 @@ export async function copyContext (snapshot: ContextSnapshot, destDir: string, o
  * The steps reading this copy are keyed by the digest the scan took; a file
  * written since (an editor saving while an earlier step ran) would put other
  * bytes under that key, for every later build with the old content to reuse.
- * Checked after the copy, so an edit during it is seen too.
+ * Checked after the copy, so an edit during it is seen too. An edit in the
+ * same timestamp tick as the scan's stat leaves the stat as it was (the
+ * stat cache's racy window), so a file changed that recently is checked by
+ * its copy's bytes as well.
  */
-async function ensureUnchangedSinceScan (src: string, r: FileRecord): Promise<void> {
+async function ensureUnchangedSinceScan (src: string, dst: string, r: FileRecord, scanStartedAt: number | undefined): Promise<void> {
   const now = await fs.lstat(src)
   const seen = r.seen!
-  if (now.isFile() && now.size === seen.size && now.mtimeMs === seen.mtimeMs && now.ctimeMs === seen.ctimeMs && now.ino === seen.ino) return
+  const isSameStat = now.isFile() && now.size === seen.size && now.mtimeMs === seen.mtimeMs && now.ctimeMs === seen.ctimeMs && now.ino === seen.ino
+  const isRacy = scanStartedAt === undefined || Math.max(seen.mtimeMs, seen.ctimeMs) + DEFAULT_RACY_WINDOW_MS > scanStartedAt
+  if (isSameStat && (!isRacy || r.digest === undefined || await hashFile({ file: dst, size: r.size }) === r.digest)) return
   throw new TsbuildError('IO', `context file ${r.path} changed while the build was running (after tsbuild had read it)`, {
     hint: 'run the build again once the file is saved',
   })

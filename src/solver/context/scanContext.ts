@@ -188,7 +188,7 @@ export async function scanContext (root: string, opts: ScanOptions = {}): Promis
   await cache.save()
 
   for (const list of children.values()) list.sort()
-  return { root: realRoot, records, children, stats }
+  return { root: realRoot, records, children, stats, startedAt }
 }
 
 /** lstat, or undefined for a name readdir could only return with U+FFFD in it (not valid UTF-8). */

@@ -50,4 +50,6 @@ export interface ContextSnapshot {
   readonly records: ReadonlyMap<string, FileRecord>
   readonly children: ReadonlyMap<string, readonly string[]>
   readonly stats: ScanStats
+  /** When the scan began (ms since the epoch): a file changed since shortly before it may hide an edit from its stat. */
+  readonly startedAt?: number
 }
