@@ -7,7 +7,7 @@
  */
 import { TsbuildError } from '../../common/errors.js'
 
-type Tool = 'kaniko' | 'buildah'
+type Tool = 'kaniko' | 'buildah' | 'kaniko and buildah'
 
 const SOURCE_DATE_EPOCH = 'SOURCE_DATE_EPOCH=SECONDS in the environment? (layer and image times are set to it, as in buildx)'
 const CREDENTIALS = 'registry credentials come from the docker config: docker login, or DOCKER_CONFIG=DIR with DIR/config.json.'
@@ -29,7 +29,7 @@ const FOREIGN: ReadonlyMap<string, readonly [Tool, string]> = new Map<string, re
   ['cache', ['kaniko', 'the build cache is on by default (--no-cache turns it off): leave the flag out.']],
   ['cache-repo', ['kaniko', '--cache-to type=registry,ref=REPO,mode=max --cache-from type=registry,ref=REPO?']],
   ['cache-dir', ['kaniko', 'base images are kept in tsbuild\'s state dir (TSBUILD_ROOT): leave the flag out.']],
-  ['cache-ttl', ['kaniko', NOT_NEEDED]],
+  ['cache-ttl', ['kaniko and buildah', NOT_NEEDED]],
   ['cache-copy-layers', ['kaniko', NOT_NEEDED]],
   ['cache-run-layers', ['kaniko', NOT_NEEDED]],
   ['custom-platform', ['kaniko', '--platform OS/ARCH?']],
@@ -68,6 +68,8 @@ const FOREIGN: ReadonlyMap<string, readonly [Tool, string]> = new Map<string, re
   ['omit-history', ['buildah', NOT_NEEDED]],
   ['logfile', ['buildah', '--progress plain 2> FILE?']],
   ['pull-always', ['buildah', '--pull?']],
+  ['all-platforms', ['buildah', '--platform OS/ARCH,OS/ARCH…? (the base image\'s platforms, listed)']],
+  ['disable-compression', ['buildah', '-o type=image,name=NAME,compression=uncompressed?']],
   ['pull-never', ['buildah', 'leave out --pull: a base image the store has is then used as it is.']],
 ])
 
@@ -85,7 +87,7 @@ export function foreignFlagError (flag: string): TsbuildError | undefined {
   if (entry === undefined || !flag.startsWith('--')) return undefined
   const [tool, instead] = entry
   const advice = /\?( \(.*\))?$/.test(instead) ? `did you mean ${instead}${instead.endsWith(')') ? '.' : ''}` : instead
-  return new TsbuildError('USAGE', `unknown flag: ${flag} (a ${tool} flag)`, {
+  return new TsbuildError('USAGE', `unknown flag: ${flag} (${tool === 'kaniko and buildah' ? 'a kaniko and buildah flag' : `a ${tool} flag`})`, {
     hint: `${advice} tsbuild takes docker buildx build's flags (see tsbuild build --help)`,
   })
 }

@@ -68,6 +68,9 @@ describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
     [['--authfile', 'auth.json', '.'], /--authfile/, /DOCKER_CONFIG/],
     [['--tls-verify=false', '.'], /--tls-verify/, /loopback/],
     [['--pull-always', '.'], /--pull-always \(a buildah flag\)/, /did you mean --pull\?/],
+    [['--all-platforms', '.'], /--all-platforms \(a buildah flag\)/, /did you mean --platform OS\/ARCH,OS\/ARCH…\?/],
+    [['--disable-compression', '.'], /--disable-compression/, /compression=uncompressed/],
+    [['--cache-ttl=6h', '.'], /--cache-ttl \(a kaniko and buildah flag\)/, /leave the flag out/],
   ] as Array<[string[], RegExp, RegExp]>)('%j', (argv, message, hint) => {
     const e = usageError(argv)
     expect(e.code).toBe('USAGE')
