@@ -136,7 +136,9 @@ export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJ
 
   const print = p.values.get('print')
   if (print !== undefined && print !== 'llb' && print !== true) {
-    throw new TsbuildError('USAGE', `--print=${String(print)} is not supported`, { hint: 'use --print=llb' })
+    // buildx 0.10–0.14 spelled --call as --print (outline, targets): point there.
+    const call = print === 'outline' || print === 'targets' ? print : undefined
+    throw new TsbuildError('USAGE', `--print=${String(print)} is not supported`, { hint: call !== undefined ? `did you mean --call=${call}? (buildx's spelling since 0.15; --print=llb prints the build graph)` : 'use --print=llb' })
   }
 
   const mp = getString(p, 'max-parallelism')

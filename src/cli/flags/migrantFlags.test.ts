@@ -146,3 +146,10 @@ describe('--progress none (buildx 0.29)', () => {
     expect(usageError(['-q', '--progress', 'plain', '.']).message).toBe('--progress=plain and --quiet cannot be used together')
   })
 })
+
+describe('--print from buildx before 0.15', () => {
+  test.each(['outline', 'targets'])('--print=%s points at --call', (fn) => {
+    const e = usageError([`--print=${fn}`, '.'])
+    expect(e.hint).toMatch(new RegExp(`^did you mean --call=${fn}\\?`))
+  })
+})
