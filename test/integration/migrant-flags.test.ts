@@ -109,7 +109,7 @@ describe('-f given a directory', () => {
 
 describe('kaniko and buildah command lines', () => {
   test.each([
-    [['build', '--context', '.', '--dockerfile', 'Dockerfile', '--destination', 'reg.example/app:1'], 'unknown flag: --context (a kaniko flag)'],
+    [['build', '--context', '.', '--dockerfile', 'Dockerfile', '--destination', 'reg.example/app:1'], 'unknown flags: --context, --dockerfile, --destination (kaniko flags)'],
     [['build', '--destination=reg.example/app:1', '.'], 'unknown flag: --destination (a kaniko flag)'],
     [['bud', '--layers', '-t', 'app', '.'], 'unknown flag: --layers (a buildah flag)'],
     [['bud', '-t', 'app', '.'], '"bud" is buildah\'s build command'],

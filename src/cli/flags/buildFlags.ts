@@ -7,7 +7,7 @@ import { parseAnnotationFlag } from '../../exporter/annotations.js'
 import { parseOutputSpec } from '../../exporter/outputSpec.js'
 import { parseAttestationFlags } from './attestFlags.js'
 import { getBool, getList, getString, parseArgs, type FlagSpec } from './parseArgs.js'
-import { foreignCommandError, foreignFlagError, foreignValueError } from './foreignFlags.js'
+import { foreignCommandError, foreignFlagError, foreignFlagsError, foreignValueError } from './foreignFlags.js'
 import { LEGACY_BUILD_FLAGS, legacyFlagWarnings } from './legacyFlags.js'
 import { parseAddHost, parseShmSize, parseUlimits } from './runFlags.js'
 import { parseBuildContext, parseCacheSpec, parseSecretSpec, parseSshSpec } from './specs.js'
@@ -54,6 +54,8 @@ export const BUILD_FLAGS: readonly FlagSpec[] = [
   ...LEGACY_BUILD_FLAGS,
 ]
 
+const KNOWN_BUILD_FLAGS: ReadonlySet<string> = new Set(BUILD_FLAGS.map((f) => f.long))
+
 /**
  * The request as the CLI has it: a remote context (git or http) is still a
  * URL in `remoteContext` (and `contextDir` is empty) until the CLI writes
@@ -68,8 +70,8 @@ const CALLS: readonly CallMode[] = ['build', 'outline', 'targets', 'check']
 
 /** argv of `tsbuild build` → a typed, validated BuildRequest (no I/O but stat-free path math). */
 export function parseBuildArgs (argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv): CliBuildRequest {
-  const foreignValue = foreignValueError(argv)
-  if (foreignValue !== undefined) throw foreignValue
+  const foreign = foreignFlagsError(argv, KNOWN_BUILD_FLAGS) ?? foreignValueError(argv)
+  if (foreign !== undefined) throw foreign
   const p = parseArgs(argv, BUILD_FLAGS, 'build', foreignFlagError)
   const help = getBool(p, 'help')
   const foreignCommand = foreignCommandError(p.positionals)

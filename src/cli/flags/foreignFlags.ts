@@ -81,14 +81,42 @@ const PULL_POLICIES: Readonly<Record<string, string>> = {
   never: 'leave out --pull: a base image the store has is then used as it is (one it has not is still pulled).',
 }
 
+const BUILDX_NOTE = 'tsbuild takes docker buildx build\'s flags (see tsbuild build --help)'
+
+function advice (instead: string): string {
+  return /\?( \(.*\))?$/.test(instead) ? `did you mean ${instead}${instead.endsWith(')') ? '.' : ''}` : instead
+}
+
 /** The usage error for a flag of kaniko or buildah (`--name`), or undefined when it is not one. */
 export function foreignFlagError (flag: string): TsbuildError | undefined {
   const entry = FOREIGN.get(flag.replace(/^--/, ''))
   if (entry === undefined || !flag.startsWith('--')) return undefined
   const [tool, instead] = entry
-  const advice = /\?( \(.*\))?$/.test(instead) ? `did you mean ${instead}${instead.endsWith(')') ? '.' : ''}` : instead
   return new TsbuildError('USAGE', `unknown flag: ${flag} (${tool === 'kaniko and buildah' ? 'a kaniko and buildah flag' : `a ${tool} flag`})`, {
-    hint: `${advice} tsbuild takes docker buildx build's flags (see tsbuild build --help)`,
+    hint: `${advice(instead)} ${BUILDX_NOTE}`,
+  })
+}
+
+/**
+ * A command line carried over whole (a kaniko executor line in a CI job has
+ * --context, --dockerfile and --destination) gets every such flag in one
+ * error, so it is fixed in one go rather than one flag per run. `known` are
+ * tsbuild's own long flags, which win over the table.
+ */
+export function foreignFlagsError (argv: readonly string[], known: ReadonlySet<string>): TsbuildError | undefined {
+  const found: Array<[string, Tool, string]> = []
+  for (const arg of argv) {
+    if (arg === '--') break
+    if (!arg.startsWith('--')) continue
+    const name = arg.slice(2).split('=')[0]!
+    const entry = FOREIGN.get(name)
+    if (entry === undefined || known.has(name) || found.some(([n]) => n === name)) continue
+    found.push([name, ...entry])
+  }
+  if (found.length < 2) return undefined
+  const tools = new Set(found.flatMap(([, tool]) => tool.split(' and ')))
+  return new TsbuildError('USAGE', `unknown flags: ${found.map(([n]) => `--${n}`).join(', ')} (${[...tools].join(' and ')} flags)`, {
+    hint: `${found.map(([n, , instead]) => `--${n}: ${advice(instead)}`).join(' ')} ${BUILDX_NOTE}`,
   })
 }
 

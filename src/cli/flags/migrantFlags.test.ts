@@ -79,6 +79,16 @@ describe('kaniko and buildah flags: refused, with the buildx spelling', () => {
     expect(e.hint).toMatch(hint)
   })
 
+  test('a kaniko command line with several of its flags gets them all in one error', () => {
+    const e = usageError(['--context', '/src', '--dockerfile', '/src/Dockerfile', '--destination', 'reg/app:1', '--build-arg', 'A=1'])
+    expect(e.message).toBe('unknown flags: --context, --dockerfile, --destination (kaniko flags)')
+    expect(e.hint).toMatch(/^--context: the context is the last argument.* --dockerfile: did you mean -f FILE\? --destination: did you mean -t NAME --push\?.* tsbuild takes docker buildx build's flags/)
+  })
+
+  test('flags of both tools together name both', () => {
+    expect(usageError(['--destination=r/a', '--layers', '.']).message).toBe('unknown flags: --destination, --layers (kaniko and buildah flags)')
+  })
+
   test('a typo of a buildx flag still gets the nearest buildx flag', () => {
     expect(usageError(['--bulid-arg', 'A=1', '.']).hint).toMatch(/did you mean --build-arg\?/)
   })
