@@ -34,6 +34,8 @@ describe('tsbuild build - (the context from stdin)', () => {
     expect(await readFile(join(out, 'seen'), 'utf8')).toBe('from the archive\n')
     expect((await readdir(join(out, 'ctx'))).sort()).toEqual(['.dockerignore', 'Dockerfile', 'a.txt'])
     expect((await readdir(join(root, 'tmp'))).filter((n) => n.startsWith('stdin-context-'))).toEqual([])
+    // Nor a stat cache for a directory that no longer exists.
+    expect(await readdir(join(root, 'contexts')).catch(() => [])).toEqual([])
   })
 
   test('-f names a Dockerfile relative to the archive\'s root; a missing one is a one-line error', async () => {

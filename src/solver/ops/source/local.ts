@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { sha256 } from '../../../common/digest.js'
 import { TsbuildError } from '../../../common/errors.js'
 import type { SourceOp, LocalSourceAttrs } from '../../../llb/index.js'
@@ -51,7 +52,9 @@ export class LocalSourceRunner implements OpRunner {
     const snapshot = await scanContext(root, {
       excludePatterns: [...this.attrs.excludePatterns],
       includePatterns: this.includePatterns(root),
-      stateDir: this.deps.stateDir,
+      // A context unpacked into the state dir's tmp (stdin, a URL, git) is removed after the
+      // build: a stat cache kept for it would be one more file left behind by every such build.
+      ...(isUnder(root, path.join(this.deps.stateDir, 'tmp')) ? {} : { stateDir: this.deps.stateDir }),
       ownership: 'root',
       signal: ctx.signal,
     })
@@ -72,4 +75,9 @@ export class LocalSourceRunner implements OpRunner {
     }
     return { context: ref }
   }
+}
+
+function isUnder (p: string, dir: string): boolean {
+  const rel = path.relative(path.resolve(dir), path.resolve(p))
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
 }
