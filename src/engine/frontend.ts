@@ -79,7 +79,7 @@ async function readDockerfile (req: BuildRequest): Promise<string> {
 /**
  * `-f` is relative to the working directory, as in buildx; kaniko's
  * --dockerfile and buildah's -f look in the context too. When the file is
- * there, name the path that works.
+ * there (or buildah's Containerfile is), name the path that works.
  */
 async function missingDockerfileHint (req: BuildRequest): Promise<string> {
   const given = req.dockerfile.displayName
@@ -88,6 +88,11 @@ async function missingDockerfileHint (req: BuildRequest): Promise<string> {
     if (inContext !== req.dockerfile.path && await stat(inContext).then((s) => s.isFile(), () => false)) {
       return `-f is relative to the working directory, not to the context: did you mean -f ${relative(process.cwd(), inContext) || inContext}?`
     }
+  }
+  // buildah and podman read a Containerfile when there is no Dockerfile; buildx does not.
+  const containerfile = join(req.contextDir, 'Containerfile')
+  if (req.dockerfile.path === join(req.contextDir, 'Dockerfile') && await stat(containerfile).then((s) => s.isFile(), () => false)) {
+    return `did you mean -f ${relative(process.cwd(), containerfile) || containerfile}? (buildah's default name; tsbuild, as buildx, reads CONTEXT/Dockerfile)`
   }
   return 'pass the Dockerfile with -f, or run tsbuild in the directory that has one'
 }

@@ -96,6 +96,17 @@ describe('-f relative to the context (kaniko\'s --dockerfile is)', () => {
   })
 })
 
+describe('a Containerfile (buildah\'s default name) and no Dockerfile', () => {
+  test('the error names -f with the Containerfile', async () => {
+    const cwd = await freshDir('tsb-cwd-')
+    await writeContext(join(cwd, 'app'), { Containerfile: `FROM ${busybox}\n` })
+    const r = await runTsbuild(['build', 'app'], { root: await freshDir('tsb-root-'), cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('ERROR: failed to read dockerfile: open app/Dockerfile: no such file or directory')
+    expect(r.stderr).toContain('hint: did you mean -f app/Containerfile? (buildah\'s default name; tsbuild, as buildx, reads CONTEXT/Dockerfile)')
+  })
+})
+
 describe('-f given a directory', () => {
   test('says it is a directory and suggests the Dockerfile in it', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { 'ci/Dockerfile': `FROM ${busybox}\n` })
