@@ -29,16 +29,21 @@ function secretFileHint (s: Extract<SecretSpec, { kind: 'file' }>): string {
 
 /**
  * The `--ssh` sources are checked when the build starts too, as BuildKit's
- * ssh provider opens them first: `--ssh default` needs SSH_AUTH_SOCK, and
- * every socket or key path given must be there. The agents themselves start
+ * ssh provider opens them first: `--ssh default` needs SSH_AUTH_SOCK naming a
+ * socket, and every socket or key path given must be there. The agents themselves start
  * when a step mounts one.
  */
 export async function checkSshSources (specs: readonly SshSpec[], env: Readonly<Record<string, string | undefined>>): Promise<void> {
   for (const spec of specs) {
     if (spec.paths.length === 0) {
       const sock = env.SSH_AUTH_SOCK
+      const startAgent = 'start an agent (eval $(ssh-agent); ssh-add) or pass key files: --ssh default=$HOME/.ssh/id_ed25519'
       if (sock === undefined || sock === '') {
-        throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: SSH_AUTH_SOCK is not set, so there is no agent to forward`, { hint: 'start an agent (eval $(ssh-agent); ssh-add) or pass key files: --ssh default=$HOME/.ssh/id_ed25519' })
+        throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: SSH_AUTH_SOCK is not set, so there is no agent to forward`, { hint: startAgent })
+      }
+      // A socket left behind by an agent that has gone (an old shell's SSH_AUTH_SOCK).
+      if (!await stat(sock).then((s) => s.isSocket(), () => false)) {
+        throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: SSH_AUTH_SOCK=${sock} is not a socket: the agent is gone`, { hint: startAgent })
       }
       continue
     }

@@ -63,6 +63,15 @@ describe('--ssh sources that are not there', () => {
     noStack(r.stderr)
   })
 
+  test('an SSH_AUTH_SOCK whose agent is gone fails before any step runs', async () => {
+    const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
+    const gone = join(await freshDir('tsb-sock-'), 'agent.sock')
+    const r = await runTsbuild(['build', '--progress=plain', '--ssh', 'default', ctx], { root: await freshDir('tsb-root-'), env: { SSH_AUTH_SOCK: gone } })
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toContain('step-ran')
+    expect(r.stderr).toContain(`ERROR: --ssh default: SSH_AUTH_SOCK=${gone} is not a socket: the agent is gone`)
+  })
+
   test('a key path that does not exist fails before any step runs, naming it', async () => {
     const ctx = await writeContext(await freshDir('tsb-ctx-'), { Dockerfile: `FROM ${busybox}\nRUN echo step-ran\n` })
     const cwd = await freshDir('tsb-cwd-')
