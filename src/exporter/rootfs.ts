@@ -38,10 +38,20 @@ export interface UnpackOptions {
  * layer cannot write elsewhere. An opaque marker hides what lower layers put
  * in its directory but keeps what this layer adds, whatever the entry order.
  * Extended attributes (file capabilities among them) are restored where the
- * destination's filesystem takes them.
+ * destination's filesystem takes them. Directory times are set last: writing
+ * or removing an entry moves its directory's mtime, so a directory keeps the
+ * time this layer gives it (or, when the layer only writes into it, the one
+ * it had), as in the image's filesystem.
  */
 export async function applyLayer (store: ContentProvider, layer: Descriptor, root: string, opts: UnpackOptions = {}): Promise<void> {
   const addedHere = new Set<string>()
+  /** Host directory → the mtime it ends with: its entry's in this layer, else what it had before this layer changed it. */
+  const dirTimes = new Map<string, Date>()
+  const keepTime = async (hostDir: string): Promise<void> => {
+    if (dirTimes.has(hostDir)) return
+    const st = await lstat(hostDir).catch(() => undefined)
+    if (st?.isDirectory() === true) dirTimes.set(hostDir, st.mtime)
+  }
   const ex = createTarExtract()
   const source = openUncompressed(store, layer)
   source.on('error', (err) => ex.destroy(err))
@@ -52,8 +62,10 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     const parent = posix.dirname(name)
     const base = posix.basename(name)
     if (name === '/') { entry.resume(); continue }
+    const hostParent = await resolveInRoot(root, parent)
+    await keepTime(hostParent)
     if (base === OPAQUE_WHITEOUT) {
-      await pruneExcept(await resolveInRoot(root, parent), parent, addedHere)
+      await pruneExcept(hostParent, parent, addedHere, keepTime)
       entry.resume()
       continue
     }
@@ -64,7 +76,7 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     }
     addedHere.add(name)
     const host = await resolveInRoot(root, name, { followFinal: false })
-    await mkdir(await resolveInRoot(root, parent), { recursive: true })
+    await mkdir(hostParent, { recursive: true })
     const existing = await lstat(host).catch(() => undefined)
     if (existing !== undefined && !(existing.isDirectory() && h.type === 'directory')) await rm(host, { recursive: true, force: true })
     const mode = (h.mode ?? 0o644) & 0o7777
@@ -102,8 +114,15 @@ export async function applyLayer (store: ContentProvider, layer: Descriptor, roo
     // After chown, which clears security.capability.
     for (const [name, value] of paxXattrs(h)) await setXattr(host, name, value).catch(ignoreUnsupported)
     const mtime = h.mtime ?? new Date(0)
-    await lutimes(host, mtime, mtime)
+    if (h.type === 'directory') dirTimes.set(host, mtime)
+    else await lutimes(host, mtime, mtime)
   }
+  for (const [dir, mtime] of dirTimes) await lutimes(dir, mtime, mtime).catch(ignoreGone)
+}
+
+/** A directory whose time was kept may be gone by the end of the layer (a later whiteout removed it). */
+function ignoreGone (err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }
 
 /** A destination without xattr support (some tmpfs, network filesystems) still gets the files, as with `cp -a`. */
@@ -112,7 +131,7 @@ function ignoreUnsupported (err: unknown): void {
 }
 
 /** Remove what lower layers left under `dir`; a directory this layer re-created keeps only what this layer put in it. */
-async function pruneExcept (hostDir: string, dir: string, keep: ReadonlySet<string>): Promise<void> {
+async function pruneExcept (hostDir: string, dir: string, keep: ReadonlySet<string>, keepTime: (hostDir: string) => Promise<void>): Promise<void> {
   const names = await readdir(hostDir).catch(() => [] as string[])
   for (const n of names) {
     const rel = posix.join(dir, n)
@@ -120,7 +139,8 @@ async function pruneExcept (hostDir: string, dir: string, keep: ReadonlySet<stri
     if (!keep.has(rel)) {
       await rm(host, { recursive: true, force: true })
     } else if ((await lstat(host)).isDirectory()) {
-      await pruneExcept(host, rel, keep)
+      await keepTime(host)
+      await pruneExcept(host, rel, keep, keepTime)
     }
   }
 }
