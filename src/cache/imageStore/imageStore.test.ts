@@ -103,6 +103,20 @@ describe('ImageStore', () => {
     await expect(images.get(`busybox@sha256:${'0'.repeat(64)}`)).rejects.toMatchObject({ code: 'NOT_FOUND', hint: expect.stringContaining('tsbuild images') })
   })
 
+  test('a one-platform image is found by its config digest (the ID --iidfile writes), with every name it has', async () => {
+    const { images, content } = await fresh()
+    const { manifests } = await seedImage(content, ['amd64'])
+    await images.put('app', manifests[0]!)
+    await images.tag('app', 'other:v1')
+    const manifest = JSON.parse((await content.readBytes(manifests[0]!.digest)).toString()) as ImageManifest
+    const match = await images.resolve(manifest.config.digest)
+    expect(match).toMatchObject({ by: 'id', digest: manifests[0]!.digest })
+    expect(match!.images.map((i) => i.name)).toEqual(['docker.io/library/app:latest', 'docker.io/library/other:v1'])
+    // Only a whole config digest: a prefix of one is not an image ID here.
+    expect(await images.resolve(manifest.config.digest.slice(7, 19))).toBeUndefined()
+    expect(await images.resolve(`sha256:${'0'.repeat(64)}`)).toBeUndefined()
+  })
+
   test('an ID prefix shared by two images is ambiguous and names both', async () => {
     const { images } = await fresh()
     const fake = (tail: string): Descriptor => ({ mediaType: MediaType.ociManifest, digest: `sha256:abcdef${tail.repeat(58)}` as Digest, size: 1 })

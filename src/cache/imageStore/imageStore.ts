@@ -80,7 +80,9 @@ export class ImageStore {
    * - `name[:tag]@sha256:<64 hex>`: every name of that repository whose image
    *   has this root digest (the tag is ignored, as docker ignores it);
    * - a bare `sha256:<hex>` digest or a hex prefix of 6 or more digits (the
-   *   image ID that `tsbuild images` shows): every name of that image.
+   *   image ID that `tsbuild images` shows): every name of that image;
+   * - a whole config digest (the image ID buildx's `--iidfile` and `-q` of a
+   *   one-platform build give): every name of the manifest with that config.
    * Throws INVALID_REFERENCE for a string that is none of these and for a
    * prefix shared by several images (naming them).
    */
@@ -106,7 +108,21 @@ export class ImageStore {
         hint: 'give more digits of the ID, or a name',
       })
     }
-    return matches.length === 0 ? undefined : { by: 'id', digest: digests[0]!, images: matches }
+    if (matches.length > 0) return { by: 'id', digest: digests[0]!, images: matches }
+    return hex.length === 64 ? await this.resolveConfigDigest(`sha256:${hex}` as Digest, images) : undefined
+  }
+
+  /** The names of the one-platform image whose config is `config`; a missing or unreadable manifest matches nothing. */
+  private async resolveConfigDigest (config: Digest, images: readonly StoredImage[]): Promise<ImageMatch | undefined> {
+    for (const i of images) {
+      if (!MANIFEST_MEDIA_TYPES.includes(i.descriptor.mediaType)) continue
+      const manifest = await readFile(join(this.dir.blobsDir, i.descriptor.digest.slice('sha256:'.length)), 'utf8')
+        .then((text) => JSON.parse(text) as { config?: { digest?: string } }, () => undefined)
+      if (manifest?.config?.digest !== config) continue
+      const root = i.descriptor.digest
+      return { by: 'id', digest: root, images: images.filter((x) => x.descriptor.digest === root) }
+    }
+    return undefined
   }
 
   /** The image `ref` denotes (see resolve): its first matching name; undefined when absent. */
