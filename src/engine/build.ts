@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises'
-import type { Digest } from '../common/digest.js'
+import { sha256, type Digest } from '../common/digest.js'
 import { TsbuildError, findTsbuildError, type ErrorCode, type TsbuildErrorOptions } from '../common/errors.js'
 import type { GitSourceAttrs, HttpSourceAttrs, SourceLocation } from '../llb/index.js'
 import { GitSource } from '../solver/ops/source/git.js'
@@ -98,7 +98,8 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   })
   const graph = buildSolverGraph(merged, makeRunner, { ignoreCache: () => req.noCache })
   const explainer = await Explainer.open(services.state.root, {
-    dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin>`,
+    // A Dockerfile from stdin has no path: its text is what makes it the same Dockerfile as an earlier build's.
+    dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin ${sha256(req.dockerfile.content ?? '')}>`,
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
   }, { buildArgs: new Set([...req.buildArgs.keys(), ...converted.outline.args.map((a) => a.name)]), ops: merged.ops, isNoCacheFilter: !req.noCache && req.noCacheFilter.length > 0, hasImportedCache: req.cacheFrom.length > 0 })

@@ -1,5 +1,5 @@
 import { changedFiles } from './files.js'
-import type { StepFacts } from './facts.js'
+import { instructionOf, type StepFacts } from './facts.js'
 
 export interface FactChange { what: string; old?: string; new?: string }
 
@@ -48,6 +48,11 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     return { summary: prev.incomplete === true ? 'the last build did not finish this step (it failed or was cancelled)' : 'cache record was removed since the last build (prune or garbage collection)', changes: [] }
   }
 
+  // The same step number now holds another instruction (RUN became COPY): its facts are not comparable.
+  const [prevInstruction, curInstruction] = [instructionOf(prev.facts['cmd']), instructionOf(cur.facts['cmd'])]
+  if (prevInstruction !== undefined && curInstruction !== undefined && prevInstruction !== curInstruction) {
+    return { summary: 'instruction changed', changes: [{ what: 'instruction', ...optional(prev.facts['cmd'], cur.facts['cmd']) }] }
+  }
   const changes: FactChange[] = []
   const summaries: string[] = []
   const image = diff(prev.facts['image'], cur.facts['image'])
@@ -65,8 +70,14 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
     const src = k.slice(k.indexOf(':') + 1).replace(/^\/+/, '') || '.'
     for (const f of files) changes.push({ what: `file ${f}`, ...optional(before[f], after[f]) })
     const shown = files.slice(0, FILES_SHOWN).join(', ')
-    const where = k.startsWith('mounted:') ? `the bind mount of ${src}` : `COPY ${src}`
+    // Named as written: ADD and COPY select files alike.
+    const where = k.startsWith('mounted:') ? `the bind mount of ${src}` : `${curInstruction === 'ADD' ? 'ADD' : 'COPY'} ${src}`
     summaries.push(`files changed under ${where}: ${shown}${files.length > FILES_SHOWN ? ` (+${files.length - FILES_SHOWN} more)` : ''}`)
+  }
+  for (const k of unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('heredoc:') && prev.facts[k] !== cur.facts[k])) {
+    const name = k.slice('heredoc:'.length).replace(/^\/+/, '')
+    changes.push({ what: `heredoc <<${name}`, ...optional(prev.facts[k], cur.facts[k]) })
+    summaries.push(`heredoc <<${name} changed`)
   }
   const envKeys = unionKeys(prev.facts, cur.facts).filter((k) => k.startsWith('env:') && prev.facts[k] !== cur.facts[k])
   for (const k of envKeys) {
@@ -77,7 +88,7 @@ export function explainMiss (prev: StepFacts | undefined, cur: StepFacts, ctx: C
   }
   // A RUN whose own text changed is explained by that, even when the change was to its own /dev/shm mount.
   const isTextChanged = prev.facts['cmd'] !== cur.facts['cmd']
-  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:|mounted:)/.test(k) && prev.facts[k] !== cur.facts[k] && !(isTextChanged && k.startsWith('--')))
+  const other = unionKeys(prev.facts, cur.facts).filter((k) => !/^(image|cmd|env:|files:|mounted:|heredoc:)/.test(k) && prev.facts[k] !== cur.facts[k] && !(isTextChanged && k.startsWith('--')))
   for (const k of other) {
     changes.push({ what: k, ...optional(prev.facts[k], cur.facts[k]) })
     summaries.push(`${k} changed`)

@@ -7,10 +7,11 @@ import { sha256, type Digest } from '../../common/digest.js'
 import type { CacheKey } from '../../cache/records/index.js'
 import { scanContext } from '../context/index.js'
 import { makeTree, writeTree } from '../context/testContext.js'
+import type { Op } from '../../llb/index.js'
 import type { KeyFacts, SolverVertex } from '../scheduler/index.js'
 import { explainMiss, type CompareContext } from './compare.js'
 import { Explainer } from './explainer.js'
-import { opFacts, stepIdentity, type StepFacts } from './facts.js'
+import { inlineDocumentFacts, instructionOf, opFacts, stepIdentity, type StepFacts } from './facts.js'
 import { changedFiles, selectedFiles } from './files.js'
 import { formatExplanations } from './format.js'
 
@@ -50,6 +51,13 @@ describe('explainMiss', () => {
       facts({ key: d('k2'), inputs: [d('in2')], facts: { 'mounted:/scripts': JSON.stringify({ 'scripts/run.sh': '2' }) } }), {},
       'files changed under the bind mount of scripts: scripts/run.sh'],
     ['same key, the last build failed there', facts({ incomplete: true }), facts(), {}, 'the last build did not finish this step (it failed or was cancelled)'],
+    ['ADD is named as written', facts({ facts: { cmd: 'ADD layer.tar /', 'files:/layer.tar': JSON.stringify({ 'layer.tar': '1' }) } }),
+      facts({ key: d('k2'), inputs: [d('in2')], facts: { cmd: 'ADD layer.tar /', 'files:/layer.tar': JSON.stringify({ 'layer.tar': '2' }) } }), {},
+      'files changed under ADD layer.tar: layer.tar'],
+    ['the step number now holds another instruction: no ENV compared', facts({ facts: { cmd: 'RUN make', 'env:H': '1' } }),
+      facts({ key: d('k2'), op: d('op2'), facts: { cmd: 'COPY a /a', 'files:/a': '{}' } }), {}, 'instruction changed'],
+    ['a heredoc whose document changed, below a step that ran', facts({ facts: { cmd: 'COPY <<EOF /f', 'heredoc:/EOF': 'a' } }),
+      facts({ key: d('k2'), inputs: [d('in2')], facts: { cmd: 'COPY <<EOF /f', 'heredoc:/EOF': 'b' } }), { parentRan: true }, 'heredoc <<EOF changed'],
     ['an automatic platform arg is an arg', facts({ facts: { 'env:TARGETARCH': 'amd64' } }), facts({ key: d('k2'), op: d('op2'), facts: { 'env:TARGETARCH': 'arm64' } }), { buildArgs: new Set() },
       'build arg TARGETARCH changed'],
   ])('%s', (_, prev, cur, over, summary) => {
@@ -133,5 +141,36 @@ describe('opFacts', () => {
       mounts: [{ type: 'tmpfs', dest: '/dev/shm', input: -1, output: -1, readonly: false, size: 134217728 }], network: 'default', security: 'sandbox',
     } as unknown as Parameters<typeof opFacts>[0]
     expect(opFacts(op, '[1/2] RUN make')).toEqual({ cmd: 'RUN make', 'env:A': '1', '--ulimit': 'core=-1:-1 nofile=512:1024', '--add-host': 'db', '--shm-size': '134217728' })
+  })
+})
+
+describe('heredoc facts', () => {
+  const mkfile = (path: string, data: string) => ({ input: -1, secondaryInput: -1, output: 0, action: { type: 'mkfile', path, mode: 0o644, data, dataEncoding: 'utf8' } })
+  const op = (...actions: unknown[]) => ({ kind: 'file', inputs: [], actions }) as unknown as Op
+  test('a step that only writes documents has a content digest per document, and no text', () => {
+    const f = inlineDocumentFacts(op(mkfile('/EOF', 'token-like text')))
+    expect(Object.keys(f)).toEqual(['heredoc:/EOF'])
+    expect(f['heredoc:/EOF']).toMatch(/^[0-9a-f]{16}$/)
+    expect(inlineDocumentFacts(op(mkfile('/EOF', 'other')))['heredoc:/EOF']).not.toBe(f['heredoc:/EOF'])
+    expect(inlineDocumentFacts(op(mkfile('/EOF', 'x'), { input: 0, secondaryInput: -1, output: 0, action: { type: 'rm', path: '/y' } }))).toEqual({})
+  })
+  test('instructionOf', () => {
+    expect(instructionOf('ADD a /')).toBe('ADD')
+    expect(instructionOf('preparing inline document')).toBeUndefined()
+  })
+  test('the step reading a heredoc carries its document\'s digest, so a changed document is named', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tsbuild-explain-'))
+    const docVertex = (name: string): SolverVertex => ({ digest: d(name), name, inputs: [], ignoreCache: false, op: { resource: 'none', cacheMap: async () => ({ digest: d(name), deps: [] }), exec: async () => ({}) } })
+    const run = async (text: string): Promise<string | undefined> => {
+      const doc = docVertex(`[internal] preparing inline document ${text}`)
+      const copy: SolverVertex = { ...docVertex('[2/2] COPY <<EOF /f'), inputs: [doc] }
+      const ex = await Explainer.open(root, { dockerfile: '/ctx/Dockerfile', platforms: [] }, { buildArgs: new Set(), ops: new Map([[doc.digest, op(mkfile('/EOF', text))]]) })
+      ex.onKey(copy, { key: d(`copy ${text}`) as CacheKey, op: d('copy op'), deps: [{ key: d(`doc ${text}`) as CacheKey }] })
+      const reason = ex.missReason(copy, { parentRan: true })
+      await ex.save()
+      return reason
+    }
+    expect(await run('one')).toBe('first build')
+    expect(await run('two')).toBe('heredoc <<EOF changed')
   })
 })

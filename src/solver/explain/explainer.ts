@@ -5,7 +5,7 @@ import { canonicalJson, sha256, type Digest } from '../../common/digest.js'
 import type { Op } from '../../llb/index.js'
 import type { KeyFacts, SolverVertex } from '../scheduler/index.js'
 import { explainMiss, type FactChange } from './compare.js'
-import { opFacts, stepIdentity, type StepFacts } from './facts.js'
+import { inlineDocumentFacts, opFacts, stepIdentity, type StepFacts } from './facts.js'
 
 /** Which builds compare with each other: the same Dockerfile, target and platforms. */
 export interface BuildIdentity {
@@ -77,7 +77,8 @@ export class Explainer {
       op: k.op,
       inputs: k.deps.map((d) => d.content ?? d.key ?? ''),
       inputNames: v.inputs.map((i) => i.name),
-      facts: { ...opFacts(this.opts.ops.get(v.digest), v.name), ...(k.explain ?? {}) },
+      // What a heredoc input holds is a fact of the step that reads it, as the instruction's text is.
+      facts: { ...opFacts(this.opts.ops.get(v.digest), v.name), ...Object.assign({}, ...v.inputs.map((i) => inlineDocumentFacts(this.opts.ops.get(i.digest)))), ...(k.explain ?? {}) },
     })
   }
 
@@ -136,6 +137,9 @@ export class Explainer {
   private previousOf (cur: StepFacts): StepFacts | undefined {
     const candidates = this.previous.get(cur.step)
     if (candidates === undefined) return undefined
-    return candidates.find((c) => c.key === cur.key) ?? candidates.find((c) => c.op === cur.op) ?? candidates[0]
+    // Steps that share a name (each heredoc's `[internal] preparing inline document`): the one with the same facts named.
+    const names = Object.keys(cur.facts).sort().join('\0')
+    return candidates.find((c) => c.key === cur.key) ?? candidates.find((c) => c.op === cur.op) ??
+      candidates.find((c) => Object.keys(c.facts).sort().join('\0') === names) ?? candidates[0]
   }
 }

@@ -1,3 +1,4 @@
+import { sha256 } from '../../common/digest.js'
 import type { Op } from '../../llb/index.js'
 
 /**
@@ -16,7 +17,7 @@ export interface StepFacts {
   inputs: string[]
   /** Names of the input steps, for "parent step re-ran" messages. */
   inputNames: string[]
-  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` and `mounted:<src>` (JSON listings), `--ulimit`, `--add-host`, `--shm-size`, and what ops report. */
+  /** Named facts: `image`, `cmd`, `env:NAME`, `files:<src>` and `mounted:<src>` (JSON listings), `heredoc:<path>` (content digest), `--ulimit`, `--add-host`, `--shm-size`, and what ops report. */
   facts: Record<string, string>
   /** The step started but never finished (it failed or the build was cancelled): it left no record. */
   incomplete?: boolean
@@ -45,5 +46,26 @@ export function opFacts (op: Op | undefined, name: string): Record<string, strin
     const shm = op.mounts.find((m) => m.type === 'tmpfs' && m.dest === '/dev/shm')
     if (shm?.type === 'tmpfs' && shm.size !== undefined) out['--shm-size'] = String(shm.size)
   }
+  return { ...out, ...inlineDocumentFacts(op) }
+}
+
+/**
+ * A heredoc's document (`COPY <<EOF`, `RUN <<EOF`) is written by a step of
+ * its own that only creates files: `heredoc:<path>` is the digest of each
+ * one's content, so the step that reads it can say the heredoc changed
+ * rather than that a parent re-ran. Digests only, never the text.
+ */
+export function inlineDocumentFacts (op: Op | undefined): Record<string, string> {
+  if (op?.kind !== 'file' || op.actions.length === 0) return {}
+  const out: Record<string, string> = {}
+  for (const a of op.actions) {
+    if (a.action.type !== 'mkfile') return {}
+    out[`heredoc:${a.action.path}`] = sha256(`${a.action.dataEncoding}:${a.action.data}`).slice('sha256:'.length, 'sha256:'.length + 16)
+  }
   return out
+}
+
+/** `COPY`, `ADD`, `RUN`, `FROM`: the instruction a step's text starts with (none for internal steps). */
+export function instructionOf (cmd: string | undefined): string | undefined {
+  return /^([A-Z]+)\b/.exec(cmd ?? '')?.[1]
 }
