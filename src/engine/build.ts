@@ -98,8 +98,7 @@ export async function build (req: BuildRequest, opts: BuildOptions): Promise<Bui
   })
   const graph = buildSolverGraph(merged, makeRunner, { ignoreCache: () => req.noCache })
   const explainer = await Explainer.open(services.state.root, {
-    // A Dockerfile from stdin has no path: its text is what makes it the same Dockerfile as an earlier build's.
-    dockerfile: req.dockerfile.path ?? `${req.contextDir}/<stdin ${sha256(req.dockerfile.content ?? '')}>`,
+    dockerfile: dockerfileIdentity(req, text),
     ...(req.target !== undefined ? { target: req.target } : {}),
     platforms: converted.platforms.map((p) => formatPlatform(p.platform)),
   }, { buildArgs: new Set([...req.buildArgs.keys(), ...converted.outline.args.map((a) => a.name)]), ops: merged.ops, isNoCacheFilter: !req.noCache && req.noCacheFilter.length > 0, hasImportedCache: req.cacheFrom.length > 0 })
@@ -247,4 +246,16 @@ export class StepError extends TsbuildError {
     this.locations = opts.locations
     this.dockerfile = opts.dockerfile
   }
+}
+
+/**
+ * What makes a build's Dockerfile the same as an earlier build's, for the
+ * cache-miss reasons: its path. A git or URL context is unpacked into a new
+ * temp dir each time, so there it is the address and `-f`; a Dockerfile from
+ * stdin (or inside a context from stdin) has no lasting path, so its text.
+ */
+function dockerfileIdentity (req: BuildRequest, text: string): string {
+  const context = req.contextOrigin ?? req.contextDir
+  if (req.dockerfile.path === undefined || req.contextFromStdin === true) return `${context}/<stdin ${sha256(text)}>`
+  return req.contextOrigin !== undefined ? `${req.contextOrigin} -f ${req.dockerfile.displayName}` : req.dockerfile.path
 }

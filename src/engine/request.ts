@@ -13,6 +13,12 @@ export interface BuildRequest {
   contextDir: string // absolute
   /** `tsbuild build -`: the context came from stdin; the CLI unpacks it into `contextDir` before anything reads it. */
   contextFromStdin?: boolean
+  /**
+   * A context from git, a URL or stdin as the user gave it (credentials
+   * masked, `-` for stdin). Such a context is unpacked into a new temp dir
+   * every build, so this, not `contextDir`, says which project a build is.
+   */
+  contextOrigin?: string
   dockerfile: DockerfileSource
   tags: string[]
   /** `--annotation`s, for every image output. */

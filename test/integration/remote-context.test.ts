@@ -164,6 +164,17 @@ describe('git contexts', () => {
     expect(cachedSteps(parseEvents(r.stderr))).toContainEqual(expect.stringContaining('COPY . /ctx/'))
   })
 
+  test('a rebuild after a new commit explains its misses against the last build of that URL, not as a first build', async () => {
+    const root = await freshDir('tsb-remote-root-')
+    await buildOk(['build', '--progress=rawjson', `${gitUrl}#main`], { root })
+    await sh(work, 'echo four > a.txt')
+    commits['four'] = await publish('four')
+    const r = await buildOk(['build', '--progress=rawjson', `${gitUrl}#main`], { root })
+    const reasons = parseEvents(r.stderr).flatMap((e) => e.type === 'vertex' && e.status === 'started' && e.missReason !== undefined ? [`${e.name}: ${e.missReason}`] : [])
+    expect(reasons).toContainEqual(expect.stringMatching(/COPY \. \/ctx\/: files changed under COPY \.: a\.txt$/))
+    expect(reasons.join('\n')).not.toContain('first build')
+  })
+
   test('a dumb-HTTP remote (http://…/repo.git) is git, not a download', async () => {
     const out = await buildTo(`${dumbGitUrl}#v1`)
     expect(await readFile(join(out, 'ctx/a.txt'), 'utf8')).toBe('one\n')

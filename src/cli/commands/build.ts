@@ -19,11 +19,12 @@ export async function run (argv: string[], io: CommandIo): Promise<number> {
   if (source === undefined) return await runBuild(req, io, stateDir)
   // stdin, git or a download: written to a temp dir in the state dir for the build, removed after it.
   const { materializeContext } = await import('../../engine/contextSource.js')
+  const { describeContextArg } = await import('../../common/contextArg.js')
+  req.contextOrigin = describeContextArg(source)
   // A clone or a download can take a while before the first step shows: say what is going on
   // (rawjson's stderr holds events only, and quiet prints nothing but the result).
   if (source.kind !== 'stdin' && req.progress !== 'rawjson' && req.progress !== 'quiet') {
-    const { describeContextArg } = await import('../../common/contextArg.js')
-    io.stderr.write(`loading the build context from ${describeContextArg(source)}\n`)
+    io.stderr.write(`loading the build context from ${req.contextOrigin}\n`)
   }
   const ctx = await materializeContext(source, {
     stateDir,
