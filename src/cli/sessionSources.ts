@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises'
+import { describeFsError } from '../common/ensureDir.js'
 import { TsbuildError } from '../common/errors.js'
 import type { SecretSpec, SshSpec } from '../engine/request.js'
 
@@ -14,7 +15,7 @@ export async function checkSecretFiles (secrets: readonly SecretSpec[]): Promise
     if (s.kind !== 'file') continue
     const st = await stat(s.src).catch((err: NodeJS.ErrnoException) => err)
     if (!(st instanceof Error) && !st.isDirectory()) continue
-    const cause = st instanceof Error ? (st.code === 'ENOENT' ? 'no such file' : st.code ?? st.message) : 'it is a directory'
+    const cause = st instanceof Error ? describeFsError(st) : 'it is a directory'
     throw new TsbuildError('NOT_FOUND', `secret ${JSON.stringify(s.id)}: cannot read ${s.src}: ${cause}`, { hint: secretFileHint(s) })
   }
 }
@@ -50,7 +51,7 @@ export async function checkSshSources (specs: readonly SshSpec[], env: Readonly<
     for (const p of spec.paths) {
       const err = await stat(p).then(() => undefined, (e: NodeJS.ErrnoException) => e)
       if (err === undefined) continue
-      throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: cannot read ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message}`, {
+      throw new TsbuildError('NOT_FOUND', `--ssh ${spec.id}: cannot read ${p}: ${describeFsError(err)}`, {
         hint: /(^|\/)~(\/|$)/.test(p) ? 'the shell left ~ as it is: write $HOME/… instead' : 'give an agent socket or private key files: --ssh ID=PATH[,PATH…]',
       })
     }

@@ -2,7 +2,7 @@ import { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { TsbuildError } from '../../common/errors.js'
 import { hashFile } from './hashFiles.js'
-import { DEFAULT_RACY_WINDOW_MS } from './statCache.js'
+import { isRacyStat } from './statCache.js'
 import type { ContextSnapshot, FileRecord } from './types.js'
 
 const processIds = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 }
@@ -95,7 +95,7 @@ async function ensureUnchangedSinceScan (src: string, dst: string, r: FileRecord
   const now = await fs.lstat(src)
   const seen = r.seen!
   const isSameStat = now.isFile() && now.size === seen.size && now.mtimeMs === seen.mtimeMs && now.ctimeMs === seen.ctimeMs && now.ino === seen.ino
-  const isRacy = scanStartedAt === undefined || Math.max(seen.mtimeMs, seen.ctimeMs) + DEFAULT_RACY_WINDOW_MS > scanStartedAt
+  const isRacy = scanStartedAt === undefined || isRacyStat(seen.mtimeMs, seen.ctimeMs, scanStartedAt)
   if (isSameStat && (!isRacy || r.digest === undefined || await hashFile({ file: dst, size: r.size }) === r.digest)) return
   throw new TsbuildError('IO', `context file ${r.path} changed while the build was running (after tsbuild had read it)`, {
     hint: 'run the build again once the file is saved',

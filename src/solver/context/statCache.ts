@@ -27,6 +27,15 @@ interface WireFile { version: 1; root: string; entries: Record<string, WireEntry
 
 export const DEFAULT_RACY_WINDOW_MS = 2000
 
+/**
+ * A stat taken at `at` cannot vouch for the bytes: the file changed (mtime or
+ * ctime) within `windowMs` before it, so an edit in the same timestamp tick
+ * would leave the stat as it was.
+ */
+export function isRacyStat (mtimeMs: number, ctimeMs: number, at: number, windowMs: number = DEFAULT_RACY_WINDOW_MS): boolean {
+  return Math.max(mtimeMs, ctimeMs) + windowMs > at
+}
+
 export class StatCache {
   // Kept in the wire form: a no-op scan looks up every entry once, and building
   // an object (and a digest string) per entry up front costs more than that.
@@ -63,7 +72,7 @@ export class StatCache {
     const e = this.entries.get(p)
     if (e === undefined) return undefined
     if (e[0] !== stat.size || e[1] !== stat.mtimeMs || e[2] !== stat.ctimeMs || e[3] !== stat.ino) return undefined
-    if (Math.max(e[1], e[2]) + this.racyWindowMs > e[5]) return undefined
+    if (isRacyStat(e[1], e[2], e[5], this.racyWindowMs)) return undefined
     return `sha256:${e[4]}` as Digest
   }
 
